@@ -3,6 +3,8 @@
 The public API is this flat namespace; modules whose names start with `_` are private.
 """
 
+__version__ = "0.1.0"
+
 from .config import ModelConfig as ModelConfig
 from .config import RuleConfig as RuleConfig
 from .config import TrainConfig as TrainConfig

@@ -83,7 +83,7 @@ class ResidualMLP(eqx.Module):
         x: Float[Array, "batch input"],
         shift: Float[Array, "layers batch width"] | None = None,
     ) -> Float[Array, "layers batch width"]:
-        """The forward pass's hidden states $h_1..h_{L-1}$, shape `(L-1, B, N)` (a `lax.scan`).
+        r"""The forward pass's hidden states $h_1..h_{L-1}$, shape `(L-1, B, N)` (a `lax.scan`).
 
         With `shift`, each state is offset after its prediction, $h_i = f_i(h_{i-1}) + s_i$:
         the gradient of the loss with respect to `shift` at 0 is the BP adjoint $\delta_i$.

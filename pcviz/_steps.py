@@ -1,0 +1,185 @@
+"""Jitted training steps for a group of rules, built from the public rule API only.
+
+A group is either BP alone or several inference rules (PC, PC-ALM) whose models are stacked
+along a leading rule axis and stepped as one batched computation (`jax.vmap`): the rules differ
+only in their dual step `alpha`, which is traced, so PC and PC-ALM share one compiled program.
+Each function is jitted once per static configuration and cached by JAX across sessions.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, Float
+
+from .model import ResidualMLP, mse_loss
+from .rules import bp_grads, energy_weight_grads, infer
+
+_OPTIMISERS = {
+    "adam": optax.adam,
+    "adamw": optax.adamw,
+    "sgd": optax.sgd,
+    "momentum": lambda learning_rate: optax.sgd(learning_rate, momentum=0.9),
+    "rmsprop": optax.rmsprop,
+    "lamb": optax.lamb,
+}
+
+
+def make_optimizer(name: str, learning_rate: float) -> optax.GradientTransformation:
+    """An optax optimiser by name whose learning rate lives in its state (changeable live)."""
+    return optax.inject_hyperparams(_OPTIMISERS[name])(learning_rate=learning_rate)
+
+
+class StepMetrics(NamedTuple):
+    """Per rule, on the batch just used (before the update): `loss`, `accuracy`, and
+    `finite` (False when the loss or the updated weights are NaN/Inf)."""
+
+    loss: Array
+    accuracy: Array
+    finite: Array
+
+
+def _accuracy(yhat: Array, y: Array) -> Array:
+    return jnp.mean(jnp.argmax(yhat, -1) == jnp.argmax(y, -1))
+
+
+def _all_finite(tree) -> Array:
+    leaves = jax.tree_util.tree_leaves(tree)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
+
+
+def _apply(optimizer: str, grads, opt_state, model, lr, active):
+    """One optimiser step; a rule that is inactive or would become non-finite keeps its state."""
+    opt_state = opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": lr})
+    updates, new_state = make_optimizer(optimizer, lr).update(grads, opt_state, model)
+    new_model = optax.apply_updates(model, updates)
+    keep = active & _all_finite(new_model)
+    pick = partial(jax.tree_util.tree_map, lambda new, old: jnp.where(keep, new, old))
+    return pick(new_model, model), pick(new_state, opt_state), keep
+
+
+def _one_bp_step(model, opt_state, active, x, y, lr, opt):
+    grads, loss = bp_grads(model, x, y)
+    model_new, state_new, keep = _apply(opt, grads, opt_state, model, lr, active)
+    metrics = StepMetrics(loss, _accuracy(model(x), y), keep & jnp.isfinite(loss))
+    return model_new, state_new, metrics
+
+
+@partial(jax.jit, static_argnames=("optimizer",))
+def bp_step(models: ResidualMLP, opt_states, active, x, y, lr, *, optimizer: str):
+    """One BP training step of stacked models (a leading rule axis of size 1).
+
+    **Returns:** `(models, opt_states, StepMetrics)`.
+    """
+    one = partial(_one_bp_step, x=x, y=y, lr=lr, opt=optimizer)
+    return jax.vmap(one)(models, opt_states, active)
+
+
+def _one_inference_step(model, opt_state, alpha, active, x, y, eta, rho, lr, steps, record, opt):
+    state, telemetry = infer(model, x, y, steps=steps, eta=eta, rho=rho, alpha=alpha, record=record)
+    grads = energy_weight_grads(model, x, y, state, rho)
+    yhat = model(x)
+    loss = jnp.mean(mse_loss(yhat, y))
+    model_new, state_new, keep = _apply(opt, grads, opt_state, model, lr, active)
+    metrics = StepMetrics(loss, _accuracy(yhat, y), keep & jnp.isfinite(loss))
+    return model_new, state_new, metrics, telemetry
+
+
+@partial(jax.jit, static_argnames=("steps", "record", "optimizer"))
+def inference_step(
+    models: ResidualMLP,
+    opt_states,
+    alphas: Float[Array, " rules"],
+    active,
+    x,
+    y,
+    eta,
+    rho,
+    lr,
+    *,
+    steps: int,
+    record: bool,
+    optimizer: str,
+):
+    """One training step of every stacked inference rule, batched with `jax.vmap`.
+
+    **Returns:** `(models, opt_states, StepMetrics, Telemetry | None)`, each with a leading
+    rule axis.
+    """
+    one = partial(
+        _one_inference_step, x=x, y=y, eta=eta, rho=rho, lr=lr, steps=steps, record=record,
+        opt=optimizer,
+    )
+    return jax.vmap(one)(models, opt_states, alphas, active)
+
+
+def _layer_cosines(a: ResidualMLP, b: ResidualMLP) -> Array:
+    """Cosine per weight layer (`W_1`, each hidden `W_i`, `W_L`), then overall: `(L + 1,)`."""
+
+    def parts(m):
+        flat = [m.w_in.reshape(1, -1), m.w_hidden.reshape(m.w_hidden.shape[0], -1),
+                m.w_out.reshape(1, -1)]
+        return flat
+
+    dots, na, nb = [], [], []
+    for pa, pb in zip(parts(a), parts(b)):
+        dots.append(jnp.sum(pa * pb, -1))
+        na.append(jnp.sum(pa**2, -1))
+        nb.append(jnp.sum(pb**2, -1))
+    dots, na, nb = (jnp.concatenate(v) for v in (dots, na, nb))
+    layer = dots / jnp.sqrt(jnp.maximum(na * nb, 1e-30))
+    total = jnp.sum(dots) / jnp.sqrt(jnp.maximum(jnp.sum(na) * jnp.sum(nb), 1e-30))
+    return jnp.concatenate([layer, total[None]])
+
+
+@partial(jax.jit, static_argnames=("steps",))
+def gradient_alignment(models: ResidualMLP, alphas, x, y, eta, rho, *, steps: int) -> Array:
+    """Cosine of each stacked rule's weight gradient with BP's at the same weights.
+
+    **Returns:** `(rules, L + 1)`: per weight layer (input first), then overall.
+    """
+
+    def one(model, alpha):
+        state, _ = infer(model, x, y, steps=steps, eta=eta, rho=rho, alpha=alpha, record=False)
+        grads = energy_weight_grads(model, x, y, state, rho)
+        return _layer_cosines(grads, bp_grads(model, x, y)[0])
+
+    return jax.vmap(one)(models, alphas)
+
+
+@jax.jit
+def evaluate(models: ResidualMLP, x, labels) -> tuple[Array, Array]:
+    """Stacked models' `(accuracy, mean loss)` on `x` with integer `labels`, each `(rules,)`."""
+
+    def one(model):
+        yhat = model(x)
+        y = jax.nn.one_hot(labels, yhat.shape[-1], dtype=yhat.dtype)
+        return jnp.mean(jnp.argmax(yhat, -1) == labels), jnp.mean(mse_loss(yhat, y))
+
+    return jax.vmap(one)(models)
+
+
+def stack(trees: list):
+    """Stack pytrees along a new leading axis."""
+    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+def unstack(tree, index: int):
+    """The `index`-th pytree of a stacked one."""
+    return jax.tree_util.tree_map(lambda leaf: leaf[index], tree)
+
+
+__all__ = [
+    "StepMetrics",
+    "bp_step",
+    "evaluate",
+    "gradient_alignment",
+    "inference_step",
+    "make_optimizer",
+    "stack",
+    "unstack",
+]

@@ -1,0 +1,275 @@
+"""The headless command line: `python -m pcviz train | probe | sweep`.
+
+Each command prints a short table on stdout, a progress bar on stderr, and writes one JSON
+document with `--out`. Wrong arguments print a usage message and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import __version__
+from .config import (
+    ACTIVATIONS,
+    DATASETS,
+    OPTIMISERS,
+    PARAMETERISATIONS,
+    ModelConfig,
+    RuleConfig,
+    TrainConfig,
+    to_dict,
+)
+from .data import DataError
+from .runs import probe, sweep
+from .train import Session
+
+RULE_LABELS = {"bp": "BP", "pc": "PC", "pcalm": "PC-ALM"}
+
+
+class Progress:
+    """A one-line progress bar on stderr with rate and time left."""
+
+    def __init__(self, total: int, label: str, *, stream=None):
+        self.total, self.label, self.done = max(total, 1), label, 0
+        self.stream = stream or sys.stderr
+        self.start = time.perf_counter()
+
+    def advance(self, count: int = 1, note: str = "") -> None:
+        """Move the bar by `count` and redraw it."""
+        self.done += count
+        elapsed = time.perf_counter() - self.start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        left = (self.total - self.done) / rate if rate > 0 else math.nan
+        filled = int(30 * self.done / self.total)
+        self.stream.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}"
+            f" {rate:.1f}/s, {left:.0f} s left {note}   "
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the bar's line."""
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers")
+
+
+def _rule_list(text: str) -> tuple[str, ...]:
+    rules = tuple(part.strip() for part in text.split(",") if part.strip())
+    bad = [r for r in rules if r not in RULE_LABELS]
+    if bad or not rules:
+        raise argparse.ArgumentTypeError(f"{text!r}: rules are a comma-separated list of bp, pc, pcalm")
+    return rules
+
+
+def _eta(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor 'auto'")
+
+
+def _add_model_options(p: argparse.ArgumentParser, depth: int, width: int) -> None:
+    p.add_argument("--depth", type=int, default=depth, help="weight layers L (2-1024)")
+    p.add_argument("--width", type=int, default=width, help="hidden width N (1-4096)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="relu")
+    p.add_argument("--param", choices=PARAMETERISATIONS, default="mupc")
+
+
+def _add_rule_options(p: argparse.ArgumentParser, rules: str) -> None:
+    p.add_argument("--rules", type=_rule_list, default=_rule_list(rules))
+    p.add_argument("--steps", type=int, default=None, help="inference steps T (default 2L)")
+    p.add_argument("--eta", type=_eta, default="auto", help="activity step, or 'auto'")
+    p.add_argument("--rho", type=float, default=1.0)
+    p.add_argument("--alpha", type=float, default=1.0)
+    p.add_argument("--dataset", choices=DATASETS, default="synthetic-mnist")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="write the JSON document to this file")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pcviz", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"pcviz {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train rules side by side and report accuracy")
+    _add_model_options(train, 32, 32)
+    _add_rule_options(train, "bp,pc,pcalm")
+    train.add_argument("--epochs", type=int, default=1)
+    train.add_argument("--max-steps", type=int, default=None, help="stop after this many batches")
+    train.add_argument("--optimizer", choices=OPTIMISERS, default="adam")
+    train.add_argument("--lr", type=float, default=None, help="learning rate (1e-3 sqrt(N/L))")
+    train.add_argument("--batch-rules", action="store_true",
+                       help="step PC and PC-ALM as one batched computation (shared wall time)")
+    probe_cmd = commands.add_parser("probe", help="telemetry of one batch at initialisation")
+    _add_model_options(probe_cmd, 64, 32)
+    _add_rule_options(probe_cmd, "pc,pcalm")
+    sweep_cmd = commands.add_parser("sweep", help="test accuracy over a depth x width grid")
+    sweep_cmd.add_argument("--depths", type=_int_list, default=[8, 16, 32, 64])
+    sweep_cmd.add_argument("--widths", type=_int_list, default=[8, 32])
+    sweep_cmd.add_argument("--seeds", type=_int_list, default=[0])
+    _add_model_options(sweep_cmd, 8, 8)
+    _add_rule_options(sweep_cmd, "bp,pc,pcalm")
+    sweep_cmd.add_argument("--epochs", type=int, default=1)
+    sweep_cmd.add_argument("--max-steps", type=int, default=None)
+    return parser
+
+
+def _configs(args: argparse.Namespace) -> tuple[ModelConfig, RuleConfig, TrainConfig]:
+    model = ModelConfig(depth=args.depth, width=args.width, activation=args.activation,
+                        param=args.param, skip=True)
+    rule = RuleConfig(steps=args.steps, eta=args.eta, rho=args.rho, alpha=args.alpha)
+    train = TrainConfig(
+        rules=args.rules, dataset=args.dataset, batch_size=args.batch_size, seed=args.seed,
+        epochs=getattr(args, "epochs", 1), optimizer=getattr(args, "optimizer", "adam"),
+        learning_rate=getattr(args, "lr", None),
+        batch_rules=getattr(args, "batch_rules", False),
+    )
+    return model, rule, train
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _write(document: dict, path: str | None) -> None:
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(_jsonable(document), f, indent=1)
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [list(map(str, header))] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "-" if not math.isfinite(value) else f"{value:.4g}"
+    return str(value)
+
+
+def run_train(args: argparse.Namespace) -> dict:
+    """`train`: every rule from the same weights on the same batches; accuracy, cosine, time."""
+    model, rule, train = _configs(args)
+    session = Session(model, rule, train)
+    total = session.batches.steps_per_epoch * train.epochs
+    total = min(total, args.max_steps) if args.max_steps else total
+    bar, start = Progress(total, "train"), time.perf_counter()
+    while session.step_count < total:
+        count = min(20, total - session.step_count)
+        session.step(count)
+        bar.advance(count, " ".join(f"{r}:{rec.loss.last():.3f}" for r, rec in session.records.items()))
+    bar.close()
+    accuracy, cosines = session.evaluate(), session.gradient_alignment()
+    results = {
+        name: {
+            "test_accuracy": accuracy[name] if rec.status == "ok" else math.nan,
+            "grad_cosine": float(cosines[name][-1]),
+            "grad_cosine_per_layer": cosines[name][:-1],
+            "wall_seconds": rec.first_step_seconds + rec.total_seconds,
+            "steps_per_second": rec.steps_per_second,
+            "status": rec.status,
+        }
+        for name, rec in session.records.items()
+    }
+    print(_table(
+        ["rule", "test acc %", "grad cos to BP", "wall s", "steps/s", "status"],
+        [[RULE_LABELS[n], 100 * r["test_accuracy"], r["grad_cosine"], r["wall_seconds"],
+          r["steps_per_second"], r["status"]] for n, r in results.items()],
+    ))
+    print(f"{session.step_count} steps of batch {train.batch_size}, T = {session.steps}, "
+          f"eta = {session.eta:.4g}, total wall {time.perf_counter() - start:.1f} s")
+    return {"command": "train", "model": to_dict(session.model_config), "rule": to_dict(rule),
+            "train": to_dict(train), "eta": session.eta, "inference_steps": session.steps,
+            "training_steps": session.step_count, "results": results,
+            "wall_seconds": time.perf_counter() - start}
+
+
+def run_probe(args: argparse.Namespace) -> dict:
+    """`probe`: one batch at initialisation, telemetry and arrival times per rule."""
+    model, rule, train = _configs(args)
+    result = probe(model, rule, train)
+    print(_table(
+        ["rule", "layers reached", "last arrival", "front slope", "r2"],
+        [[RULE_LABELS[n], f"{fit.num_layers_reached}/{args.depth - 1}",
+          int(result.arrivals[n].max()), fit.slope, fit.r2] for n, fit in result.fits.items()],
+    ))
+    print(f"T = {result.steps}, eta = {result.eta:.4g}")
+    return {"command": "probe", "model": to_dict(model), "rule": to_dict(rule),
+            "train": to_dict(train), "eta": result.eta, "inference_steps": result.steps,
+            "telemetry": {n: tel._asdict() for n, tel in result.telemetry.items()},
+            "arrivals": result.arrivals,
+            "fits": {n: fit._asdict() for n, fit in result.fits.items()}}
+
+
+def run_sweep(args: argparse.Namespace) -> dict:
+    """`sweep`: test accuracy per rule over the depth x width grid."""
+    model, rule, train = _configs(args)
+    cells = len(args.depths) * len(args.widths) * len(args.seeds)
+    bar, cells_out = Progress(cells, "sweep"), []
+    for cell in sweep(args.depths, args.widths, model, rule, train, seeds=args.seeds,
+                      max_steps=args.max_steps):
+        cells_out.append(cell._asdict())
+        bar.advance(1, f"L={cell.depth} N={cell.width}")
+    bar.close()
+    grid = {
+        name: [[float(np.nanmean([c["accuracy"][name] for c in cells_out
+                                  if c["depth"] == d and c["width"] == w] or [math.nan]))
+                for w in args.widths] for d in args.depths]
+        for name in train.rules
+    }
+    print(_table(["depth", "width", *[RULE_LABELS[n] + " %" for n in train.rules]],
+                 [[d, w, *[100 * grid[n][i][j] for n in train.rules]]
+                  for i, d in enumerate(args.depths) for j, w in enumerate(args.widths)]))
+    return {"command": "sweep", "model": to_dict(model), "rule": to_dict(rule),
+            "train": to_dict(train), "depths": args.depths, "widths": args.widths,
+            "seeds": args.seeds, "accuracy": grid, "cells": cells_out}
+
+
+_COMMANDS = {"train": run_train, "probe": run_probe, "sweep": run_sweep}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 for bad arguments or data)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        document = _COMMANDS[args.command](args)
+    except DataError as err:
+        print(f"pcviz: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:
+        parser.print_usage(sys.stderr)
+        print(f"pcviz {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    _write(document, args.out)
+    return 0

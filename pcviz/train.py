@@ -1,0 +1,242 @@
+"""Training sessions: several rules stepped in lockstep from the same weights on the same batches.
+
+A `Session` is a plain object that a web page or the command line steps a few batches at a
+time. The inference rules (PC, PC-ALM) are stacked and stepped as one batched computation
+(`TrainConfig.batch_rules`) or one after another; BP is its own computation. There is one
+device-to-host transfer per group and step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _steps
+from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
+from .data import Batches, Dataset, fixed_batch, load_dataset
+from .model import init_model
+from .rules import Telemetry, auto_eta
+
+HISTORY_POINTS = 2000
+
+
+class History:
+    """A bounded series of `(step, value)`: past `capacity` points, every other point is
+    dropped, so memory stays flat while the curve keeps its shape over the whole run."""
+
+    def __init__(self, capacity: int = HISTORY_POINTS):
+        self.capacity = capacity
+        self.stride = 1
+        self.steps: list[int] = []
+        self.values: list[float] = []
+
+    def append(self, step: int, value: float) -> None:
+        """Record `value` at `step` (kept when `step` falls on the current stride)."""
+        if step % self.stride:
+            return
+        self.steps.append(step)
+        self.values.append(value)
+        if len(self.steps) > self.capacity:
+            self.stride *= 2
+            keep = [i for i, s in enumerate(self.steps) if s % self.stride == 0]
+            self.steps = [self.steps[i] for i in keep]
+            self.values = [self.values[i] for i in keep]
+
+    def last(self) -> float:
+        """The latest value (NaN when empty)."""
+        return self.values[-1] if self.values else math.nan
+
+
+@dataclass
+class RuleRecord:
+    """What a session knows of one rule: histories, latest telemetry, timing, divergence."""
+
+    rule: str
+    loss: History = field(default_factory=History)
+    accuracy: History = field(default_factory=History)
+    test_accuracy: History = field(default_factory=History)
+    telemetry: Telemetry | None = None
+    diverged_at: int | None = None
+    step_seconds: float = math.nan
+    first_step_seconds: float = math.nan
+    total_seconds: float = 0.0
+    timed_steps: int = 0
+
+    @property
+    def status(self) -> str:
+        """`"diverged at step k"` or `"ok"`."""
+        return f"diverged at step {self.diverged_at}" if self.diverged_at is not None else "ok"
+
+    @property
+    def steps_per_second(self) -> float:
+        """Training steps per second after the first (compiling) step."""
+        return self.timed_steps / self.total_seconds if self.total_seconds > 0 else math.nan
+
+    def timed(self, seconds: float, first: bool) -> None:
+        """Record the wall time of one step."""
+        self.step_seconds = seconds
+        if first:
+            self.first_step_seconds = seconds
+        else:
+            self.total_seconds += seconds
+            self.timed_steps += 1
+
+
+def _fit_to_data(model: ModelConfig, data: Dataset) -> ModelConfig:
+    return with_changes(model, input_dim=int(data.x_train.shape[1]), output_dim=data.num_classes)
+
+
+class Session:
+    """Train the chosen rules side by side.
+
+    **Arguments:**
+
+    - `model`, `rule`, `train`: validated configurations. `rule` supplies $T$, $\\eta_h$,
+      $\\rho$, $\\alpha$ for the inference rules (PC uses $\\alpha = 0$); the model's input and
+      output sizes are taken from the dataset.
+    - `dataset`: a loaded `Dataset` (default: `train.dataset` loaded with `train.seed`).
+
+    Every rule starts from the same weights (`PRNGKey(train.seed)`) and sees the same batches.
+    """
+
+    def __init__(
+        self,
+        model: ModelConfig,
+        rule: RuleConfig,
+        train: TrainConfig,
+        *,
+        dataset: Dataset | None = None,
+    ):
+        self.data = dataset if dataset is not None else load_dataset(train.dataset, seed=train.seed)
+        self.model_config = _fit_to_data(model, self.data)
+        self.rule_config, self.train_config = rule, train
+        self.learning_rate = train.resolved_learning_rate(self.model_config)
+        self.batches = Batches(self.data, train.batch_size, seed=train.seed)
+        self.probe_x, self.probe_labels = fixed_batch(self.data, train.batch_size, seed=train.seed)
+        initial = init_model(self.model_config, jax.random.PRNGKey(train.seed))
+        self.eta = float(
+            auto_eta(initial, jnp.asarray(self.probe_x)) if rule.eta == "auto" else rule.eta
+        )
+        self.steps = rule.inference_steps(self.model_config.depth)
+        self.records = {name: RuleRecord(name) for name in train.rules}
+        self.groups = self._make_groups(initial)
+        self.step_count = 0
+
+    def _make_groups(self, initial) -> list[dict[str, Any]]:
+        chosen = self.train_config.rules
+        inference = [r for r in chosen if r in INFERENCE_RULES]
+        if self.train_config.batch_rules and inference:
+            names = [["bp"]] * ("bp" in chosen) + [inference]
+        else:
+            names = [[r] for r in chosen]
+        optimizer = _steps.make_optimizer(self.train_config.optimizer, self.learning_rate)
+        groups = []
+        for members in names:
+            models = _steps.stack([initial] * len(members))
+            groups.append({
+                "rules": members,
+                "models": models,
+                "opt_states": jax.vmap(optimizer.init)(models),
+                "alphas": jnp.asarray(
+                    [with_changes(self.rule_config, rule=m).dual_step for m in members]
+                ),
+            })
+        return groups
+
+    @property
+    def epoch(self) -> float:
+        """Epochs completed, fractional."""
+        return self.step_count / self.batches.steps_per_epoch
+
+    def active(self, group) -> np.ndarray:
+        """Which of a group's rules are still training (not diverged)."""
+        return np.array([self.records[r].diverged_at is None for r in group["rules"]])
+
+    def _step_group(self, group, x, y):
+        lr = jnp.asarray(self.learning_rate, x.dtype)
+        active = jnp.asarray(self.active(group))
+        if group["rules"] == ["bp"]:
+            models, states, metrics = _steps.bp_step(
+                group["models"], group["opt_states"], active, x, y, lr,
+                optimizer=self.train_config.optimizer,
+            )
+            telemetry = None
+        else:
+            models, states, metrics, telemetry = _steps.inference_step(
+                group["models"], group["opt_states"], group["alphas"], active, x, y,
+                self.eta, self.rule_config.rho, lr, steps=self.steps,
+                record=self.rule_config.record, optimizer=self.train_config.optimizer,
+            )
+        group["models"], group["opt_states"] = models, states
+        return jax.device_get((metrics, telemetry))
+
+    def step(self, batches: int = 1) -> None:
+        """Train every rule on the next `batches` mini-batches."""
+        for _ in range(batches):
+            x_np, labels = next(self.batches)
+            x = jnp.asarray(x_np)
+            y = jax.nn.one_hot(jnp.asarray(labels), self.data.num_classes, dtype=x.dtype)
+            first = self.step_count == 0
+            self.step_count += 1
+            for group in self.groups:
+                start = time.perf_counter()
+                metrics, telemetry = self._step_group(group, x, y)
+                seconds = time.perf_counter() - start
+                self._record(group, metrics, telemetry, seconds, first)
+
+    def _record(self, group, metrics, telemetry, seconds: float, first: bool) -> None:
+        for i, name in enumerate(group["rules"]):
+            rec = self.records[name]
+            if rec.diverged_at is not None:
+                continue
+            rec.timed(seconds, first)
+            if not bool(metrics.finite[i]):
+                rec.diverged_at = self.step_count
+                continue
+            rec.loss.append(self.step_count, float(metrics.loss[i]))
+            rec.accuracy.append(self.step_count, float(metrics.accuracy[i]))
+            if telemetry is not None:
+                rec.telemetry = jax.tree_util.tree_map(lambda a, i=i: a[i], telemetry)
+
+    def model(self, rule: str):
+        """The current weights of `rule`."""
+        for group in self.groups:
+            if rule in group["rules"]:
+                return _steps.unstack(group["models"], group["rules"].index(rule))
+        raise KeyError(f"rule {rule!r} is not in this session ({', '.join(self.records)}).")
+
+    def evaluate(self, *, max_samples: int = 10_000) -> dict[str, float]:
+        """Test accuracy of every rule on the held-out split (recorded in its history)."""
+        x = jnp.asarray(self.data.x_test[:max_samples])
+        labels = jnp.asarray(self.data.y_test[:max_samples])
+        out = {}
+        for group in self.groups:
+            accuracy, _ = jax.device_get(_steps.evaluate(group["models"], x, labels))
+            for i, name in enumerate(group["rules"]):
+                out[name] = float(accuracy[i])
+                self.records[name].test_accuracy.append(self.step_count, out[name])
+        return out
+
+    def gradient_alignment(self) -> dict[str, np.ndarray]:
+        """Per rule, cosine of its weight gradient with BP's at its own weights on the fixed
+        probe batch: `(L + 1,)`, per weight layer (input first) then overall; BP is all ones."""
+        x = jnp.asarray(self.probe_x)
+        y = jax.nn.one_hot(jnp.asarray(self.probe_labels), self.data.num_classes, dtype=x.dtype)
+        out = {}
+        for group in self.groups:
+            if group["rules"] == ["bp"]:
+                out["bp"] = np.ones(self.model_config.depth + 1)
+                continue
+            cos = jax.device_get(_steps.gradient_alignment(
+                group["models"], group["alphas"], x, y, self.eta, self.rule_config.rho,
+                steps=self.steps,
+            ))
+            out.update({name: np.asarray(cos[i]) for i, name in enumerate(group["rules"])})
+        return out
+
