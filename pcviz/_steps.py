@@ -23,15 +23,19 @@ _OPTIMISERS = {
     "adam": optax.adam,
     "adamw": optax.adamw,
     "sgd": optax.sgd,
-    "momentum": lambda learning_rate: optax.sgd(learning_rate, momentum=0.9),
+    "momentum": partial(optax.sgd, momentum=0.9),
     "rmsprop": optax.rmsprop,
     "lamb": optax.lamb,
 }
 
 
 def make_optimizer(name: str, learning_rate: float) -> optax.GradientTransformation:
-    """An optax optimiser by name whose learning rate lives in its state (changeable live)."""
-    return optax.inject_hyperparams(_OPTIMISERS[name])(learning_rate=learning_rate)
+    """An optax optimiser by name whose learning rate (alone) lives in its state, so that it
+    can change between steps without recompiling."""
+    factory = _OPTIMISERS[name]
+    return optax.inject_hyperparams(lambda learning_rate: factory(learning_rate))(
+        learning_rate=learning_rate
+    )
 
 
 class StepMetrics(NamedTuple):
@@ -55,7 +59,8 @@ def _all_finite(tree) -> Array:
 def _apply(optimizer: str, grads, opt_state, model, lr, active):
     """One optimiser step; a rule that is inactive or would become non-finite keeps its state."""
     opt_state = opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": lr})
-    updates, new_state = make_optimizer(optimizer, lr).update(grads, opt_state, model)
+    with jax.numpy_dtype_promotion("standard"):  # optax raises int counters to float powers
+        updates, new_state = make_optimizer(optimizer, lr).update(grads, opt_state, model)
     new_model = optax.apply_updates(model, updates)
     keep = active & _all_finite(new_model)
     pick = partial(jax.tree_util.tree_map, lambda new, old: jnp.where(keep, new, old))

@@ -69,7 +69,7 @@ def probe(
     `train.rules`, on the fixed probe batch of `train.dataset`."""
     data = dataset if dataset is not None else load_dataset(train.dataset, seed=train.seed)
     model = with_changes(model, input_dim=int(data.x_train.shape[1]), output_dim=data.num_classes)
-    x, labels = fixed_batch(data, train.batch_size, seed=train.seed)
+    x, labels = fixed_batch(data, min(train.batch_size, data.num_test), seed=train.seed)
     weights = init_model(model, jax.random.PRNGKey(train.seed))
     return probe_model(weights, x, labels, rule, train.rules)
 

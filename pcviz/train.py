@@ -118,7 +118,8 @@ class Session:
         self.rule_config, self.train_config = rule, train
         self.learning_rate = train.resolved_learning_rate(self.model_config)
         self.batches = Batches(self.data, train.batch_size, seed=train.seed)
-        self.probe_x, self.probe_labels = fixed_batch(self.data, train.batch_size, seed=train.seed)
+        probe_size = min(train.batch_size, self.data.num_test)
+        self.probe_x, self.probe_labels = fixed_batch(self.data, probe_size, seed=train.seed)
         initial = init_model(self.model_config, jax.random.PRNGKey(train.seed))
         self.eta = float(
             auto_eta(initial, jnp.asarray(self.probe_x)) if rule.eta == "auto" else rule.eta
