@@ -1,5 +1,7 @@
 """Shared test set-up: strict dtype promotion, a key fixture, markers for optional resources."""
 
+import os
+
 import jax
 import pytest
 
@@ -18,3 +20,18 @@ def pytest_configure(config):
 @pytest.fixture
 def key():
     return jax.random.PRNGKey(0)
+
+
+_REQUIRED_MARKERS = ("needs_fashion_mnist", "needs_chromium")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With PCVIZ_REQUIRE_RESOURCES=1 (CI installs Chromium and Fashion-MNIST), a test that
+    needs one of them fails instead of skipping."""
+    outcome = yield
+    report = outcome.get_result()
+    required = os.environ.get("PCVIZ_REQUIRE_RESOURCES") == "1"
+    if required and report.skipped and any(item.get_closest_marker(m) for m in _REQUIRED_MARKERS):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where it must run: {report.longrepr}"

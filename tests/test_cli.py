@@ -1,0 +1,93 @@
+"""The command line end to end: JSON documents, progress on stderr, usage errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pcviz.cli import main
+from pcviz.data import is_available
+
+
+def _run(args, tmp_path, capsys):
+    out = tmp_path / "out.json"
+    status = main([*args, "--out", str(out)])
+    captured = capsys.readouterr()
+    return status, json.loads(out.read_text()) if out.exists() else None, captured
+
+
+def test_train_writes_a_report_per_rule(tmp_path, capsys):
+    status, doc, captured = _run(["train", "--dataset", "spirals", "--depth", "4", "--width", "8",
+                                  "--max-steps", "12"], tmp_path, capsys)
+    assert status == 0
+    assert set(doc["results"]) == {"bp", "pc", "pcalm"}
+    for result in doc["results"].values():
+        assert 0.0 <= result["test_accuracy"] <= 1.0
+        assert -1.0 <= result["grad_cosine"] <= 1.0 + 1e-6
+        assert len(result["grad_cosine_per_layer"]) == 4
+        assert result["wall_seconds"] > 0 and result["status"] == "ok"
+    assert doc["training_steps"] == 12 and doc["inference_steps"] == 8
+    assert "12/12" in captured.err  # the progress bar
+    assert "PC-ALM" in captured.out
+
+
+def test_probe_reports_telemetry_and_arrivals(tmp_path, capsys):
+    status, doc, _ = _run(["probe", "--depth", "12", "--width", "16", "--steps", "30",
+                           "--dataset", "teacher"], tmp_path, capsys)
+    assert status == 0
+    assert set(doc["telemetry"]) == {"pc", "pcalm"}
+    credit = doc["telemetry"]["pcalm"]["credit"]
+    assert len(credit) == 30 and len(credit[0]) == 11
+    assert len(doc["arrivals"]["pcalm"]) == 11
+    assert doc["fits"]["pcalm"]["num_layers_reached"] > doc["fits"]["pc"]["num_layers_reached"]
+
+
+def test_sweep_fills_the_grid(tmp_path, capsys):
+    status, doc, captured = _run(["sweep", "--depths", "3,5", "--widths", "4", "--rules", "bp,pcalm",
+                                  "--dataset", "xor", "--max-steps", "5"], tmp_path, capsys)
+    assert status == 0
+    assert len(doc["cells"]) == 2
+    assert [len(row) for row in doc["accuracy"]["pcalm"]] == [1, 1]
+    assert "2/2" in captured.err
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "--depth", "0"],
+    ["train", "--rules", "bp,hebb"],
+    ["probe", "--eta", "fast"],
+    ["sweep", "--depths", "8,x"],
+    ["frobnicate"],
+    ["train", "--width", "1000000000"],
+])
+def test_wrong_arguments_give_usage_and_exit_2(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        status = main(args)
+        raise SystemExit(status)
+    assert exit_info.value.code == 2
+    assert "usage" in capsys.readouterr().err
+
+
+def test_missing_data_gives_one_clear_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PCVIZ_DATA", str(tmp_path))
+    assert main(["train", "--dataset", "mnist", "--max-steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path) in err and "Traceback" not in err and "PCVIZ_DATA" in err
+
+
+def test_module_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "pcviz", "--version"], capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    assert result.returncode == 0 and "pcviz" in result.stdout
+
+
+@pytest.mark.needs_fashion_mnist
+@pytest.mark.skipif(not is_available("fashion-mnist"),
+                    reason="needs the Debian package dataset-fashion-mnist")
+def test_train_on_fashion_mnist(tmp_path, capsys):
+    status, doc, _ = _run(["train", "--dataset", "fashion-mnist", "--depth", "4", "--width", "16",
+                           "--max-steps", "30", "--lr", "0.01"], tmp_path, capsys)
+    assert status == 0
+    assert doc["model"]["input_dim"] == 784 and doc["model"]["output_dim"] == 10
+    assert doc["results"]["bp"]["test_accuracy"] > 0.3  # well above chance after 20 batches
