@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .budget import check_budget
 from .analysis import FrontFit, arrival_steps, fit_front
 from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
 from .data import Dataset, fixed_batch, load_dataset
@@ -69,6 +70,8 @@ def probe(
     `train.rules`, on the fixed probe batch of `train.dataset`."""
     data = dataset if dataset is not None else load_dataset(train.dataset, seed=train.seed)
     model = with_changes(model, input_dim=int(data.x_train.shape[1]), output_dim=data.num_classes)
+    check_budget(model, rule, with_changes(train, rules=tuple(
+        r for r in train.rules if r in INFERENCE_RULES) or ("bp",)))
     x, labels = fixed_batch(data, min(train.batch_size, data.num_test), seed=train.seed)
     weights = init_model(model, jax.random.PRNGKey(train.seed))
     return probe_model(weights, x, labels, rule, train.rules)

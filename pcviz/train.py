@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _steps
+from .budget import check_budget
 from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
 from .data import Batches, Dataset, fixed_batch, load_dataset
 from .model import init_model
@@ -102,6 +103,9 @@ class Session:
       output sizes are taken from the dataset.
     - `dataset`: a loaded `Dataset` (default: `train.dataset` loaded with `train.seed`).
 
+    Raises `BudgetError` (a `ValueError`, before allocating anything) when the configuration's
+    estimated memory or time per step exceeds the budget of `pcviz.budget.check_budget`.
+
     Every rule starts from the same weights (`PRNGKey(train.seed)`) and sees the same batches.
     """
 
@@ -115,6 +119,7 @@ class Session:
     ):
         self.data = dataset if dataset is not None else load_dataset(train.dataset, seed=train.seed)
         self.model_config = _fit_to_data(model, self.data)
+        self.estimate = check_budget(self.model_config, rule, train)
         self.rule_config, self.train_config = rule, train
         self.learning_rate = train.resolved_learning_rate(self.model_config)
         self.batches = Batches(self.data, train.batch_size, seed=train.seed)
