@@ -89,6 +89,23 @@ class RuleRecord:
             self.timed_steps += 1
 
 
+class OutOfMemory(MemoryError):
+    """The device ran out of memory during a training step."""
+
+
+def _out_of_memory_guard(step, *args):
+    """Run `step`, turning the device's out-of-memory error into a clear `OutOfMemory`."""
+    try:
+        return step(*args)
+    except jax.errors.JaxRuntimeError as err:
+        if "RESOURCE_EXHAUSTED" not in str(err) and "out of memory" not in str(err).lower():
+            raise
+        raise OutOfMemory(
+            "The device ran out of memory during a training step. Reduce the width, the depth, "
+            "the batch size or the number of rules compared, then reset the run."
+        ) from None
+
+
 def _fit_to_data(model: ModelConfig, data: Dataset) -> ModelConfig:
     return with_changes(model, input_dim=int(data.x_train.shape[1]), output_dim=data.num_classes)
 
@@ -193,7 +210,7 @@ class Session:
             outputs, seconds = [], []
             for group in self.groups:
                 start = time.perf_counter()
-                outputs.append(self._step_group(group, x, y))
+                outputs.append(_out_of_memory_guard(self._step_group, group, x, y))
                 seconds.append(time.perf_counter() - start)
             outputs = jax.device_get(outputs)  # one transfer to the host per training step
             for group, (metrics, telemetry), took in zip(self.groups, outputs, seconds):

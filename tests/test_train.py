@@ -125,3 +125,16 @@ def test_history_stays_bounded_and_keeps_the_whole_run():
 def test_unknown_rule_in_session_lookup():
     with pytest.raises(KeyError, match="not in this session"):
         _session(rules=("bp",)).model("pc")
+
+
+def test_device_out_of_memory_becomes_a_clear_error(monkeypatch):
+    from pcviz import train as train_module
+
+    session = _session(rules=("bp",))
+
+    def exhausted(*args, **kwargs):
+        raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 1 TiB")
+
+    monkeypatch.setattr(train_module._steps, "bp_step", exhausted)
+    with pytest.raises(train_module.OutOfMemory, match="Reduce the width"):
+        session.step(1)
