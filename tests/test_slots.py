@@ -18,7 +18,7 @@ def test_cap_and_queue_in_arrival_order():
     assert [slots.request(o) for o in ("a", "b", "c", "d")] == [0, 0, 1, 2]
     assert slots.request("c") == 1 and slots.request("d") == 2  # renewing keeps the place
     slots.release("a")
-    assert slots.request("d") == 2  # d may not jump the queue
+    assert slots.request("d") == 1  # d may not jump the queue: the free slot is c's
     assert slots.request("c") == 0
     assert slots.request("d") == 1
     assert slots.busy() == (2, 1)
