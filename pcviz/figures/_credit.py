@@ -1,0 +1,196 @@
+r"""Credit propagation figures: one inference run, read across layers and steps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..analysis import distance_from_output, fit_front, front_speed, predicted_arrival
+from ._style import (
+    LAYER_AXIS,
+    STEP_AXIS,
+    color,
+    diverged_note,
+    empty,
+    finite,
+    is_dead,
+    label,
+    layer_ticks,
+    row_mean,
+    style,
+)
+
+_CREDIT = "credit ‖λ<sub>i</sub> + ρ r<sub>i</sub>‖ (rms over batch)"
+
+
+def credit_profile(
+    credit: Mapping[str, np.ndarray],
+    bp_adjoint: np.ndarray,
+    *,
+    step: int,
+    fraction: float = 0.5,
+) -> go.Figure:
+    r"""Credit per hidden layer at one inference step, against BP's adjoint and the threshold.
+
+    A layer has been reached once $\|\lambda_i + \rho r_i\| \ge f\,\|\delta_i\|$: its marker
+    is filled, otherwise open.
+
+    **Arguments:**
+
+    - `credit`: rule -> `(L-1,)` credit norms at that step (row `step-1` of `Telemetry.credit`).
+    - `bp_adjoint`: `(L-1,)` BP adjoint norms $\|\delta_i\|$.
+    - `step`: keyword-only, the 1-based inference step shown in the title.
+    - `fraction`: keyword-only arrival threshold $f$ (default 0.5).
+
+    **Returns:**
+
+    A `go.Figure`: x = hidden layer (input left), one line per rule plus dashed
+    $\|\delta_i\|$ and dotted $f\|\delta_i\|$.
+    """
+    adjoint = finite(bp_adjoint).ravel()
+    layers = np.arange(1, adjoint.size + 1)
+    fig = go.Figure()
+    dead = [rule for rule in credit if is_dead(credit[rule])]
+    for k, rule in enumerate(r for r in credit if r not in dead):
+        values = finite(credit[rule]).ravel()
+        reached = values >= fraction * adjoint
+        fig.add_scatter(
+            x=layers, y=values, mode="lines+markers", name=label(rule),
+            line=dict(color=color(rule, k), width=2),
+            marker=dict(size=7, symbol=np.where(reached, "circle", "circle-open")),
+        )
+    fig.add_scatter(x=layers, y=adjoint, mode="lines", name="BP adjoint ‖δ<sub>i</sub>‖",
+                    line=dict(color=color("bp"), dash="dash"))
+    fig.add_scatter(x=layers, y=fraction * adjoint, mode="lines",
+                    name=f"arrival threshold {fraction:g}·‖δ<sub>i</sub>‖",
+                    line=dict(color=color("bp"), dash="dot", width=1.5))
+    diverged_note(fig, dead)
+    fig.update_xaxes(title_text=LAYER_AXIS, **layer_ticks(adjoint.size))
+    fig.update_yaxes(title_text=_CREDIT, rangemode="tozero")
+    return style(fig, title=f"Credit at inference step {step}", uirevision="credit-profile",
+                 legend_title="rule (filled = arrived)")
+
+
+def _fit_line(rule: str, k: int, arrival: np.ndarray) -> list[go.Scatter]:
+    fit = fit_front(arrival)
+    n = arrival.size
+    d = distance_from_output(n + 1)
+    reached = arrival >= 1
+    slope = f"slope {fit.slope:.2f}" if np.isfinite(fit.slope) else "no fit"
+    name = f"{label(rule)}: {slope}, {fit.num_layers_reached}/{n} layers"
+    traces = [go.Scatter(
+        x=d[reached], y=arrival[reached], mode="markers", name=name, legendgroup=rule,
+        marker=dict(color=color(rule, k), size=7),
+        hovertemplate="distance %{x}<br>arrival step %{y}<extra>" + label(rule) + "</extra>",
+    )]
+    if np.isfinite(fit.slope):
+        xs = np.array([d[reached].min(), d[reached].max()], dtype=np.float64)
+        traces.append(go.Scatter(
+            x=xs, y=np.exp(fit.intercept) * xs**fit.slope, mode="lines", legendgroup=rule,
+            showlegend=False, name=f"{label(rule)} fit", hoverinfo="skip",
+            line=dict(color=color(rule, k), width=2),
+        ))
+    return traces
+
+
+def arrival_plot(arrivals: Mapping[str, np.ndarray], *, alpha: float, eta: float) -> go.Figure:
+    r"""Arrival step against distance from the output, log-log, with power-law fits.
+
+    $$t_i \propto d_i^{\,p}: \quad p = 1 \text{ (wave, PC-ALM)}, \quad p = 2 \text{ (heat, PC)};
+      \qquad t(d) = d / \sqrt{\alpha\eta_h} \text{ (wave theory)}$$
+
+    **Arguments:**
+
+    - `arrivals`: rule -> `(L-1,)` 1-based arrival steps (`-1` = never reached; counted in the
+      legend as reached/total layers).
+    - `alpha`: keyword-only dual step $\alpha$ of the theory line (omitted if $\alpha\eta_h \le 0$).
+    - `eta`: keyword-only activity step $\eta_h$.
+
+    **Returns:**
+
+    A `go.Figure`; legend entries read "PC-ALM: slope 0.98, 63/63 layers".
+    """
+    title = "Arrival of credit against distance from the output"
+    if not arrivals:
+        return empty(title, "arrival-plot")
+    fig = go.Figure()
+    longest = 1
+    for k, rule in enumerate(arrivals):
+        arrival = np.asarray(arrivals[rule]).astype(np.int64).ravel()
+        longest = max(longest, arrival.size)
+        fig.add_traces(_fit_line(rule, k, arrival))
+    if alpha * eta > 0:
+        d = np.arange(1, longest + 1, dtype=np.float64)
+        speed = f"{front_speed(alpha, eta):.2f}"
+        fig.add_scatter(
+            x=d, y=predicted_arrival(d, alpha, eta), mode="lines",
+            line=dict(color="#555555", dash="dash", width=2.5),
+            name=f"wave theory, speed √(αη) = {speed} layers/step",
+        )
+    fig.update_xaxes(type="log", dtick="D2", title_text="distance from output d (layers)")
+    fig.update_yaxes(type="log", dtick="D2", title_text="arrival step t (inference steps)")
+    return style(fig, title=title + " (log-log: slope 1 = wave, 2 = heat)",
+                 uirevision="arrival-plot", legend_title="rule: fitted power law")
+
+
+def energy_plot(energies: Mapping[str, np.ndarray]) -> go.Figure:
+    r"""Total energy and output loss against inference step, log y.
+
+    $$F_t = \sum_i \tfrac{\rho}{2}\|r_i + \lambda_i/\rho\|^2 + \ell$$
+
+    **Arguments:**
+
+    - `energies`: rule -> `(T, L)` per-layer energies with the output loss in the last column
+      (`Telemetry.energy`).
+
+    **Returns:**
+
+    A `go.Figure` with a solid total and a dashed output-loss line per rule.
+    """
+    fig = go.Figure()
+    dead = [rule for rule in energies if is_dead(energies[rule])]
+    for k, rule in enumerate(r for r in energies if r not in dead):
+        arr = finite(energies[rule])
+        steps = np.arange(1, arr.shape[0] + 1)
+        line = dict(color=color(rule, k), width=2)
+        fig.add_scatter(x=steps, y=arr.sum(axis=1), mode="lines", name=f"{label(rule)} total",
+                        legendgroup=rule, line=line)
+        fig.add_scatter(x=steps, y=arr[:, -1], mode="lines", name=f"{label(rule)} output loss",
+                        legendgroup=rule, line=dict(line, dash="dash"))
+    diverged_note(fig, dead)
+    fig.update_xaxes(title_text=STEP_AXIS)
+    fig.update_yaxes(type="log", title_text="energy (batch mean, log scale)")
+    return style(fig, title="Energy during inference", uirevision="energy-plot",
+                 legend_title="rule and term")
+
+
+def alignment_vs_step(alignments: Mapping[str, np.ndarray]) -> go.Figure:
+    r"""Cosine of the credit with BP's adjoint $-\delta_i$ against inference step.
+
+    **Arguments:**
+
+    - `alignments`: rule -> `(T, L-1)` per-layer cosines (`Telemetry.alignment`).
+
+    **Returns:**
+
+    A `go.Figure`: the mean over layers (solid) and layer 1, next to the input (dashed).
+    """
+    fig = go.Figure()
+    dead = [rule for rule in alignments if is_dead(alignments[rule])]
+    for k, rule in enumerate(r for r in alignments if r not in dead):
+        arr = finite(alignments[rule])
+        steps = np.arange(1, arr.shape[0] + 1)
+        line = dict(color=color(rule, k), width=2)
+        fig.add_scatter(x=steps, y=row_mean(arr), mode="lines", legendgroup=rule, line=line,
+                        name=f"{label(rule)} (mean over layers)")
+        fig.add_scatter(x=steps, y=arr[:, 0], mode="lines", legendgroup=rule,
+                        line=dict(line, dash="dash"),
+                        name=f"{label(rule)} (layer 1, next to input)")
+    diverged_note(fig, dead)
+    fig.add_hline(y=0, line=dict(color="#999999", width=1, dash="dot"))
+    fig.update_xaxes(title_text=STEP_AXIS)
+    fig.update_yaxes(title_text="cosine to BP adjoint −δ<sub>i</sub>", range=[-1.05, 1.05])
+    return style(fig, title="Credit alignment with BP during inference",
+                 uirevision="alignment-vs-step", legend_title="rule and layers")

@@ -1,0 +1,179 @@
+r"""Inference heatmaps: one (inference step x hidden layer) panel per rule, one colour scale."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ._style import (
+    LAYER_AXIS,
+    STEP_AXIS,
+    color,
+    empty,
+    finite,
+    is_dead,
+    label,
+    layer_ticks,
+    max_finite,
+    note,
+    style,
+)
+
+QUANTITIES: dict[str, tuple[str, str]] = {
+    "credit": ("credit", "‖λ<sub>i</sub> + ρ r<sub>i</sub>‖"),
+    "error": ("prediction error", "‖r<sub>i</sub>‖"),
+    "multiplier": ("multiplier", "‖λ<sub>i</sub>‖"),
+    "energy": ("energy", "ρ/2‖r<sub>i</sub> + λ<sub>i</sub>/ρ‖²"),
+    "alignment": ("cosine to BP adjoint", "−δ<sub>i</sub>"),
+}
+"""Colour-bar name and symbol of each telemetry field."""
+
+LOG_DECADES = 4
+"""With `log=True` values below `zmax * 10**-LOG_DECADES` are drawn at that floor."""
+
+
+class _Scale(NamedTuple):
+    cmin: float
+    cmax: float
+    colorscale: str
+    title: str
+    transform: Callable[[np.ndarray], np.ndarray]
+    line_color: str
+
+
+def _scale(arrays: list[np.ndarray], quantity: str, log: bool, zmax: float | None) -> _Scale:
+    name, symbol = QUANTITIES[quantity]
+    if quantity == "alignment":
+        return _Scale(-1.0, 1.0, "RdBu", f"{name}<br>{symbol}", lambda v: v, "#222222")
+    top = float(zmax) if zmax is not None and zmax > 0 else max_finite(arrays)
+    if not log:
+        return _Scale(0.0, top, "Viridis", f"{name}<br>{symbol}", lambda v: v, "white")
+    floor = top * 10.0**-LOG_DECADES
+    return _Scale(
+        float(np.log10(floor)), float(np.log10(top)), "Viridis", f"{name}<br>log10 {symbol}",
+        lambda v: np.log10(np.maximum(v, floor)), "white",
+    )
+
+
+def _checked(rule: str, values: np.ndarray) -> np.ndarray:
+    arr = finite(values)
+    if arr.ndim != 2:
+        raise ValueError(f"values[{rule!r}] must be (T, L-1) or (T, L); got shape {arr.shape}.")
+    return arr
+
+
+def _panel(fig: go.Figure, col: int, rule: str, arr: np.ndarray, scale: _Scale, what: str) -> None:
+    steps, rows = arr.shape
+    fig.add_trace(
+        go.Heatmap(
+            x=np.arange(1, steps + 1), y=np.arange(1, rows + 1), z=scale.transform(arr).T,
+            customdata=arr.T, coloraxis="coloraxis", name=label(rule),
+            hovertemplate=f"step %{{x}}<br>layer %{{y}}<br>{what} %{{customdata:.3g}}"
+            f"<extra>{label(rule)}</extra>",
+        ),
+        row=1, col=col,
+    )
+
+
+def _front(fig: go.Figure, col: int, rule: str, arrival: np.ndarray) -> None:
+    arrival = np.asarray(arrival).astype(np.int64).ravel()
+    layers = np.arange(1, arrival.size + 1)
+    keep = arrival >= 1
+    x, y = arrival[keep], layers[keep]
+    fig.add_trace(
+        go.Scatter(x=x, y=y, mode="lines", line=dict(color="white", width=5), hoverinfo="skip",
+                   showlegend=False, name=f"{label(rule)} arrival front outline"),
+        row=1, col=col,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=y, mode="lines+markers", name=f"{label(rule)} arrival front",
+            line=dict(color=color(rule), width=2),
+            marker=dict(size=7, color=color(rule), line=dict(color="white", width=1)),
+            hovertemplate="layer %{y} reached at step %{x}<extra>%{fullData.name}</extra>",
+        ),
+        row=1, col=col,
+    )
+
+
+def inference_heatmaps(
+    values: Mapping[str, np.ndarray],
+    *,
+    quantity: str = "credit",
+    log: bool = False,
+    arrivals: Mapping[str, np.ndarray] | None = None,
+    zmax: float | None = None,
+    step: int | None = None,
+) -> go.Figure:
+    r"""Side-by-side (inference step x hidden layer) heatmaps of one telemetry field per rule.
+
+    x is the inference step $t = 1..T$, y the hidden layer with layer 1 (next to the input) at
+    the bottom and the output at the top. All panels share one colour axis, so brightness
+    compares across rules: PC-ALM's credit front is a straight diagonal, PC's bends like
+    $\sqrt{t}$ and stalls near the output.
+
+    **Arguments:**
+
+    - `values`: rule -> `(T, L-1)` telemetry array (row `t` after step `t+1`, column 0 next
+      to the input); for `quantity="energy"` `(T, L)` with the output loss last, drawn as the
+      top row "output". An array with no finite value gets a "<rule> diverged" note.
+    - `quantity`: keyword-only, one of `"credit"`, `"error"`, `"multiplier"`, `"energy"`,
+      `"alignment"` (colour-bar title; alignment uses a diverging scale fixed to [-1, 1]).
+    - `log`: keyword-only; plot $\log_{10}$ of the values, floored `LOG_DECADES` decades below
+      `zmax` (ignored for alignment).
+    - `arrivals`: keyword-only, rule -> `(L-1,)` 1-based arrival steps (`-1` = never), drawn
+      as an outlined line over that rule's panel.
+    - `zmax`: keyword-only top of the colour scale in the values' units (default: the largest
+      finite value over all panels); the bottom is 0 (or the log floor).
+    - `step`: keyword-only; a dashed vertical line at this inference step in every panel.
+
+    **Returns:**
+
+    A `go.Figure` with one heatmap per drawable rule on the shared `layout.coloraxis`.
+    """
+    if quantity not in QUANTITIES:
+        raise ValueError(f"quantity={quantity!r} must be one of {sorted(QUANTITIES)}.")
+    name, symbol = QUANTITIES[quantity]
+    title = f"{name[0].upper()}{name[1:]} {symbol} per hidden layer and inference step"
+    if not values:
+        return empty(title, f"heatmaps-{quantity}")
+    rules = list(values)
+    arrays = {rule: _checked(rule, values[rule]) for rule in rules}
+    logged = log and quantity != "alignment"
+    scale = _scale(list(arrays.values()), quantity, logged, zmax)
+    fig = make_subplots(rows=1, cols=len(rules), shared_yaxes=True, horizontal_spacing=0.03,
+                        subplot_titles=[label(rule) for rule in rules])
+    for col, rule in enumerate(rules, start=1):
+        if is_dead(arrays[rule]):
+            ref = "" if col == 1 else str(col)
+            note(fig, f"{label(rule)} diverged", xref=f"x{ref} domain", yref=f"y{ref} domain")
+        else:
+            _panel(fig, col, rule, arrays[rule], scale, name)
+        if arrivals is not None and rule in arrivals:
+            _front(fig, col, rule, arrivals[rule])
+    _axes(fig, arrays, quantity == "energy", scale)
+    if step is not None:
+        fig.add_vline(x=step, line=dict(dash="dash", color=scale.line_color, width=1.5),
+                      exclude_empty_subplots=False)
+    return style(fig, title=title + (" (log scale)" if logged else ""),
+                 uirevision=f"heatmaps-{quantity}", height=440, legend_title="arrival front")
+
+
+def _axes(fig: go.Figure, arrays: Mapping[str, np.ndarray], energy: bool, scale: _Scale) -> None:
+    steps = max(arr.shape[0] for arr in arrays.values())
+    rows = max(arr.shape[1] for arr in arrays.values()) - int(energy)
+    fig.update_xaxes(title_text=STEP_AXIS, range=[0.5, steps + 0.5], autorange=False,
+                     dtick=1 if steps <= 10 else None)
+    fig.update_yaxes(**layer_ticks(rows, output=energy))
+    fig.update_yaxes(title_text=LAYER_AXIS, row=1, col=1)
+    fig.update_layout(
+        coloraxis=dict(
+            cmin=scale.cmin, cmax=scale.cmax, colorscale=scale.colorscale,
+            colorbar=dict(title=dict(text=scale.title, side="right"), thickness=14),
+        ),
+        legend=dict(orientation="h", x=0.0, y=-0.18, xanchor="left", yanchor="top"),
+    )
