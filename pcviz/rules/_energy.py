@@ -62,16 +62,17 @@ def layer_energies(
     model: ResidualMLP,
     h: States,
     y: Float[Array, "batch output"],
-    credit: States,
+    credit_sq: Float[Array, "layers batch"],
     rho: float | Array,
 ) -> Float[Array, " layers_plus_one"]:
     r"""Per-layer energy, batch means: $\frac{\rho}{2}\|r_i + \lambda_i/\rho\|^2 = \|e_i\|^2/2\rho$
     for the $L-1$ hidden layers, then the output loss $\ell$; shape `(L,)`.
 
-    The sum is $\mathcal L_\rho + \sum_i \|\lambda_i\|^2 / 2\rho$ (the Lagrangian up to a term
-    constant in the states).
+    `credit_sq` holds the per-sample $\|e_i\|^2$, `(L-1, B)`. The sum is
+    $\mathcal L_\rho + \sum_i \|\lambda_i\|^2 / 2\rho$ (the Lagrangian up to a term constant in
+    the states).
     """
-    hidden = jnp.mean(jnp.sum(credit**2, axis=-1), axis=-1) / (2.0 * rho)
+    hidden = jnp.mean(credit_sq, axis=-1) / (2.0 * rho)
     return jnp.concatenate([hidden, jnp.mean(output_loss(model, h, y))[None]])
 
 

@@ -52,12 +52,6 @@ def _rms_norm(v: States) -> Float[Array, " layers"]:
     return jnp.sqrt(jnp.mean(jnp.sum(v**2, axis=-1), axis=-1))
 
 
-def _layer_cosine(a: States, b: States) -> Float[Array, " layers"]:
-    dot = jnp.sum(a * b, axis=(1, 2))
-    norms = jnp.sqrt(jnp.sum(a**2, axis=(1, 2)) * jnp.sum(b**2, axis=(1, 2)))
-    return jnp.where(norms > _TINY, dot / jnp.maximum(norms, _TINY), 0.0)
-
-
 def bp_adjoints(
     model: ResidualMLP, x: Float[Array, "batch input"], y: Float[Array, "batch output"]
 ) -> States:
@@ -67,14 +61,19 @@ def bp_adjoints(
     return jax.grad(lambda s: jnp.sum(mse_loss(model.readout(model.states(x, s)[-1]), y)))(shift)
 
 
-def _record(model, y, state: InferenceState, rho, adjoint) -> tuple:
+def _record(model, y, state: InferenceState, rho, adjoint, adjoint_sq) -> tuple:
+    """One telemetry row; each reduction over the states is done once and shared."""
     credit = state.multiplier + rho * state.error
+    credit_sq = jnp.sum(credit**2, axis=-1)
+    rms = lambda sq: jnp.sqrt(jnp.mean(sq, axis=-1))  # noqa: E731
+    dot = -jnp.sum(credit * adjoint, axis=(1, 2))
+    norms = jnp.sqrt(jnp.sum(credit_sq, axis=-1) * adjoint_sq)
     return (
-        _rms_norm(credit),
-        _rms_norm(state.error),
-        _rms_norm(state.multiplier),
-        layer_energies(model, state.h, y, credit, rho),
-        _layer_cosine(credit, -adjoint),
+        rms(credit_sq),
+        rms(jnp.sum(state.error**2, axis=-1)),
+        rms(jnp.sum(state.multiplier**2, axis=-1)),
+        layer_energies(model, state.h, y, credit_sq, rho),
+        jnp.where(norms > _TINY, dot / jnp.maximum(norms, _TINY), 0.0),
     )
 
 
@@ -110,13 +109,14 @@ def infer(
     h0 = model.states(x)
     start = InferenceState(h0, residuals(model, x, h0), jnp.zeros_like(h0))
     adjoint = bp_adjoints(model, x, y) if record else None
+    adjoint_sq = jnp.sum(adjoint**2, axis=(1, 2)) if record else None
 
     def step(state: InferenceState, t):
         multiplier = state.multiplier + jnp.where(t > 0, alpha, 0.0) * state.error
         credit = multiplier + rho * state.error
         h = state.h - eta * state_gradient(model, state.h, y, credit)
         new = InferenceState(h, residuals(model, x, h), multiplier)
-        return new, (_record(model, y, new, rho, adjoint) if record else None)
+        return new, (_record(model, y, new, rho, adjoint, adjoint_sq) if record else None)
 
     final, rows = jax.lax.scan(step, start, jnp.arange(steps))
     if not record:
