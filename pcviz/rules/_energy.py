@@ -26,7 +26,7 @@ def predictions(model: ResidualMLP, x: Float[Array, "batch input"], h: States) -
 
 def residuals(model: ResidualMLP, x: Float[Array, "batch input"], h: States) -> States:
     """Prediction errors $r_i = h_i - f_i(h_{i-1})$, shape `(L-1, B, N)`."""
-    return h - predictions(model, x, h)
+    return h.at[0].add(-model.first_hidden(x)).at[1:].add(-model.hidden_predictions(h[:-1]))
 
 
 def output_loss(model: ResidualMLP, h: States, y: Float[Array, "batch output"]) -> Array:
@@ -98,7 +98,4 @@ def state_gradient(
     (loss_grad,) = readout_vjp(yhat - y)
     _, predict_vjp = jax.vjp(model.hidden_predictions, h[:-1])
     (passed_down,) = predict_vjp(credit[1:])
-    zero = jnp.zeros_like(h[:1])
-    return credit - jnp.concatenate([passed_down, zero]) + jnp.concatenate(
-        [jnp.zeros_like(h[:-1]), loss_grad[None]]
-    )
+    return credit.at[:-1].add(-passed_down).at[-1].add(loss_grad)
