@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -124,6 +125,7 @@ def infer(
     return final, Telemetry(*rows, bp_adjoint=_rms_norm(adjoint))
 
 
+@partial(jax.jit, static_argnames=("iterations",))
 def constraint_spectral_norm(
     model: ResidualMLP, x: Float[Array, "batch input"], *, iterations: int = 64
 ) -> Array:
