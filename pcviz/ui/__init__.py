@@ -1,0 +1,43 @@
+"""Streamlit glue shared by the pages: configuration in the URL and sidebar, downloads, text,
+and the live lab.
+
+The only part of pcviz that imports streamlit. Pages hold layout only and reach the engine
+through these functions and `pcviz.figures`. Private modules: `_state` (configuration <-> URL
+<-> widgets), `_sidebar` (the widgets), `_presets`, `_compute` (shared data sets, compilation
+cache, warm-up), `_lab` (the live lab's state and fragments), `_lab_view` (what the lab
+draws), `_figs` (session -> figures and files), `_text` (the lab's words and equations),
+`_widgets` (downloads, explanations); `_credit`, `_theory`, `_sweep` and `_page` serve the
+other three pages.
+"""
+
+from ._compute import enable_compilation_cache as enable_compilation_cache
+from ._lab import LabState as LabState
+from ._lab import lab_controls as lab_controls
+from ._lab import lab_downloads as lab_downloads
+from ._lab import lab_intro as lab_intro
+from ._lab import lab_live as lab_live
+from ._lab import sync_lab as sync_lab
+from ._presets import PRESETS as PRESETS
+from ._state import UI_LIMITS as UI_LIMITS
+from ._state import current_config as current_config
+from ._state import sidebar_config as sidebar_config
+from ._widgets import explain as explain
+from ._widgets import show_downloads as show_downloads
+
+enable_compilation_cache()
+
+__all__ = [
+    "PRESETS",
+    "UI_LIMITS",
+    "LabState",
+    "current_config",
+    "enable_compilation_cache",
+    "explain",
+    "lab_controls",
+    "lab_downloads",
+    "lab_intro",
+    "lab_live",
+    "show_downloads",
+    "sidebar_config",
+    "sync_lab",
+]

@@ -1,0 +1,125 @@
+"""From a live `Session` to the arrays `pcviz.figures` and `pcviz.export` take."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .. import export, figures
+from ..analysis import arrival_steps
+from ..config import INFERENCE_RULES
+from ..train import History, Session
+
+QUANTITY_NAMES = {
+    "credit": "credit ‖λ + ρr‖",
+    "error": "error ‖r‖",
+    "multiplier": "multiplier ‖λ‖",
+}
+"""Telemetry fields the lab's heatmaps can show, with their labels."""
+
+CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+"""Plotly's `config` for every chart of the lab."""
+
+
+def label(rule: str) -> str:
+    """Display name of a rule."""
+    return figures.RULE_LABELS.get(rule, rule)
+
+
+def _curve(history: History) -> tuple[np.ndarray, np.ndarray]:
+    steps, values = list(history.steps), list(history.values)
+    n = min(len(steps), len(values))  # a download may read while the lab appends
+    return np.asarray(steps[:n], dtype=np.int64), np.asarray(values[:n], dtype=float)
+
+
+def telemetry(session: Session) -> dict[str, Any]:
+    """Inference rule -> the telemetry of the latest batch (`None` before the first step)."""
+    return {rule: rec.telemetry for rule, rec in session.records.items()
+            if rule in INFERENCE_RULES and rec.telemetry is not None}
+
+
+def histories(session: Session) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Rule -> series (`loss`, `accuracy`, `test_accuracy`) -> `(steps, values)`."""
+    return {rule: {"loss": _curve(rec.loss), "accuracy": _curve(rec.accuracy),
+                   "test_accuracy": _curve(rec.test_accuracy)}
+            for rule, rec in session.records.items()}
+
+
+def placeholder(message: str) -> go.Figure:
+    """An empty heatmap frame that says what to do (drawn before the first step)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message.replace("**", ""), x=0.5, y=0.5, xref="paper",
+                       yref="paper", showarrow=False, font=dict(size=15, color="#555555"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(template="plotly_white", height=240, margin=dict(l=20, r=20, t=20, b=20))
+    return fig
+
+
+def heatmaps(session: Session, options: Mapping[str, Any], *, live: bool = False) -> go.Figure:
+    """PC beside PC-ALM: the chosen quantity (`options["lab_quantity"]`) of the latest batch,
+    optionally on a log scale (`lab_log`) with the arrival front (`lab_front`). `live` drops
+    the legend (the page explains the line), which halves the browser's redraw time."""
+    quantity = options.get("lab_quantity") or "credit"
+    values, arrivals = {}, {}
+    for rule, tel in telemetry(session).items():
+        data = np.asarray(getattr(tel, quantity), dtype=float)
+        if session.records[rule].diverged_at is not None:
+            values[rule] = np.full_like(data, np.nan)
+            continue
+        values[rule] = data
+        arrivals[rule] = arrival_steps(tel.credit, tel.bp_adjoint)
+    fig = figures.inference_heatmaps(
+        values, quantity=quantity, log=bool(options.get("lab_log")),
+        arrivals=arrivals if options.get("lab_front", True) else None,
+    )
+    if live:
+        fig.update_layout(showlegend=False, margin=dict(b=50))
+    return fig
+
+
+def curves(session: Session) -> go.Figure:
+    """Loss and accuracy of every rule against training step."""
+    series = histories(session)
+    tested = {r: s["test_accuracy"] for r, s in series.items() if s["test_accuracy"][0].size}
+    return figures.training_curves(
+        {r: s["loss"] for r, s in series.items()},
+        {r: s["accuracy"] for r, s in series.items()},
+        test_accuracy=tested or None,
+        diverged={r: rec.diverged_at for r, rec in session.records.items()},
+    )
+
+
+def alignment(cosines: Mapping[str, np.ndarray]) -> go.Figure:
+    """Per-layer cosine of each rule's weight gradient with BP's."""
+    return figures.layer_alignment(cosines)
+
+
+def seconds_per_step(session: Session) -> dict[str, float]:
+    """Rule -> mean wall seconds per training step after the first (compiling) one."""
+    out = {}
+    for rule, rec in session.records.items():
+        rate = rec.steps_per_second
+        out[rule] = 1.0 / rate if np.isfinite(rate) and rate > 0 else rec.step_seconds
+    return out
+
+
+def times(session: Session) -> go.Figure:
+    """Wall time per training step per rule, brackets for rules stepped together."""
+    shared = [group["rules"] for group in session.groups if len(group["rules"]) > 1]
+    return figures.step_times(seconds_per_step(session), shared=shared)
+
+
+def downloads(session: Session | None) -> dict[str, str]:
+    """The lab's data files: telemetry (CSV, JSON) and training histories (CSV)."""
+    if session is None:
+        return {}
+    tel = telemetry(session)
+    return {
+        "lab-telemetry.csv": export.telemetry_csv(tel),
+        "lab-telemetry.json": export.telemetry_json(tel),
+        "lab-history.csv": export.history_csv(histories(session)),
+    }

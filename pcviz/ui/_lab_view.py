@@ -1,0 +1,143 @@
+"""What the live lab draws: status, heatmaps, curves, alignment, timing, text and downloads.
+
+Every function reads a `LabState` (see `_lab`) and draws; none of them trains.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+import streamlit as st
+
+from ..config import INFERENCE_RULES
+from . import _figs, _text
+from ._sidebar import DATASET_NAMES
+from ._widgets import show_downloads
+
+if TYPE_CHECKING:
+    from ._lab import LabState
+
+_CHART = {"theme": None, "config": _figs.CONFIG}
+
+
+def status(lab: LabState) -> None:
+    """Step counter, epoch, accuracy per rule, the run's numbers, queue and divergence."""
+    session = lab.session
+    records = session.records
+    columns = st.columns(2 + len(records))
+    columns[0].metric("Training step", f"{session.step_count:,}")
+    columns[1].metric("Epoch", f"{session.epoch:.2f}")
+    for column, (rule, rec) in zip(columns[2:], records.items()):
+        test = rec.test_accuracy.last()
+        value = rec.accuracy.last() if np.isnan(test) else test
+        kind = "train" if np.isnan(test) else "test"
+        shown = "diverged" if rec.diverged_at else "–" if np.isnan(value) else f"{value:.1%}"
+        column.metric(f"{_figs.label(rule)} {kind} accuracy", shown)
+    _, rule, train = lab.configs
+    rate = lab.updates_per_second
+    st.caption(
+        f"{DATASET_NAMES.get(session.data.name, session.data.name)}; "
+        f"depth L = {session.model_config.depth}, width N = {session.model_config.width}; "
+        f"T = {session.steps} inference steps; "
+        f"η_h = {session.eta:.3g} ({'auto' if rule.eta == 'auto' else 'set'}); "
+        f"learning rate {session.learning_rate:.2e}; batch {train.batch_size}"
+        + (f" · {rate:.1f} updates/s" if lab.playing and np.isfinite(rate) else "")
+    )
+    if lab.queued:
+        st.info(f"The server is busy with other runs: you are number {lab.queued} in line. "
+                + ("Training starts by itself as soon as a run ends." if lab.playing else
+                   "Press Step again in a moment, or Play to wait in line."),
+                icon=":material/hourglass_top:")
+    for name, rec in records.items():
+        if rec.diverged_at is not None:
+            st.warning(_text.DIVERGED.format(rule=_figs.label(name), step=rec.diverged_at),
+                       icon=":material/warning:")
+
+
+def _heatmap_options() -> None:
+    st.session_state.setdefault("lab_quantity", "credit")
+    st.session_state.setdefault("lab_front", True)
+    left, mid, right = st.columns([3, 1, 1], vertical_alignment="bottom")
+    left.segmented_control("Quantity", list(_figs.QUANTITY_NAMES), key="lab_quantity",
+                           format_func=_figs.QUANTITY_NAMES.get, required=True)
+    mid.toggle("Log scale", key="lab_log", help="log10 of the values, over 4 decades.")
+    right.toggle("Arrival front", key="lab_front",
+                 help="The first step at which a layer's credit reaches half of BP's.")
+
+
+def heatmaps(lab: LabState) -> None:
+    """PC beside PC-ALM, inference step x layer, of the latest batch, and their options."""
+    st.subheader("Inside one training step: credit per layer and inference step")
+    _heatmap_options()
+    session = lab.session
+    if not any(r in INFERENCE_RULES for r in session.records):
+        st.info("BP alone has no inference to show: add PC or PC-ALM in the sidebar.")
+    elif session.step_count == 0:
+        st.plotly_chart(_figs.placeholder(_text.PAUSED), key="lab_heatmaps", **_CHART)
+    else:
+        st.plotly_chart(_figs.heatmaps(session, st.session_state, live=True),
+                        key="lab_heatmaps", **_CHART)
+        if lab.play_clicked is not None and lab.play_latency is None:
+            lab.play_latency = time.perf_counter() - lab.play_clicked
+
+
+def heatmap_text() -> None:
+    """How to read the heatmaps: diffusive against ballistic credit (static)."""
+    st.caption(_text.HEATMAPS)
+    diffusive, ballistic = st.columns(2)
+    with diffusive:
+        st.markdown(_text.DIFFUSIVE)
+        st.latex(_text.DIFFUSIVE_EQ)
+    with ballistic:
+        st.markdown(_text.BALLISTIC)
+        st.latex(_text.BALLISTIC_EQ)
+
+
+def curves(lab: LabState) -> None:
+    """Loss and accuracy of every rule on one chart."""
+    if lab.session.step_count > 0:
+        st.plotly_chart(_figs.curves(lab.session), key="lab_curves", **_CHART)
+
+
+def alignment_and_times(lab: LabState) -> None:
+    """Per-layer gradient cosine with BP, beside the wall time per step of each rule."""
+    if lab.session.step_count == 0 or lab.alignment is None:
+        return
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(_figs.alignment(lab.alignment), key="lab_alignment", **_CHART)
+        st.caption(_text.ALIGNMENT)
+        st.latex(_text.ALIGNMENT_EQ)
+    with right:
+        st.plotly_chart(_figs.times(lab.session), key="lab_times", **_CHART)
+        st.caption(_text.TIMES)
+
+
+def intro() -> None:
+    """What the page shows, and the three rules with their equations, side by side."""
+    st.markdown(_text.INTRO)
+    for column, (name, (words, equation)) in zip(st.columns(3), _text.RULES.items()):
+        with column.container(border=True):
+            st.markdown(f"**{name}**: {words}")
+            st.latex(equation)
+
+
+def downloads(lab: LabState) -> None:
+    """Downloads of the latest telemetry, the histories and the figures, built on click."""
+    options = {k: st.session_state.get(k) for k in ("lab_quantity", "lab_log", "lab_front")}
+    with st.expander("Download the data (CSV, JSON) and the figures (HTML, offline)"):
+        st.caption("Files hold the run as it is when you click: the telemetry of the latest "
+                   "batch (every rule, step and layer) and the whole training history.")
+        names = ("lab-telemetry.csv", "lab-telemetry.json", "lab-history.csv")
+        show_downloads(name="lab-data", files={
+            n: (lambda n=n: _figs.downloads(lab.session).get(n, "")) for n in names})
+        show_downloads(name="lab-heatmaps", figure=lambda: _figs.heatmaps(lab.session, options))
+        show_downloads(name="lab-curves", figure=lambda: _figs.curves(lab.session))
+        show_downloads(name="lab-step-times", figure=lambda: _figs.times(lab.session))
+
+
+def curves_text() -> None:
+    """What the training curves show (static)."""
+    st.caption(_text.CURVES)

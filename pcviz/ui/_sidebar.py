@@ -1,0 +1,121 @@
+"""The shared sidebar: one widget per configuration field, each with `key=` (`cfg_*`).
+
+The widgets take their values from `st.session_state` (seeded from the URL or a preset by
+`_state`), so none of them passes `value=`; ranges are `_state.UI_LIMITS`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from ..config import ACTIVATIONS, DATASETS, OPTIMISERS, RULES
+from ..data import install_hint, is_available
+from ._presets import mark_custom, preset_selector
+from ._state import UI_LIMITS
+
+RULE_NAMES = {"bp": "BP", "pc": "PC", "pcalm": "PC-ALM"}
+DATASET_NAMES = {
+    "spirals": "Spirals (2-D, generated)",
+    "circles": "Circles (2-D, generated)",
+    "xor": "XOR (2-D, generated)",
+    "gaussians": "Gaussians (2-D, generated)",
+    "teacher": "Linear teacher (generated)",
+    "synthetic-mnist": "MNIST-like digits (generated)",
+    "fashion-mnist": "Fashion-MNIST",
+    "mnist": "MNIST",
+}
+PARAM_NAMES = {"mupc": "μPC (Depth-μP, 1/√(NL) skips)", "sp": "standard (SP)"}
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _available(name: str) -> bool:
+    return is_available(name)
+
+
+def _dataset_label(name: str) -> str:
+    text = DATASET_NAMES.get(name, name)
+    return text if _available(name) else f"{text}: not installed"
+
+
+def _number(label: str, key: str, name: str, *, step, fmt: str | None = None,
+            optional: bool = False, placeholder: str | None = None, help: str | None = None):
+    lo, hi = UI_LIMITS[name]
+    kwargs = {"value": None, "placeholder": placeholder} if optional else {}
+    st.number_input(label, min_value=lo, max_value=hi, step=step, format=fmt, key=key,
+                    help=help, on_change=mark_custom, **kwargs)
+
+
+def _data_and_network() -> None:
+    st.subheader("Data and network")
+    st.selectbox("Data set", DATASETS, key="cfg_dataset", format_func=_dataset_label,
+                 on_change=mark_custom,
+                 help="Generated sets work anywhere. Fashion-MNIST: "
+                 + install_hint("fashion-mnist") + " MNIST: " + install_hint("mnist"))
+    chosen = st.session_state.get("cfg_dataset")
+    for name in dict.fromkeys(n for n in ("fashion-mnist", chosen) if n in DATASET_NAMES):
+        if not _available(name):
+            st.caption(f"**{DATASET_NAMES[name]}** is not installed. {install_hint(name)}")
+    left, right = st.columns(2)
+    with left:
+        _number("Depth L", "cfg_depth", "depth", step=1, help="Weight layers (L-1 hidden).")
+    with right:
+        _number("Width N", "cfg_width", "width", step=1, help="Units per hidden layer.")
+    st.selectbox("Activation φ", ACTIVATIONS, key="cfg_activation", on_change=mark_custom)
+    st.selectbox("Parameterisation", ("mupc", "sp"), key="cfg_param", on_change=mark_custom,
+                 format_func=PARAM_NAMES.get)
+
+
+def _rules() -> None:
+    st.subheader("Learning rules")
+    st.multiselect("Rules to compare", RULES, key="cfg_rules", format_func=RULE_NAMES.get,
+                   on_change=mark_custom,
+                   help="All start from the same weights and see the same batches.")
+    depth = st.session_state.get("cfg_depth") or 2
+    left, right = st.columns(2)
+    with left:
+        _number("Steps T", "cfg_steps", "steps", step=1, optional=True,
+                placeholder=f"2L = {2 * depth}",
+                help="Inference steps per training step. Empty: T = 2L.")
+    with right:
+        _number("Step η_h", "cfg_eta", "eta", step=0.01, fmt="%.4g", optional=True,
+                placeholder="auto",
+                help="Activity step size. Empty: 1/λ_max(AᵀA), found by power iteration.")
+    left, right = st.columns(2)
+    with left:
+        _number("Penalty ρ", "cfg_rho", "rho", step=0.1, fmt="%.4g")
+    with right:
+        _number("Dual step α", "cfg_alpha", "alpha", step=0.1, fmt="%.4g",
+                help="PC-ALM's multiplier step; PC is α = 0.")
+
+
+def _training() -> None:
+    st.subheader("Training")
+    depth = st.session_state.get("cfg_depth") or 2
+    width = st.session_state.get("cfg_width") or 1
+    auto_lr = 1e-3 * math.sqrt(width / depth)
+    left, right = st.columns(2)
+    with left:
+        _number("Batch size", "cfg_batch", "batch_size", step=8)
+    with right:
+        _number("Seed", "cfg_seed", "seed", step=1, help="Weights, batches and data.")
+    _number("Learning rate", "cfg_lr", "learning_rate", step=1e-4, fmt="%.2e", optional=True,
+            placeholder=f"auto: {auto_lr:.2e}",
+            help="Empty: 1e-3·√(N/L). Changes take effect at once, without resetting the run.")
+    with st.expander("More"):
+        st.selectbox("Optimiser (optax)", OPTIMISERS, key="cfg_optimizer", on_change=mark_custom)
+
+
+def draw() -> None:
+    """Draw every configuration widget in the sidebar."""
+    with st.sidebar:
+        preset_selector()
+        _data_and_network()
+        _rules()
+        _training()
+        st.caption(
+            "The browser keeps runs interactive: depth ≤ 256, width ≤ 512, T ≤ 2048, "
+            "batch ≤ 1024. The command line (`python -m pcviz`) takes the full ranges. "
+            "Every setting is in the page's address: copy it to share this run."
+        )

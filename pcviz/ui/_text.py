@@ -1,0 +1,88 @@
+"""Words and equations of the live lab, kept apart from the layout so they read as a text."""
+
+from __future__ import annotations
+
+INTRO = (
+    "Three ways of assigning credit in a deep network, trained side by side from the same "
+    "weights on the same batches. **BP** computes the exact gradient in one backward pass. "
+    "**Predictive coding (PC)** and **PC-ALM** find it by *inference*: before each weight "
+    "update they take **T** local steps on the hidden states, and each layer learns from the "
+    "credit that has reached it by then. Press **Play** and watch how far down the credit gets."
+)
+
+RULES: dict[str, tuple[str, str]] = {
+    "BP": (
+        "The reference: exact adjoints $\\delta_i = \\partial\\ell/\\partial h_i$, passed down "
+        "layer by layer in one backward pass.",
+        r"\delta_{i-1} = \Big(\frac{\partial f_i}{\partial h_{i-1}}\Big)^{\!\top}\delta_i",
+    ),
+    "PC": (
+        "Relaxes the forward pass: the prediction errors $r_i = h_i - f_i(h_{i-1})$ cost energy, "
+        "and inference descends it, $h \\leftarrow h - \\eta_h \\nabla_h F$.",
+        r"F = \ell(\hat y, y) + \frac{\rho}{2}\sum_{i=1}^{L-1}\lVert r_i\rVert^2",
+    ),
+    "PC-ALM": (
+        "Adds a multiplier $\\lambda_i$ per layer (the augmented Lagrangian): descend in $h$, "
+        "ascend in $\\lambda$, $\\lambda_i \\leftarrow \\lambda_i + \\alpha\\, r_i$. With "
+        "$\\alpha = 0$ it is PC.",
+        r"\mathcal{L}_\rho = \ell + \sum_{i}\lambda_i^{\top} r_i"
+        r" + \frac{\rho}{2}\sum_{i}\lVert r_i\rVert^2",
+    ),
+}
+
+HEATMAPS = (
+    "Each panel is **one training step seen from inside**: x is the inference step $t$, y the "
+    "hidden layer (input at the bottom, output at the top), the colour the credit "
+    "$\\lVert\\lambda_i + \\rho r_i\\rVert$ that layer's weights learn from, on one colour scale "
+    "for all panels. The line marks each layer's *arrival*: the first step at which its credit "
+    "reaches half of BP's $\\lVert\\delta_i\\rVert$."
+)
+
+DIFFUSIVE = (
+    "**Diffusive (PC).** A layer's error only moves to its neighbours, and the energy damps it: "
+    "credit spreads like heat. After $t$ steps it has reached about $\\sqrt{\\rho\\,\\eta_h t}$ "
+    "layers below the output, so the front *bends* and, in a deep net, stalls near the output: "
+    "the lower layers learn from almost nothing."
+)
+DIFFUSIVE_EQ = r"\text{reach}_{\mathrm{PC}}(t) \approx \sqrt{\rho\,\eta_h\,t}"
+
+BALLISTIC = (
+    "**Ballistic (PC-ALM).** The multipliers remember the error that has passed through a "
+    "layer; states and multipliers together obey a wave equation. The front moves at a "
+    "constant $\\sqrt{\\alpha\\,\\eta_h}$ layers per step, a *straight diagonal*, and reaches "
+    "the input at $t \\approx L/\\sqrt{\\alpha\\eta_h}$: $2L$ for $\\eta_h = 1/4$, "
+    "$\\alpha = 1$, hence the default $T = 2L$."
+)
+BALLISTIC_EQ = (
+    r"\text{front}_{\mathrm{ALM}}(t) \approx \sqrt{\alpha\,\eta_h}\;t,"
+    r"\qquad t_{\mathrm{input}} \approx L/\sqrt{\alpha\,\eta_h}"
+)
+
+CURVES = (
+    "Mini-batch loss $\\tfrac12\\lVert\\hat y - y\\rVert^2$ (log scale) and training accuracy "
+    "of every rule; dashed: test accuracy, measured every few dozen steps. All rules start "
+    "from the same weights and see the same batches, so the differences come from the rule."
+)
+
+ALIGNMENT = (
+    "Cosine between each weight layer's update under PC or PC-ALM and BP's gradient, on a "
+    "fixed batch at that rule's current weights: 1 is BP's direction, 0 is unrelated. "
+    "Layers the credit has not reached stay near 0."
+)
+ALIGNMENT_EQ = (
+    r"\cos_\ell = \frac{\langle g_\ell,\, g^{\mathrm{BP}}_\ell\rangle}"
+    r"{\lVert g_\ell\rVert\,\lVert g^{\mathrm{BP}}_\ell\rVert}"
+)
+
+TIMES = (
+    "Wall time of one training step of each rule on this machine, averaged after the first "
+    "(compiling) step. PC and PC-ALM run $T$ inference steps, BP one backward pass; rules "
+    "stepped together share one batched computation, and so one time."
+)
+
+DIVERGED = (
+    "{rule} diverged at step {step} (its loss or weights stopped being finite). The other "
+    "rules go on; press **Reset** to start again. A smaller learning rate or $\\eta_h$ helps."
+)
+
+PAUSED = "Press **Play** to train, or **Step** for one batch: the heatmaps show the latest batch."

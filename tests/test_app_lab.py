@@ -1,0 +1,253 @@
+"""AppTests of the live lab (the page `app.py` opens) and of the shared sidebar and URL.
+
+Each test opens the app in a simulated session (`AppTest`), presses the lab's buttons or sets
+widgets, and reads the page's elements, the Plotly figures' JSON specs, `st.session_state`
+and the query parameters.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 120
+SMALL = {"depth": "8", "width": "16", "batch": "16"}
+"""A small configuration (in the URL) that keeps each run short."""
+
+
+def open_app(**query: str) -> AppTest:
+    """The app with `query` in its address, run once, without an exception."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly figures on the page, by the chart's key."""
+    return {c.proto.id.split("-", 2)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def array(value) -> np.ndarray:
+    """A trace array from a figure spec (a list, or plotly's base64 `bdata`)."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return flat.reshape([int(s) for s in str(shape).split(",")]) if shape else flat
+    return np.asarray(value)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def lab(at: AppTest):
+    return at.session_state["pcviz_lab"]
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_controls_exist():
+    at = open_app()
+    assert {"lab_play", "lab_step", "lab_reset"} <= {b.key for b in at.button}
+    assert at.button(key="lab_play").label == "Play"
+    assert at.select_slider(key="lab_speed").value == 1
+    assert metric(at, "Training step") == "0"
+    inputs = {w.key: w for w in at.number_input}
+    assert {"cfg_depth", "cfg_width", "cfg_steps", "cfg_eta", "cfg_rho", "cfg_alpha",
+            "cfg_batch", "cfg_lr", "cfg_seed"} <= set(inputs)
+    assert inputs["cfg_depth"].max == 256 and inputs["cfg_width"].max == 512
+    assert inputs["cfg_steps"].max == 2048 and inputs["cfg_batch"].max == 1024
+    assert inputs["cfg_steps"].value is None and inputs["cfg_eta"].value is None  # 2L, auto
+    assert at.multiselect(key="cfg_rules").value == ["bp", "pc", "pcalm"]
+    assert {"cfg_dataset", "cfg_activation", "cfg_param", "cfg_preset"} <= {
+        w.key for w in at.selectbox}
+    assert not at.error and not at.warning
+    assert any(r"\mathcal{L}_\rho" in e.value for e in at.latex)  # the PC-ALM Lagrangian
+    assert any("Ballistic" in m.value for m in at.markdown)
+
+
+def test_step_trains_one_batch_and_draws_the_figures():
+    at = click(open_app(**SMALL), "lab_step")
+    assert metric(at, "Training step") == "1"
+    session = lab(at).session
+    assert session.step_count == 1 and at.session_state["pcviz_session"] is session
+    figs = charts(at)
+    heat = figs["lab_heatmaps"]
+    maps = [t for t in heat["data"] if t["type"] == "heatmap"]
+    assert [t["name"] for t in maps] == ["PC", "PC-ALM"]
+    assert all(t["coloraxis"] == "coloraxis" for t in maps)  # one shared colour scale
+    assert array(maps[0]["z"]).shape == (7, 16)  # L-1 hidden layers x T = 2L steps
+    assert "PC-ALM arrival front" in [t.get("name") for t in heat["data"]]
+    curve_names = {t.get("name") for t in figs["lab_curves"]["data"]}
+    assert {"BP", "PC", "PC-ALM", "PC-ALM train", "PC-ALM test"} <= curve_names
+    alignment = figs["lab_alignment"]["data"]
+    assert len(alignment) == 3 and all(len(array(t["y"])) == 8 for t in alignment)  # L layers
+    bars = figs["lab_times"]["data"]
+    assert [t["name"] for t in bars] == ["BP", "PC", "PC-ALM"] and all(t["type"] == "bar"
+                                                                        for t in bars)
+
+
+def test_play_trains_at_every_update_until_pause():
+    at = click(open_app(**SMALL), "lab_play")
+    assert lab(at).playing and at.button(key="lab_pause").label == "Pause"
+    first = lab(at).session.step_count
+    at.run()  # a rerun while playing trains the next chunk
+    assert lab(at).session.step_count > first >= 1
+    at = click(at, "lab_pause")
+    assert not lab(at).playing and at.button(key="lab_play").label == "Play"
+    steps = lab(at).session.step_count
+    at.run()
+    assert lab(at).session.step_count == steps
+
+
+@pytest.mark.parametrize("query", [
+    {"depth": "1e9", "act": "<script>alert(1)</script>", "rules": "bp,zz", "lr": "nan"},
+    {"seed": "-3", "eta": "inf", "rho": "0", "batch": "4096", "width": "2.5"},
+    {"depth": "999", "steps": "1e6", "dataset": "../../etc/passwd", "param": "sp", "skip": "x"},
+    {"depth": "", "rules": "", "alpha": "-1", "optimizer": "sgd;rm", "evil": "1" * 5000},
+])
+def test_bad_query_parameters_warn_and_use_safe_values(query):
+    at = open_app(**query)
+    assert at.warning, "every hostile value must be reported"
+    inputs = {w.key: w.value for w in at.number_input}
+    assert 2 <= inputs["cfg_depth"] <= 256 and 1 <= inputs["cfg_batch"] <= 1024
+    assert inputs["cfg_seed"] >= 0
+    assert not at.error
+    assert metric(at, "Training step") == "0"
+
+
+def test_url_mirrors_changed_widgets():
+    at = open_app()
+    assert not any(k in at.query_params for k in ("depth", "lr"))  # defaults stay implicit
+    at.number_input(key="cfg_depth").set_value(24).run()
+    assert at.query_params["depth"] == "24"
+    at.selectbox(key="cfg_activation").set_value("tanh").run()
+    at.multiselect(key="cfg_rules").unselect("bp").run()
+    assert at.query_params["act"] == "tanh" and at.query_params["rules"] == "pc,pcalm"
+    at.number_input(key="cfg_depth").set_value(16).run()
+    assert "depth" not in at.query_params
+
+
+def test_shared_link_reopens_the_same_run():
+    query = {"depth": "12", "width": "16", "act": "tanh", "seed": "7", "rules": "pc,pcalm",
+             "steps": "30", "eta": "0.2", "alpha": "0.5", "batch": "32", "lr": "0.002"}
+    at = open_app(**query)
+    assert not at.warning
+    inputs = {w.key: w.value for w in at.number_input}
+    assert (inputs["cfg_depth"], inputs["cfg_width"], inputs["cfg_seed"]) == (12, 16, 7)
+    assert (inputs["cfg_steps"], inputs["cfg_eta"], inputs["cfg_lr"]) == (30, 0.2, 0.002)
+    session = lab(at).session
+    assert session.model_config.activation == "tanh" and session.steps == 30
+    assert tuple(session.records) == ("pc", "pcalm") and session.train_config.seed == 7
+    assert {k: at.query_params[k] for k in query} == query
+
+
+def test_learning_rate_changes_without_reset_and_structure_resets():
+    at = click(open_app(**SMALL), "lab_step")
+    session = lab(at).session
+    at.number_input(key="cfg_lr").set_value(0.005).run()
+    assert lab(at).session is session and session.step_count == 1
+    assert session.learning_rate == pytest.approx(0.005) and at.query_params["lr"] == "0.005"
+    at.number_input(key="cfg_width").set_value(8).run()
+    assert lab(at).session is not session and lab(at).session.step_count == 0
+    assert metric(at, "Training step") == "0"
+
+
+def test_preset_sets_the_widgets_and_the_url():
+    at = open_app()
+    at.selectbox(key="cfg_preset").set_value("Linear nets: exact BP").run()
+    assert not at.exception
+    assert at.selectbox(key="cfg_activation").value == "linear"
+    assert at.number_input(key="cfg_depth").value == 12
+    assert at.query_params["act"] == "linear" and at.query_params["dataset"] == "teacher"
+    assert lab(at).session.model_config.depth == 12
+    at.selectbox(key="cfg_preset").set_value("The ballistic wave").run()
+    assert at.multiselect(key="cfg_rules").value == ["pc", "pcalm"]
+    assert lab(at).session.steps == 256
+
+
+def test_divergence_is_reported_and_reset_recovers():
+    at = click(open_app(**SMALL), "lab_step")
+    lab(at).session.records["pc"].diverged_at = 1
+    at = click(at, "lab_step")
+    assert any("PC diverged at step 1" in w.value for w in at.warning)
+    assert lab(at).session.step_count == 2  # the others went on
+    assert len(lab(at).session.records["pcalm"].loss.values) == 2
+    at = click(at, "lab_reset")
+    assert lab(at).session.step_count == 0 and not at.warning
+
+
+def test_missing_data_set_is_an_error_with_the_fix():
+    at = open_app(**SMALL)
+    at.selectbox(key="cfg_dataset").set_value("mnist").run()
+    assert not at.exception
+    if lab(at).session is not None:
+        pytest.skip("MNIST is installed here")
+    assert at.error and "PCVIZ_DATA" in at.error[0].value
+    assert at.button(key="lab_play").disabled
+
+
+def test_bp_alone_says_there_is_no_inference_to_show():
+    at = click(open_app(rules="bp", **SMALL), "lab_step")
+    assert any("BP alone" in i.value for i in at.info)
+    assert "lab_heatmaps" not in charts(at)
+
+
+def test_downloads_are_offered():
+    at = click(open_app(**SMALL), "lab_step")
+    labels = [d.label for d in at.get("download_button")]
+    assert any("lab-telemetry.csv" in label for label in labels)
+    assert any("lab-heatmaps.html" in label for label in labels)
+
+
+def test_a_busy_server_puts_the_visitor_in_line():
+    from pcviz.ui._lab import training_slots
+
+    at = open_app(**SMALL)
+    slots = training_slots()
+    others = [f"other-visitor-{i}" for i in range(slots.capacity)]
+    try:
+        for owner in others:
+            assert slots.request(owner) == 0
+        at = click(at, "lab_step")
+        assert any("number 1 in line" in i.value for i in at.info)
+        assert lab(at).session.step_count == 0
+    finally:
+        for owner in others:
+            slots.release(owner)
+    at = click(at, "lab_step")
+    assert lab(at).session.step_count == 1 and not at.info
+
+
+def test_without_fashion_mnist_the_default_runs_and_the_selector_says_how_to_add_it(
+        monkeypatch, tmp_path):
+    from pcviz.data import _idx
+    from pcviz.ui._sidebar import _available
+
+    monkeypatch.setenv("PCVIZ_DATA", str(tmp_path))  # an empty folder, and no system copy
+    spec = _idx.IDX_SETS["fashion-mnist"]
+    monkeypatch.setitem(_idx.IDX_SETS, "fashion-mnist", spec._replace(system_dir=None))
+    _available.clear()
+    try:
+        at = open_app(dataset="fashion-mnist", **SMALL)
+        assert any("fashion-mnist is not installed" in w.value for w in at.warning)
+        assert at.selectbox(key="cfg_dataset").value == "synthetic-mnist"
+        hint = "apt-get install dataset-fashion-mnist"
+        assert any(hint in c.value for c in at.caption)
+        assert hint in at.selectbox(key="cfg_dataset").help
+        at = click(at, "lab_step")
+        assert lab(at).session.step_count == 1 and not at.error
+    finally:
+        _available.clear()

@@ -1,0 +1,214 @@
+"""AppTests of the credit propagation, linear theory and sweep pages (through `app.py`).
+
+Each test opens the app, switches to a page with small settings in the query string, and
+reads the page's widgets and the Plotly figures' JSON specs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 120
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    """The app at `page` (e.g. `"pages/credit.py"`) with `query` in its address, run once."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly figures on the page, by the chart's key (its id ends with the key)."""
+    out = {}
+    for chart in at.get("plotly_chart"):
+        out[chart.proto.id.split("-", 2)[-1]] = json.loads(chart.proto.spec)
+    return out
+
+
+def array(value) -> np.ndarray:
+    """A trace array from a figure spec (plain list or plotly's base64 `bdata`)."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return flat.reshape([int(s) for s in str(shape).split(",")]) if shape else flat
+    return np.asarray(value)
+
+
+def names(spec: dict) -> list[str]:
+    return [trace.get("name", "") for trace in spec["data"]]
+
+
+# ------------------------------------------------------------------------------- credit
+
+
+CREDIT = {"depth": "8", "width": "16", "batch": "16"}
+
+
+@pytest.fixture(scope="module")
+def credit_page() -> AppTest:
+    return open_page("pages/credit.py", **CREDIT)
+
+
+def test_credit_controls_and_figures(credit_page):
+    at = credit_page
+    assert not at.error
+    assert at.slider(key="t").max == 16  # T = 2L
+    assert {"source", "show"} <= {w.key for w in (*at.radio, *at.selectbox)}
+    assert {"log", "animate"} <= {w.key for w in at.toggle}
+    figs = charts(at)
+    heat = figs["credit-heatmaps"]
+    kinds = [(t["type"], t.get("name")) for t in heat["data"]]
+    assert ("heatmap", "PC") in kinds and ("heatmap", "PC-ALM") in kinds
+    assert "PC-ALM arrival front" in names(heat)
+    assert array(heat["data"][0]["z"]).shape == (7, 16)  # L-1 layers x T steps
+    assert {"PC", "PC-ALM"} <= set(names(figs["credit-profile"]))
+    assert any("wave theory" in n for n in names(figs["credit-arrival"]))
+    assert any("total" in n for n in names(figs["credit-energy"]))
+    assert any("mean over layers" in n for n in names(figs["credit-alignment"]))
+    labels = [m.label for m in at.metric]
+    assert any("front slope" in label for label in labels)
+    assert any("front speed" in label for label in labels)
+    assert len(at.get("download_button")) >= 3
+
+
+def test_scrubbing_moves_the_line_not_the_probe(credit_page):
+    from pcviz.ui import _credit
+
+    at = credit_page
+    before = _credit.PROBE_RUNS["count"]
+    for step in (3, 11):
+        at.slider(key="t").set_value(step).run()
+        assert not at.exception
+        figs = charts(at)
+        lines = [s for s in figs["credit-heatmaps"]["layout"]["shapes"] if s.get("x0") is not None]
+        assert lines and all(s["x0"] == step for s in lines)
+        assert f"step {step}" in figs["credit-profile"]["layout"]["title"]["text"]
+        assert at.query_params.get("t") in (str(step), [str(step)])
+    assert _credit.PROBE_RUNS["count"] == before
+
+
+def test_credit_animation_has_frames(credit_page):
+    at = credit_page
+    at.toggle(key="animate").set_value(True).run()
+    spec = charts(at)["credit-profile-animated"]
+    assert len(spec["frames"]) == 16
+    assert spec["layout"]["updatemenus"][0]["buttons"][0]["method"] == "animate"
+    at.toggle(key="animate").set_value(False).run()
+
+
+# ------------------------------------------------------------------------------- theory
+
+
+def test_theory_page_figures():
+    at = open_page("pages/theory.py", depth="8")  # default: a linear net of depth 8
+    assert not at.error
+    assert at.slider(key="theory_depth").value == 8
+    assert at.radio(key="sigma").value == "chain"
+    figs = charts(at)
+    exact = figs["theory-exactness"]
+    errors = {t["name"]: array(t["y"]) for t in exact["data"]}
+    assert errors["PC-ALM"][-1] < 1e-6 < 1e-2 < errors["PC"][-1]
+    assert any("your setting (stable)" in n for n in names(figs["theory-stability"]))
+    assert any("eigenvalues" in n for n in names(figs["theory-eigenvalues"]))
+    assert any("PC-ALM (wave)" in n for n in names(figs["theory-dispersion"]))
+    assert at.success and not at.warning
+    assert len(at.latex) >= 5
+
+
+def test_theory_unstable_point_is_flagged():
+    at = open_page("pages/theory.py", theory_depth="3", eta="2.0")
+    assert at.warning and "unstable" in at.warning[0].value
+    assert any("(unstable)" in n for n in names(charts(at)["theory-stability"]))
+
+
+# -------------------------------------------------------------------------------- sweep
+
+
+SWEEP = {"depths": "2,3", "widths": "4", "cell_steps": "3", "sweep_rules": "bp,pcalm",
+         "dataset": "xor", "batch": "8"}
+
+
+def _wait_for_sweep(at: AppTest, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception
+        if at.button(key="sweep-stop").disabled:  # not running any more
+            return
+    pytest.fail("the tiny sweep did not finish within a minute")
+
+
+def test_sweep_runs_in_background_and_is_cached():
+    at = open_page("pages/sweep.py", **SWEEP)
+    assert {"depths", "widths", "seeds"} <= {w.key for w in at.text_input}
+    assert at.multiselect(key="sweep_rules").value == ["bp", "pcalm"]
+    assert at.number_input(key="cell_steps").value == 3
+    at.button(key="sweep-run").click().run()
+    _wait_for_sweep(at)
+    assert not at.error
+    spec = charts(at)["sweep-heatmaps"]
+    heatmaps = [t for t in spec["data"] if t["type"] == "heatmap"]
+    assert len(heatmaps) == 3  # BP, PC-ALM, PC-ALM - BP
+    assert all(np.isfinite(array(t["z"])).all() for t in heatmaps)
+    assert {b.label for b in at.get("download_button")} >= {"⬇ sweep.csv", "⬇ sweep.json"}
+    again = open_page("pages/sweep.py", **SWEEP)  # a second visitor: instant, nothing to run
+    assert again.button(key="sweep-run").disabled
+    assert "sweep-heatmaps" in charts(again)
+
+
+def test_sweep_bad_input_is_an_error_not_an_exception():
+    at = open_page("pages/sweep.py", **SWEEP)
+    at.text_input(key="depths").set_value("4, deep").run()
+    assert not at.exception
+    assert at.error and "depths" in at.error[0].value
+
+
+# ------------------------------------------------------------------------ query params
+
+
+@pytest.mark.parametrize("page, query", [
+    ("pages/credit.py", {**CREDIT, "t": "abc", "show": "<script>", "log": "maybe"}),
+    ("pages/theory.py", {"theory_depth": "999", "sigma": "huge", "rho": "-1"}),
+    ("pages/sweep.py", {**SWEEP, "depths": "1e9", "cell_steps": "0", "sweep_rules": "sgd"}),
+])
+def test_bad_query_parameters_warn(page, query):
+    at = open_page(page, **query)
+    assert at.warning, "a bad address should be reported"
+    assert not at.error
+
+
+def test_credit_at_the_live_runs_weights():
+    from pcviz.config import ModelConfig, RuleConfig, TrainConfig
+    from pcviz.train import Session
+
+    session = Session(ModelConfig(depth=4, width=8), RuleConfig(),
+                      TrainConfig(dataset="xor", batch_size=8, rules=("bp", "pcalm")))
+    session.step(2)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(source="live")
+    at.session_state["pcviz_session"] = session
+    at.switch_page("pages/credit.py")
+    at.run()
+    assert not at.exception and not at.error
+    assert "after 2 training steps" in at.caption[0].value
+    heat = charts(at)["credit-heatmaps"]
+    assert [t["name"] for t in heat["data"] if t["type"] == "heatmap"] == ["PC-ALM"]
+    assert at.slider(key="t").max == 8
+
+
+def test_credit_divergence_is_a_warning():
+    at = open_page("pages/credit.py", **CREDIT, eta="5")
+    assert any("diverged" in w.value for w in at.warning)

@@ -1,0 +1,230 @@
+"""The dashboard in a real browser: `streamlit run app.py` driven by Debian's Chromium.
+
+The server runs headless on a free port; Playwright drives `/usr/bin/chromium` (no browser
+download). The lab test presses Play, waits for a heatmap and a moving step counter, changes
+the depth, and opens the shared address in a new page; every page is opened once. Screenshots
+go to `docs/screenshots/` (they illustrate the README). Every wait is bounded, and the server
+is stopped in the fixture's teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SERVER_START_SECONDS = 90
+WAIT_MS = 60_000
+VIEWPORT = {"width": 1440, "height": 1000}
+
+pytestmark = [pytest.mark.needs_chromium, pytest.mark.slow]
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+    if os.environ.get("PCVIZ_REQUIRE_RESOURCES") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health in {seconds} s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app served on a free port; yields its base URL and always stops it."""
+    _require_chromium()
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, proc, SERVER_START_SECONDS)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def step_count(page) -> int:
+    metric = page.get_by_test_id("stMetric").filter(has_text="Training step")
+    return int(metric.get_by_test_id("stMetricValue").inner_text().replace(",", ""))
+
+
+def run_caption(page) -> str:
+    """The lab's line on the run: data set, depth, width, T, eta, learning rate, batch."""
+    return page.get_by_text(re.compile(r"depth L = \d+")).first.inner_text()
+
+
+def wait_until(page, predicate, seconds: float, what: str) -> None:
+    """Poll `predicate` (letting Playwright process the page's events) for `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        page.wait_for_timeout(250)
+    raise TimeoutError(f"gave up after {seconds} s waiting for {what}")
+
+
+def wait_idle(page, seconds: float = 60) -> None:
+    """Until the script has finished running (Streamlit's status widget is gone)."""
+    page.wait_for_timeout(300)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=seconds * 1000)
+
+
+def screenshot(page, name: str, height: int = 1900) -> None:
+    """A tall screenshot of the page (Streamlit scrolls its main area, not the window)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(5, 5)
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+    page.wait_for_timeout(1500)  # charts redraw at the new size
+    page.screenshot(path=str(SHOTS / name))
+    page.set_viewport_size(VIEWPORT)
+
+
+def no_exception(page) -> None:
+    assert page.get_by_test_id("stException").count() == 0
+
+
+def test_lab_plays_and_its_address_reopens_the_run(page, browser, server):
+    page.goto(server + "/", timeout=WAIT_MS)
+    play = page.get_by_role("button", name="Play")
+    play.wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    assert step_count(page) == 0
+    play.click()
+    page.locator(".js-plotly-plot .heatmaplayer image").first.wait_for(timeout=WAIT_MS)
+    first = step_count(page)
+    wait_until(page, lambda: step_count(page) >= first + 3, 60, "the step counter to move")
+    wait_until(page, lambda: step_count(page) >= 40, 90, "40 training steps (for the picture)")
+    page.get_by_role("button", name="Pause").click()
+    wait_idle(page)
+    no_exception(page)
+    screenshot(page, "lab.png", height=2800)
+
+    depth = page.get_by_role("spinbutton", name="Depth L")
+    depth.fill("24")
+    depth.press("Enter")
+    wait_until(page, lambda: "depth=24" in page.url, 30, "the address to show depth=24")
+    wait_idle(page)
+    assert step_count(page) == 0  # a structural change resets the run
+    assert "depth L = 24" in run_caption(page)
+
+    shared = browser.new_context(viewport=VIEWPORT).new_page()
+    try:
+        shared.goto(page.url, timeout=WAIT_MS)
+        shared.get_by_role("button", name="Play").wait_for(timeout=WAIT_MS)
+        wait_idle(shared)
+        assert shared.get_by_role("spinbutton", name="Depth L").input_value() == "24"
+        assert "T = 48 inference steps" in run_caption(shared)
+        assert re.search(r"[?&]depth=24\b", shared.url)
+        no_exception(shared)
+    finally:
+        shared.context.close()
+
+
+def test_a_preset_link_shows_the_ballistic_wave(page, server):
+    page.goto(server + "/?depth=64&rules=pc,pcalm&steps=256&eta=0.25", timeout=WAIT_MS)
+    step = page.get_by_role("button", name="Step", exact=True)
+    step.wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    step.click()
+    page.locator(".js-plotly-plot .heatmaplayer image").first.wait_for(timeout=2 * WAIT_MS)
+    wait_idle(page)
+    assert step_count(page) == 1
+    assert "T = 256 inference steps" in run_caption(page)
+    no_exception(page)
+    screenshot(page, "lab_wave.png", height=1500)
+
+
+def test_hostile_address_warns_and_still_runs(page, server):
+    page.goto(server + "/?depth=1e9&act=%3Cscript%3E&lr=nan&batch=99999", timeout=WAIT_MS)
+    page.get_by_role("button", name="Play").wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    assert page.get_by_test_id("stAlertContentWarning").count() >= 3
+    assert page.get_by_role("spinbutton", name="Depth L").input_value() == "16"
+    no_exception(page)
+
+
+@pytest.mark.parametrize("path", ["credit?depth=16&width=16", "theory?depth=8&width=8"])
+def test_explorer_pages_open(page, server, path):
+    page.goto(f"{server}/{path}", timeout=WAIT_MS)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=2 * WAIT_MS)
+    wait_idle(page, 180)
+    no_exception(page)
+    screenshot(page, f"{path.split('?')[0]}.png", height=2300)
+
+
+def test_sweep_page_runs_a_small_grid(page, server):
+    page.goto(f"{server}/sweep?depths=4,8&widths=8,16&cell_steps=20&batch=16", timeout=WAIT_MS)
+    run = page.get_by_role("button", name=re.compile("^Run"))
+    run.wait_for(timeout=2 * WAIT_MS)
+    wait_idle(page)
+    run.click()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=2 * WAIT_MS)
+    stop = page.get_by_role("button", name="Stop")
+    wait_until(page, lambda: stop.is_disabled(), 180, "the sweep to finish")
+    wait_idle(page)
+    no_exception(page)
+    screenshot(page, "sweep.png", height=1600)
