@@ -167,9 +167,10 @@ def test_lab_plays_and_its_address_reopens_the_run(page, browser, server):
     depth.fill("24")
     depth.press("Enter")
     wait_until(page, lambda: "depth=24" in page.url, 30, "the address to show depth=24")
+    # A structural change resets the run: a new network, step 0.
+    wait_until(page, lambda: "depth L = 24" in run_caption(page), 60, "the new network")
+    wait_until(page, lambda: step_count(page) == 0, 30, "the step counter to restart at 0")
     wait_idle(page)
-    assert step_count(page) == 0  # a structural change resets the run
-    assert "depth L = 24" in run_caption(page)
 
     shared = browser.new_context(viewport=VIEWPORT).new_page()
     try:

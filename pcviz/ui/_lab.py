@@ -257,13 +257,13 @@ def lab_live(lab: LabState) -> None:
     """The live part of the page, three fragments that rerun on their own while playing:
     training with the status and heatmaps every `FRAME_SECONDS`, the training curves every
     `CURVE_SECONDS`, the alignment with BP and the wall times every `SLOW_SECONDS`. The text
-    between them is static: it is drawn once, not at every update."""
+    on diffusive and ballistic credit between them is static: drawn once, not at every
+    update."""
     st.fragment(_train_frame, run_every=FRAME_SECONDS if lab.playing else None,
                 key="frag_train")()
     view.heatmap_text()
     st.fragment(_curves_frame, run_every=CURVE_SECONDS if lab.playing else None,
                 key="frag_curves")()
-    view.curves_text()
     st.fragment(_slow_frame, run_every=SLOW_SECONDS if lab.playing else None, key="frag_slow")()
 
 

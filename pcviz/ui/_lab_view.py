@@ -96,9 +96,10 @@ def heatmap_text() -> None:
 
 
 def curves(lab: LabState) -> None:
-    """Loss and accuracy of every rule on one chart."""
+    """Loss and accuracy of every rule on one chart, and what they show."""
     if lab.session.step_count > 0:
         st.plotly_chart(_figs.curves(lab.session), key="lab_curves", **_CHART)
+        st.caption(_text.CURVES)
 
 
 def alignment_and_times(lab: LabState) -> None:
@@ -136,8 +137,3 @@ def downloads(lab: LabState) -> None:
         show_downloads(name="lab-heatmaps", figure=lambda: _figs.heatmaps(lab.session, options))
         show_downloads(name="lab-curves", figure=lambda: _figs.curves(lab.session))
         show_downloads(name="lab-step-times", figure=lambda: _figs.times(lab.session))
-
-
-def curves_text() -> None:
-    """What the training curves show (static)."""
-    st.caption(_text.CURVES)
