@@ -168,6 +168,13 @@ def evaluate(models: ResidualMLP, x, labels) -> tuple[Array, Array]:
     return jax.vmap(one)(models)
 
 
+@partial(jax.jit, static_argnames=("count", "optimizer"))
+def init_group(model: ResidualMLP, lr, *, count: int, optimizer: str):
+    """`count` stacked copies of `model` and their optimiser states, in one compiled program."""
+    models = stack([model] * count)
+    return models, jax.vmap(make_optimizer(optimizer, lr).init)(models)
+
+
 def stack(trees: list):
     """Stack pytrees along a new leading axis."""
     return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *trees)
@@ -184,6 +191,7 @@ __all__ = [
     "evaluate",
     "gradient_alignment",
     "inference_step",
+    "init_group",
     "make_optimizer",
     "stack",
     "unstack",

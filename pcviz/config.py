@@ -272,7 +272,8 @@ def _decode_one(cls, params: Mapping[str, str], names, warnings: list[str]):
         raw = str(raw)[:200]
         try:
             value = _parse_value(f, raw)
-            dataclasses.replace(default, **{f.name: value})  # validate this field alone
+            # validate with the fields accepted so far (param before skip: `?param=sp&skip=0`)
+            dataclasses.replace(default, **values, **{f.name: value})
             values[f.name] = value
         except (ValueError, TypeError, OverflowError) as err:
             warnings.append(

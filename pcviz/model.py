@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import equinox as eqx
 import jax
@@ -131,6 +132,12 @@ def init_model(cfg: ModelConfig, key: PRNGKeyArray) -> ResidualMLP:
 
     **Returns:** a `ResidualMLP`.
     """
+    return _init_jit(cfg, key)
+
+
+@partial(jax.jit, static_argnums=0)
+def _init_jit(cfg: ModelConfig, key: PRNGKeyArray) -> ResidualMLP:
+    """`init_model` as one compiled program (op by op, it compiles each draw separately)."""
     n, d, k, hidden = cfg.width, cfg.input_dim, cfg.output_dim, cfg.depth - 2
     k_in, k_hidden, k_out = jax.random.split(key, 3)
     shapes = ((k_in, (n, d)), (k_hidden, (hidden, n, n)), (k_out, (k, n)))

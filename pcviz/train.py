@@ -158,14 +158,16 @@ class Session:
             names = [["bp"]] * ("bp" in chosen) + [inference]
         else:
             names = [[r] for r in chosen]
-        optimizer = _steps.make_optimizer(self.train_config.optimizer, self.learning_rate)
         groups = []
         for members in names:
-            models = _steps.stack([initial] * len(members))
+            models, opt_states = _steps.init_group(
+                initial, self.learning_rate, count=len(members),
+                optimizer=self.train_config.optimizer,
+            )
             groups.append({
                 "rules": members,
                 "models": models,
-                "opt_states": jax.vmap(optimizer.init)(models),
+                "opt_states": opt_states,
                 "alphas": jnp.asarray(
                     [with_changes(self.rule_config, rule=m).dual_step for m in members]
                 ),

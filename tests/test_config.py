@@ -124,3 +124,10 @@ def test_any_strings_decode_to_valid_configuration(params):
     for cfg in (model, rule, train):
         dataclasses.replace(cfg)  # re-validates: raises if invalid
     assert all(isinstance(w, str) for w in warnings)
+
+
+def test_fields_that_depend_on_each_other_decode_together():
+    model, _, _, warnings = decode({"param": "sp", "skip": "0"})
+    assert (model.param, model.skip, warnings) == ("sp", False, [])
+    model, _, _, warnings = decode({"skip": "0"})
+    assert model.skip is True and len(warnings) == 1
