@@ -6,13 +6,12 @@ reads the page's widgets and the Plotly figures' JSON specs.
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _apptest import array, charts
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -27,23 +26,6 @@ def open_page(page: str, **query: str) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly figures on the page, by the chart's key (its id ends with the key)."""
-    out = {}
-    for chart in at.get("plotly_chart"):
-        out[chart.proto.id.split("-", 2)[-1]] = json.loads(chart.proto.spec)
-    return out
-
-
-def array(value) -> np.ndarray:
-    """A trace array from a figure spec (plain list or plotly's base64 `bdata`)."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = value.get("shape")
-        return flat.reshape([int(s) for s in str(shape).split(",")]) if shape else flat
-    return np.asarray(value)
 
 
 def names(spec: dict) -> list[str]:
