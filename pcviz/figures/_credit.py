@@ -135,6 +135,23 @@ def arrival_plot(arrivals: Mapping[str, np.ndarray], *, alpha: float, eta: float
                  uirevision="arrival-plot", legend_title="rule: fitted power law")
 
 
+def _solid_and_dashed(series: Mapping[str, np.ndarray], *, solid, dashed) -> go.Figure:
+    """Per rule, two lines against inference step: `solid` and `dashed` are `(name, reduce)`
+    pairs mapping a `(T, ...)` array to `(T,)`; diverged (all-NaN) rules get a note."""
+    fig = go.Figure()
+    dead = [rule for rule in series if is_dead(series[rule])]
+    for k, rule in enumerate(r for r in series if r not in dead):
+        arr = finite(series[rule])
+        steps = np.arange(1, arr.shape[0] + 1)
+        line = dict(color=color(rule, k), width=2)
+        for (name, reduce), style_ in ((solid, line), (dashed, dict(line, dash="dash"))):
+            fig.add_scatter(x=steps, y=reduce(arr), mode="lines", name=f"{label(rule)} {name}",
+                            legendgroup=rule, line=style_)
+    diverged_note(fig, dead)
+    fig.update_xaxes(title_text=STEP_AXIS)
+    return fig
+
+
 def energy_plot(energies: Mapping[str, np.ndarray]) -> go.Figure:
     r"""Total energy and output loss against inference step, log y.
 
@@ -149,18 +166,8 @@ def energy_plot(energies: Mapping[str, np.ndarray]) -> go.Figure:
 
     A `go.Figure` with a solid total and a dashed output-loss line per rule.
     """
-    fig = go.Figure()
-    dead = [rule for rule in energies if is_dead(energies[rule])]
-    for k, rule in enumerate(r for r in energies if r not in dead):
-        arr = finite(energies[rule])
-        steps = np.arange(1, arr.shape[0] + 1)
-        line = dict(color=color(rule, k), width=2)
-        fig.add_scatter(x=steps, y=arr.sum(axis=1), mode="lines", name=f"{label(rule)} total",
-                        legendgroup=rule, line=line)
-        fig.add_scatter(x=steps, y=arr[:, -1], mode="lines", name=f"{label(rule)} output loss",
-                        legendgroup=rule, line=dict(line, dash="dash"))
-    diverged_note(fig, dead)
-    fig.update_xaxes(title_text=STEP_AXIS)
+    fig = _solid_and_dashed(energies, solid=("total", lambda a: a.sum(axis=1)),
+                            dashed=("output loss", lambda a: a[:, -1]))
     fig.update_yaxes(type="log", title_text="energy (batch mean, log scale)")
     return style(fig, title="Energy during inference", uirevision="energy-plot",
                  legend_title="rule and term")
@@ -177,18 +184,8 @@ def alignment_vs_step(alignments: Mapping[str, np.ndarray]) -> go.Figure:
 
     A `go.Figure`: the mean over layers (solid) and layer 1, next to the input (dashed).
     """
-    fig = go.Figure()
-    dead = [rule for rule in alignments if is_dead(alignments[rule])]
-    for k, rule in enumerate(r for r in alignments if r not in dead):
-        arr = finite(alignments[rule])
-        steps = np.arange(1, arr.shape[0] + 1)
-        line = dict(color=color(rule, k), width=2)
-        fig.add_scatter(x=steps, y=row_mean(arr), mode="lines", legendgroup=rule, line=line,
-                        name=f"{label(rule)} (mean over layers)")
-        fig.add_scatter(x=steps, y=arr[:, 0], mode="lines", legendgroup=rule,
-                        line=dict(line, dash="dash"),
-                        name=f"{label(rule)} (layer 1, next to input)")
-    diverged_note(fig, dead)
+    fig = _solid_and_dashed(alignments, solid=("(mean over layers)", row_mean),
+                            dashed=("(layer 1, next to input)", lambda a: a[:, 0]))
     fig.add_hline(y=0, line=dict(color="#999999", width=1, dash="dot"))
     fig.update_xaxes(title_text=STEP_AXIS)
     fig.update_yaxes(title_text="cosine to BP adjoint −δ<sub>i</sub>", range=[-1.05, 1.05])
