@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from functools import partial
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .config import ModelConfig
@@ -131,23 +131,19 @@ def init_model(cfg: ModelConfig, key: PRNGKeyArray) -> ResidualMLP:
     - `key`: a `jax.random.PRNGKey`.
 
     **Returns:** a `ResidualMLP`.
+
+    The weights are drawn on the host by NumPy from the key's data (deterministic in the key,
+    and nothing to compile, which keeps a new session quick); the key must be concrete.
     """
-    return _init_jit(cfg, key)
-
-
-@partial(jax.jit, static_argnums=0)
-def _init_jit(cfg: ModelConfig, key: PRNGKeyArray) -> ResidualMLP:
-    """`init_model` as one compiled program (op by op, it compiles each draw separately)."""
     n, d, k, hidden = cfg.width, cfg.input_dim, cfg.output_dim, cfg.depth - 2
-    k_in, k_hidden, k_out = jax.random.split(key, 3)
-    shapes = ((k_in, (n, d)), (k_hidden, (hidden, n, n)), (k_out, (k, n)))
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel())
+    shapes = ((n, d), (hidden, n, n), (k, n))
     if cfg.param == "mupc":
-        w_in, w_hidden, w_out = (jax.random.normal(kk, shape) for kk, shape in shapes)
+        draws = [rng.standard_normal(shape) for shape in shapes]
     else:
-        w_in, w_hidden, w_out = (
-            jax.random.uniform(kk, shape, minval=-1.0, maxval=1.0) / math.sqrt(shape[-1])
-            for kk, shape in shapes
-        )
+        draws = [rng.uniform(-1.0, 1.0, shape) / math.sqrt(shape[-1]) for shape in shapes]
+    dtype = jnp.result_type(float)  # float32, or float64 under jax_enable_x64
+    w_in, w_hidden, w_out = (jnp.asarray(w, dtype=dtype) for w in draws)
     a_in, a_hidden, a_out = _scales(cfg)
     return ResidualMLP(
         w_in=w_in,
