@@ -66,16 +66,15 @@ def exactness_steps(depth: int) -> np.ndarray:
     return np.unique(np.round(np.logspace(0, top, GRID_POINTS)).astype(int))
 
 
-@eqx.filter_jit
 def _problem(depth: int):
-    """A linear muPC net and a random batch, in float64 (call inside `enable_x64`); jitted,
-    because building it op by op compiles dozens of small float64 kernels."""
+    """A linear muPC net and a random batch, in float64 (call inside `enable_x64`); drawn on
+    the host, so that building it compiles nothing."""
     cfg = ModelConfig(depth=depth, width=WIDTH, activation="linear", param="mupc",
                       input_dim=INPUT, output_dim=OUTPUT)
     model = init_model(cfg, jax.random.PRNGKey(0))
-    x = jax.random.normal(jax.random.PRNGKey(1), (BATCH, INPUT), dtype=jnp.float64)
-    labels = jax.random.randint(jax.random.PRNGKey(2), (BATCH,), 0, OUTPUT)
-    y = jax.nn.one_hot(labels, OUTPUT, dtype=jnp.float64)
+    rng = np.random.default_rng(1)
+    x = jnp.asarray(rng.standard_normal((BATCH, INPUT)), dtype=jnp.float64)
+    y = jnp.asarray(np.eye(OUTPUT)[rng.integers(0, OUTPUT, BATCH)], dtype=jnp.float64)
     return model, x, y
 
 
