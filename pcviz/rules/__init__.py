@@ -7,7 +7,6 @@ gradients, every layer at once) -> `_infer` (the inference `lax.scan` and its te
 
 from ._energy import lagrangian as lagrangian
 from ._energy import layer_energies as layer_energies
-from ._energy import predictions as predictions
 from ._energy import residuals as residuals
 from ._energy import state_gradient as state_gradient
 from ._grads import as_targets as as_targets

@@ -18,12 +18,6 @@ from ..model import ResidualMLP, mse_loss
 States = Float[Array, "layers batch width"]
 
 
-def predictions(model: ResidualMLP, x: Float[Array, "batch input"], h: States) -> States:
-    """Every layer's prediction $f_i(h_{i-1})$ (with $h_0 = x$), shape `(L-1, B, N)`."""
-    first = model.first_hidden(x)[None]
-    return jnp.concatenate([first, model.hidden_predictions(h[:-1])], axis=0)
-
-
 def residuals(model: ResidualMLP, x: Float[Array, "batch input"], h: States) -> States:
     """Prediction errors $r_i = h_i - f_i(h_{i-1})$, shape `(L-1, B, N)`."""
     return h.at[0].add(-model.first_hidden(x)).at[1:].add(-model.hidden_predictions(h[:-1]))
