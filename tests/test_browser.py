@@ -3,7 +3,8 @@
 The server runs headless on a free port; Playwright drives `/usr/bin/chromium` (no browser
 download). The lab test presses Play, waits for a heatmap and a moving step counter, changes
 the depth, and opens the shared address in a new page; every page is opened once. Screenshots
-go to `docs/screenshots/` (they illustrate the README). Every wait is bounded, and the server
+go to `tests/artifacts/screenshots/`, or with `PCVIZ_SCREENSHOTS=docs/screenshots` to the
+README's pictures. Every wait is bounded, and the server
 is stopped in the fixture's teardown.
 """
 
@@ -21,7 +22,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "docs" / "screenshots"
+# Screenshots go to tests/artifacts/ (ignored by git); PCVIZ_SCREENSHOTS=docs/screenshots
+# refreshes the README's pictures.
+SHOTS = ROOT / os.environ.get("PCVIZ_SCREENSHOTS", "tests/artifacts/screenshots")
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
