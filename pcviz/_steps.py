@@ -126,9 +126,8 @@ def _layer_cosines(a: ResidualMLP, b: ResidualMLP) -> Array:
     """Cosine per weight layer (`W_1`, each hidden `W_i`, `W_L`), then overall: `(L + 1,)`."""
 
     def parts(m):
-        flat = [m.w_in.reshape(1, -1), m.w_hidden.reshape(m.w_hidden.shape[0], -1),
+        return [m.w_in.reshape(1, -1), m.w_hidden.reshape(m.w_hidden.shape[0], -1),
                 m.w_out.reshape(1, -1)]
-        return flat
 
     dots, na, nb = [], [], []
     for pa, pb in zip(parts(a), parts(b)):

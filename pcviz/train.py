@@ -3,7 +3,7 @@
 A `Session` is a plain object that a web page or the command line steps a few batches at a
 time. The inference rules (PC, PC-ALM) are stacked and stepped as one batched computation
 (`TrainConfig.batch_rules`) or one after another; BP is its own computation. There is one
-device-to-host transfer per group and step.
+device-to-host transfer per training step.
 """
 
 from __future__ import annotations
@@ -142,10 +142,12 @@ class Session:
         self.batches = Batches(self.data, train.batch_size, seed=train.seed)
         probe_size = min(train.batch_size, self.data.num_test)
         self.probe_x, self.probe_labels = fixed_batch(self.data, probe_size, seed=train.seed)
+        probe_x = jnp.asarray(self.probe_x)
+        self._probe_batch = (probe_x, jax.nn.one_hot(jnp.asarray(self.probe_labels),
+                                                     self.data.num_classes, dtype=probe_x.dtype))
+        self._test_sets: dict[int, tuple] = {}  # device copies of the test split, by size
         initial = init_model(self.model_config, jax.random.PRNGKey(train.seed))
-        self.eta = float(
-            auto_eta(initial, jnp.asarray(self.probe_x)) if rule.eta == "auto" else rule.eta
-        )
+        self.eta = float(auto_eta(initial, probe_x) if rule.eta == "auto" else rule.eta)
         self.steps = rule.inference_steps(self.model_config.depth)
         self.records = {name: RuleRecord(name) for name in train.rules}
         self.groups = self._make_groups(initial)
@@ -241,8 +243,10 @@ class Session:
 
     def evaluate(self, *, max_samples: int = 10_000) -> dict[str, float]:
         """Test accuracy of every rule on the held-out split (recorded in its history)."""
-        x = jnp.asarray(self.data.x_test[:max_samples])
-        labels = jnp.asarray(self.data.y_test[:max_samples])
+        if max_samples not in self._test_sets:
+            self._test_sets[max_samples] = (jnp.asarray(self.data.x_test[:max_samples]),
+                                            jnp.asarray(self.data.y_test[:max_samples]))
+        x, labels = self._test_sets[max_samples]
         out = {}
         for group in self.groups:
             accuracy, _ = jax.device_get(_steps.evaluate(group["models"], x, labels))
@@ -254,8 +258,7 @@ class Session:
     def gradient_alignment(self) -> dict[str, np.ndarray]:
         """Per rule, cosine of its weight gradient with BP's at its own weights on the fixed
         probe batch: `(L + 1,)`, per weight layer (input first) then overall; BP is all ones."""
-        x = jnp.asarray(self.probe_x)
-        y = jax.nn.one_hot(jnp.asarray(self.probe_labels), self.data.num_classes, dtype=x.dtype)
+        x, y = self._probe_batch
         out = {}
         for group in self.groups:
             if group["rules"] == ["bp"]:
