@@ -21,6 +21,7 @@ from .config import (
     DATASETS,
     OPTIMISERS,
     PARAMETERISATIONS,
+    RULE_LABELS,
     ModelConfig,
     RuleConfig,
     TrainConfig,
@@ -30,7 +31,6 @@ from .data import DataError
 from .runs import probe, sweep
 from .train import Session
 
-RULE_LABELS = {"bp": "BP", "pc": "PC", "pcalm": "PC-ALM"}
 
 
 class Progress:

@@ -16,6 +16,8 @@ from typing import Any, Mapping, Union
 ACTIVATIONS = ("linear", "tanh", "relu", "gelu")
 PARAMETERISATIONS = ("mupc", "sp")
 RULES = ("bp", "pc", "pcalm")
+RULE_LABELS = {"bp": "BP", "pc": "PC", "pcalm": "PC-ALM"}
+"""How each rule is named on screen and in tables."""
 INFERENCE_RULES = ("pc", "pcalm")
 OPTIMISERS = ("adam", "adamw", "sgd", "momentum", "rmsprop", "lamb")
 DATASETS = (

@@ -7,8 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 import plotly.graph_objects as go
 
-RULE_LABELS: dict[str, str] = {"bp": "BP", "pc": "PC", "pcalm": "PC-ALM"}
-"""Display name of each rule string."""
+from ..config import RULE_LABELS
 
 RULE_COLORS: dict[str, str] = {"bp": "#3d3d3d", "pc": "#E69F00", "pcalm": "#0072B2"}
 """Line colour of each rule (Okabe-Ito: colour-blind safe; BP dark grey, PC orange, PC-ALM blue)."""
