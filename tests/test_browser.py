@@ -227,7 +227,8 @@ def test_sweep_page_runs_a_small_grid(page, server):
     wait_idle(page)
     run.click()
     page.locator(".js-plotly-plot").first.wait_for(timeout=2 * WAIT_MS)
-    stop = page.get_by_role("button", name="Stop")
+    # The page's Stop button, not the one in Streamlit's header that stops a running script.
+    stop = page.locator(".st-key-sweep-stop button")
     wait_until(page, lambda: stop.is_disabled(), 180, "the sweep to finish")
     wait_idle(page)
     no_exception(page)

@@ -1,7 +1,10 @@
 """The shared sidebar: one widget per configuration field, each with `key=` (`cfg_*`).
 
 The widgets take their values from `st.session_state` (seeded from the URL or a preset by
-`_state`), so none of them passes `value=`; ranges are `_state.UI_LIMITS`.
+`_state`); ranges are `_state.UI_LIMITS`. Each widget also passes its current value as its
+default (`value=`, `index=`, `default=`; a keyed widget's identity does not depend on it), so
+the browser shows the right value even when it missed the one update that set it, as it can
+when a new rerun interrupts the visit's first.
 """
 
 from __future__ import annotations
@@ -42,16 +45,21 @@ def _dataset_label(name: str) -> str:
 def _number(label: str, key: str, name: str, *, step, fmt: str | None = None,
             optional: bool = False, placeholder: str | None = None, help: str | None = None):
     lo, hi = UI_LIMITS[name]
-    kwargs = {"value": None, "placeholder": placeholder} if optional else {}
-    st.number_input(label, min_value=lo, max_value=hi, step=step, format=fmt, key=key,
-                    help=help, on_change=mark_custom, **kwargs)
+    value = st.session_state.get(key, None if optional else lo)
+    st.number_input(label, min_value=lo, max_value=hi, value=value, step=step, format=fmt,
+                    key=key, help=help, placeholder=placeholder, on_change=mark_custom)
+
+
+def _select(label: str, options, key: str, **kwargs):
+    current = st.session_state.get(key)
+    index = options.index(current) if current in options else 0
+    st.selectbox(label, options, index=index, key=key, on_change=mark_custom, **kwargs)
 
 
 def _data_and_network() -> None:
     st.subheader("Data and network")
-    st.selectbox("Data set", DATASETS, key="cfg_dataset", format_func=_dataset_label,
-                 on_change=mark_custom,
-                 help="Generated sets work anywhere. Fashion-MNIST: "
+    _select("Data set", DATASETS, "cfg_dataset", format_func=_dataset_label,
+            help="Generated sets work anywhere. Fashion-MNIST: "
                  + install_hint("fashion-mnist") + " MNIST: " + install_hint("mnist"))
     chosen = st.session_state.get("cfg_dataset")
     for name in dict.fromkeys(n for n in ("fashion-mnist", chosen) if n in DATASET_NAMES):
@@ -62,15 +70,14 @@ def _data_and_network() -> None:
         _number("Depth L", "cfg_depth", "depth", step=1, help="Weight layers (L-1 hidden).")
     with right:
         _number("Width N", "cfg_width", "width", step=1, help="Units per hidden layer.")
-    st.selectbox("Activation φ", ACTIVATIONS, key="cfg_activation", on_change=mark_custom)
-    st.selectbox("Parameterisation", ("mupc", "sp"), key="cfg_param", on_change=mark_custom,
-                 format_func=PARAM_NAMES.get)
+    _select("Activation φ", ACTIVATIONS, "cfg_activation")
+    _select("Parameterisation", ("mupc", "sp"), "cfg_param", format_func=PARAM_NAMES.get)
 
 
 def _rules() -> None:
     st.subheader("Learning rules")
-    st.multiselect("Rules to compare", RULES, key="cfg_rules", format_func=RULE_NAMES.get,
-                   on_change=mark_custom,
+    st.multiselect("Rules to compare", RULES, default=st.session_state.get("cfg_rules"),
+                   key="cfg_rules", format_func=RULE_NAMES.get, on_change=mark_custom,
                    help="All start from the same weights and see the same batches.")
     depth = st.session_state.get("cfg_depth") or 2
     left, right = st.columns(2)
@@ -104,7 +111,7 @@ def _training() -> None:
             placeholder=f"auto: {auto_lr:.2e}",
             help="Empty: 1e-3·√(N/L). Changes take effect at once, without resetting the run.")
     with st.expander("More"):
-        st.selectbox("Optimiser (optax)", OPTIMISERS, key="cfg_optimizer", on_change=mark_custom)
+        _select("Optimiser (optax)", OPTIMISERS, "cfg_optimizer")
 
 
 def draw() -> None:
