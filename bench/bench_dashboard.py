@@ -27,90 +27,33 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-HEATMAP = ".js-plotly-plot .heatmaplayer image"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, VIEWPORT, open_lab, serve, step_count  # noqa: E402
+
 TIMEOUT_MS = 120_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def serve(cache_dir: str):
-    """A headless server on a free port with JAX's persistent cache in `cache_dir`."""
-    port = _free_port()
-    env = dict(os.environ, PCVIZ_JAX_CACHE=cache_dir)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the streamlit server did not start")
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-
-
-def step_count(page) -> int:
-    metric = page.get_by_test_id("stMetric").filter(has_text="Training step")
-    return int(metric.get_by_test_id("stMetricValue").inner_text().replace(",", ""))
-
-
-def open_lab(browser, url: str):
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(url, timeout=TIMEOUT_MS)
-    page.get_by_role("button", name="Play").wait_for(timeout=TIMEOUT_MS)
-    page.wait_for_timeout(300)
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=TIMEOUT_MS)
-    return page
 
 
 def play_to_heatmap(browser, url: str) -> float:
     """Seconds from the click on Play to the first heatmap drawn in the browser."""
-    page = open_lab(browser, url)
+    page = open_lab(browser.new_context(viewport=VIEWPORT), url)
     start = time.perf_counter()
     page.get_by_role("button", name="Play").click()
     page.locator(HEATMAP).first.wait_for(timeout=TIMEOUT_MS)
     seconds = time.perf_counter() - start
     page.get_by_role("button", name="Pause").click()
-    page.close()
+    page.context.close()
     return seconds
 
 
 def updates_per_second(browser, url: str, seconds: float) -> tuple[float, str]:
     """Step-counter rate seen in the browser at one batch per update, and the server's own
     count from the page's status line."""
-    page = open_lab(browser, url)
+    page = open_lab(browser.new_context(viewport=VIEWPORT), url)
     page.get_by_role("button", name="Play").click()
     page.locator(HEATMAP).first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_text("Weight-gradient alignment").first.wait_for(timeout=TIMEOUT_MS)
@@ -121,7 +64,7 @@ def updates_per_second(browser, url: str, seconds: float) -> tuple[float, str]:
     line = page.get_by_text(re.compile(r"updates/s")).first.inner_text()
     server = re.search(r"([\d.]+) updates/s", line)
     page.get_by_role("button", name="Pause").click()
-    page.close()
+    page.context.close()
     return rate, server.group(1) if server else "n/a"
 
 
@@ -134,11 +77,11 @@ def main(argv=None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="pcviz-jax-cache-") as cache, \
             sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        with serve(cache) as url:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        with serve(env={"PCVIZ_JAX_CACHE": cache}) as (url, _):
             cold = play_to_heatmap(browser, url)
             second = play_to_heatmap(browser, url)
-        with serve(cache) as url:
+        with serve(env={"PCVIZ_JAX_CACHE": cache}) as (url, _):
             cached = play_to_heatmap(browser, url)
             rate, server_rate = updates_per_second(browser, f"{url}/?depth={args.depth}",
                                                    args.seconds)

@@ -152,6 +152,7 @@ class Session:
         self.records = {name: RuleRecord(name) for name in train.rules}
         self.groups = self._make_groups(initial)
         self.step_count = 0
+        self.closed = False
 
     def _make_groups(self, initial) -> list[dict[str, Any]]:
         chosen = self.train_config.rules
@@ -203,8 +204,17 @@ class Session:
         group["models"], group["opt_states"] = models, states
         return jax.block_until_ready((metrics, telemetry))
 
+    def close(self) -> None:
+        """Release the device arrays (weights, optimiser states, cached batches); the records
+        stay readable. Stepping a closed session raises `RuntimeError`."""
+        self.groups, self._test_sets, self._probe_batch = [], {}, None
+        self.closed = True
+
     def step(self, batches: int = 1) -> None:
         """Train every rule on the next `batches` mini-batches."""
+        if self.closed:
+            raise RuntimeError("This run was closed to free the server's memory. "
+                               "Press Reset to start a new one.")
         for _ in range(batches):
             x_np, labels = next(self.batches)
             x = jnp.asarray(x_np)

@@ -12,30 +12,32 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from _browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HEATMAP,
+    ROOT,
+    VIEWPORT,
+    WAIT_MS,
+    no_exception,
+    run_caption,
+    serve,
+    step_count,
+    wait_idle,
+    wait_until,
+)
+
 # Screenshots go to tests/artifacts/ (ignored by git); PCVIZ_SCREENSHOTS=docs/screenshots
 # refreshes the README's pictures.
 SHOTS = ROOT / os.environ.get("PCVIZ_SCREENSHOTS", "tests/artifacts/screenshots")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-SERVER_START_SECONDS = 90
-WAIT_MS = 60_000
-VIEWPORT = {"width": 1440, "height": 1000}
 
 pytestmark = [pytest.mark.needs_chromium, pytest.mark.slow]
 
 
-def _require_chromium() -> None:
+def require_chromium() -> None:
     if CHROMIUM.exists():
         return
     reason = "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
@@ -44,49 +46,12 @@ def _require_chromium() -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with status {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health in {seconds} s")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app served on a free port; yields its base URL and always stops it."""
-    _require_chromium()
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, proc, SERVER_START_SECONDS)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
+    require_chromium()
+    with serve(log=tmp_path_factory.mktemp("streamlit") / "server.log") as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
@@ -110,32 +75,6 @@ def page(browser):
         context.close()
 
 
-def step_count(page) -> int:
-    metric = page.get_by_test_id("stMetric").filter(has_text="Training step")
-    return int(metric.get_by_test_id("stMetricValue").inner_text().replace(",", ""))
-
-
-def run_caption(page) -> str:
-    """The lab's line on the run: data set, depth, width, T, eta, learning rate, batch."""
-    return page.get_by_text(re.compile(r"depth L = \d+")).first.inner_text()
-
-
-def wait_until(page, predicate, seconds: float, what: str) -> None:
-    """Poll `predicate` (letting Playwright process the page's events) for `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        page.wait_for_timeout(250)
-    raise TimeoutError(f"gave up after {seconds} s waiting for {what}")
-
-
-def wait_idle(page, seconds: float = 60) -> None:
-    """Until the script has finished running (Streamlit's status widget is gone)."""
-    page.wait_for_timeout(300)
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=seconds * 1000)
-
-
 def screenshot(page, name: str, height: int = 1900) -> None:
     """A tall screenshot of the page (Streamlit scrolls its main area, not the window)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -146,10 +85,6 @@ def screenshot(page, name: str, height: int = 1900) -> None:
     page.set_viewport_size(VIEWPORT)
 
 
-def no_exception(page) -> None:
-    assert page.get_by_test_id("stException").count() == 0
-
-
 def test_lab_plays_and_its_address_reopens_the_run(page, browser, server):
     page.goto(server + "/", timeout=WAIT_MS)
     play = page.get_by_role("button", name="Play")
@@ -157,7 +92,7 @@ def test_lab_plays_and_its_address_reopens_the_run(page, browser, server):
     wait_idle(page)
     assert step_count(page) == 0
     play.click()
-    page.locator(".js-plotly-plot .heatmaplayer image").first.wait_for(timeout=WAIT_MS)
+    page.locator(HEATMAP).first.wait_for(timeout=WAIT_MS)
     first = step_count(page)
     wait_until(page, lambda: step_count(page) >= first + 3, 60, "the step counter to move")
     wait_until(page, lambda: step_count(page) >= 40, 90, "40 training steps (for the picture)")
@@ -194,7 +129,7 @@ def test_a_preset_link_shows_the_ballistic_wave(page, server):
     step.wait_for(timeout=WAIT_MS)
     wait_idle(page)
     step.click()
-    page.locator(".js-plotly-plot .heatmaplayer image").first.wait_for(timeout=2 * WAIT_MS)
+    page.locator(HEATMAP).first.wait_for(timeout=2 * WAIT_MS)
     wait_idle(page)
     assert step_count(page) == 1
     assert "T = 256 inference steps" in run_caption(page)

@@ -50,3 +50,31 @@ def test_threads_never_exceed_the_cap():
     for t in threads:
         t.join()
     assert len(granted) == 3 and slots.busy() == (3, 37)
+
+
+class _Run:
+    def __init__(self):
+        self.closed = False
+
+    def close(self):
+        self.closed = True
+
+
+def test_open_runs_close_only_after_the_grace_period_of_a_disconnected_visitor():
+    from pcviz.ui._visitors import OpenRuns
+
+    now = [0.0]
+    runs = OpenRuns(grace=120.0, clock=lambda: now[0])
+    a, b = _Run(), _Run()
+    runs.add("a", a)
+    runs.add("b", b)
+    connected = {"a": True, "b": False}
+    now[0] = 100.0
+    assert runs.sweep(connected.get) == 0 and len(runs) == 2  # b may still reconnect
+    now[0] = 121.0
+    assert runs.sweep(connected.get) == 1 and b.closed and not a.closed and len(runs) == 1
+    connected["a"] = False  # a left at 121 s: seen then, kept for another 120 s
+    now[0] = 200.0
+    assert runs.sweep(connected.get) == 0 and not a.closed
+    now[0] = 242.0
+    assert runs.sweep(connected.get) == 1 and a.closed and len(runs) == 0

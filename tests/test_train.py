@@ -138,3 +138,12 @@ def test_device_out_of_memory_becomes_a_clear_error(monkeypatch):
     monkeypatch.setattr(train_module._steps, "bp_step", exhausted)
     with pytest.raises(train_module.OutOfMemory, match="Reduce the width"):
         session.step(1)
+
+
+def test_a_closed_session_frees_its_weights_and_refuses_to_step():
+    session = _session()
+    session.step(2)
+    session.close()
+    assert session.groups == [] and len(session.records["pc"].loss.values) == 2
+    with pytest.raises(RuntimeError, match="closed to free the server's memory"):
+        session.step()

@@ -22,10 +22,10 @@ import streamlit as st
 
 from ..config import ModelConfig, RuleConfig, TrainConfig, with_changes
 from ..data import DataError
-from ..slots import TrainingSlots
 from ..train import Session
 from . import _lab_view as view
 from ._compute import EVAL_SAMPLES, new_session, warm_up
+from ._visitors import register, training_slots
 
 _STATE = "pcviz_lab"
 SESSION_KEY = "pcviz_session"
@@ -63,6 +63,13 @@ class LabState:
     frames: deque = field(default_factory=lambda: deque(maxlen=20))
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
 
+    def close(self) -> None:
+        """Free the run of a visitor who left: the training slot and the device arrays."""
+        self.playing = False
+        training_slots().release(self.owner)
+        if self.session is not None:
+            self.session.close()
+
     @property
     def updates_per_second(self) -> float:
         """Rate of the latest training updates drawn while playing (NaN when unknown)."""
@@ -71,16 +78,11 @@ class LabState:
         return (len(self.frames) - 1) / (self.frames[-1] - self.frames[0])
 
 
-@st.cache_resource(show_spinner=False)
-def training_slots() -> TrainingSlots:
-    """The server-wide cap on simultaneous training runs (`PCVIZ_MAX_RUNS`, else the cores)."""
-    return TrainingSlots()
-
-
 def lab_state() -> LabState:
     """This visitor's `LabState` (created on first use)."""
     if _STATE not in st.session_state:
         st.session_state[_STATE] = LabState()
+        register(st.session_state[_STATE])
     return st.session_state[_STATE]
 
 

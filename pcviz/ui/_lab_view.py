@@ -14,6 +14,7 @@ import streamlit as st
 from ..config import INFERENCE_RULES
 from . import _figs, _text
 from ._sidebar import DATASET_NAMES
+from ._visitors import server_load
 from ._widgets import show_downloads
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def status(lab: LabState) -> None:
         f"η_h = {session.eta:.3g} ({'auto' if rule.eta == 'auto' else 'set'}); "
         f"learning rate {session.learning_rate:.2e}; batch {train.batch_size}"
         + (f" · {rate:.1f} updates/s" if lab.playing and np.isfinite(rate) else "")
+        + f"  \n{server_load()}"
     )
     if lab.queued:
         st.info(f"The server is busy with other runs: you are number {lab.queued} in line. "

@@ -1,0 +1,124 @@
+"""Many visitors on one server (hardening issue, point 1), measured in real browser contexts.
+
+    python bench/bench_load.py                       # 4 visitors, cap 4, 30 s of playing
+    python bench/bench_load.py --visitors 8 --cap 4 --seconds 60
+
+How: `streamlit run app.py` headless on a free port (`PCVIZ_MAX_RUNS=--cap`), `--visitors`
+browser contexts in Debian's Chromium, each on its own configuration (depths 4, 5, 6, ...,
+width 16, batch 32, BP and PC-ALM). All press Play; once every run has drawn its first heatmap
+(programs compiled), the step counters are read over `--seconds`. A thread asks
+`/_stcore/health` four times a second from the first page load to the end. The browsers
+run at a lower CPU priority (nice 10): they stand in for the visitors' own machines, so they
+should not take the server's cores.
+
+Printed: per visitor its steps per second (0 for a visitor waiting in line), the sessions
+training at once, and the health latency (median, 95th percentile, maximum; target: every
+answer within 1 s), during the start (pages loading, programs compiling) and while playing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HEATMAP,
+    VIEWPORT,
+    health_seconds,
+    nice_browsers,
+    open_lab,
+    rss_mib,
+    serve,
+    step_count,
+)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` and its threads so far (Linux `/proc`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class HealthProbe(threading.Thread):
+    """`(time, latency)` of a health request every `period` seconds until stopped."""
+
+    def __init__(self, url: str, period: float = 0.25):
+        super().__init__(daemon=True)
+        self.url, self.period, self.samples = url, period, []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(self.period):
+            nice_browsers()  # new renderers start at normal priority
+            start = time.monotonic()
+            try:
+                self.samples.append((start, health_seconds(self.url, timeout=30)))
+            except OSError:
+                self.samples.append((start, float("inf")))
+
+
+def summary(latencies: list[float]) -> str:
+    if not latencies:
+        return "no samples"
+    ordered = sorted(latencies)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    late = sum(x > 1.0 for x in latencies)
+    return (f"{len(latencies)} answers, median {statistics.median(ordered) * 1e3:.0f} ms, "
+            f"p95 {p95 * 1e3:.0f} ms, max {ordered[-1] * 1e3:.0f} ms, {late} over 1 s")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visitors", type=int, default=4)
+    parser.add_argument("--cap", type=int, default=4, help="PCVIZ_MAX_RUNS")
+    parser.add_argument("--seconds", type=float, default=30.0, help="playing window")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    with serve(env={"PCVIZ_MAX_RUNS": str(args.cap)}) as server, \
+            sync_playwright() as playwright:
+        probe = HealthProbe(server.url)
+        probe.start()
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        depths = [4 + i for i in range(args.visitors)]
+        pages = [open_lab(browser.new_context(viewport=VIEWPORT),
+                          f"{server.url}/?depth={d}&width=16&batch=32&rules=bp,pcalm&seed={d}")
+                 for d in depths]
+        for page in pages:
+            page.get_by_role("button", name="Play").click()
+        for page in pages[:args.cap]:
+            page.locator(HEATMAP).first.wait_for(timeout=180_000)
+        start, before = time.monotonic(), [step_count(p) for p in pages]
+        cpu_start = cpu_seconds(server.process.pid)
+        pages[0].wait_for_timeout(args.seconds * 1000)
+        took = time.monotonic() - start
+        rates = [(step_count(p) - b) / took for p, b in zip(pages, before)]
+        rss = rss_mib(server.process.pid)
+        cpu = (cpu_seconds(server.process.pid) - cpu_start) / took
+        browser.close()
+        probe.halt.set()
+        probe.join(timeout=35)
+
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min)")
+    print(f"{args.visitors} visitors, cap {args.cap}; steps/s over {took:.0f} s of playing:")
+    for depth, rate in zip(depths, rates):
+        print(f"  depth {depth:3d}: {rate:5.2f} steps/s")
+    print(f"training at once: {sum(r > 0 for r in rates)}; total {sum(rates):.1f} steps/s; "
+          f"server memory {rss:.0f} MiB; the server used {cpu:.2f} of the {os.cpu_count()} cores")
+    early = [lat for t, lat in probe.samples if t < start]
+    late = [lat for t, lat in probe.samples if t >= start]
+    print(f"health while loading and compiling: {summary(early)}")
+    print(f"health while playing:               {summary(late)}  (target: all within 1 s)")
+
+
+if __name__ == "__main__":
+    main()

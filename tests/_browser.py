@@ -1,0 +1,161 @@
+"""The dashboard served headless and driven by Debian's Chromium: helpers shared by the
+browser tests and the browser benchmarks in `bench/`.
+
+`serve()` starts `streamlit run app.py` on a free port and always stops it; Playwright drives
+`/usr/bin/chromium` (no browser download). Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SERVER_START_SECONDS = 90
+WAIT_MS = 60_000
+VIEWPORT = {"width": 1440, "height": 1000}
+HEATMAP = ".js-plotly-plot .heatmaplayer image"
+
+
+class Server(NamedTuple):
+    """A running dashboard: its base URL and process (for its memory, say)."""
+
+    url: str
+    process: subprocess.Popen
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def health_seconds(url: str, timeout: float = 10.0) -> float:
+    """Seconds `/_stcore/health` takes to answer 200 (raises if it does not)."""
+    start = time.perf_counter()
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as reply:
+        if reply.status != 200:
+            raise OSError(f"health check answered {reply.status}")
+    return time.perf_counter() - start
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with status {proc.returncode}")
+        try:
+            health_seconds(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health in {seconds} s")
+
+
+@contextmanager
+def serve(*options: str, env: dict[str, str] | None = None,
+          log: Path | None = None) -> Iterator[Server]:
+    """`streamlit run app.py` headless on a free port (extra command-line `options`, extra
+    environment `env`); yields a `Server` and always stops it."""
+    port = free_port()
+    out = log.open("w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", *options],
+        cwd=ROOT, env=dict(os.environ, **(env or {})), stdout=out, stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, proc, SERVER_START_SECONDS)
+        yield Server(url, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        if log:
+            out.close()
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of process `pid` in MiB (Linux `/proc`)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise OSError(f"no VmRSS for process {pid}")
+
+
+def nice_browsers(niceness: int = 10) -> int:
+    """Lower the CPU priority of every Chromium process (Linux), so that browsers sharing this
+    machine's cores with the server stand in for visitors' own machines. Chromium starts new
+    renderers as it goes: call this again after opening pages. Returns how many it changed."""
+    changed = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if str(CHROMIUM) in (proc / "cmdline").read_text():
+                pid = int(proc.name)
+                if os.getpriority(os.PRIO_PROCESS, pid) < niceness:
+                    os.setpriority(os.PRIO_PROCESS, pid, niceness)
+                    changed += 1
+        except OSError:
+            continue  # gone, or not ours
+    return changed
+
+
+def js_heap_mib(page) -> float:
+    """The page's used JavaScript heap in MiB (Chromium's `performance.memory`)."""
+    return page.evaluate("performance.memory.usedJSHeapSize") / 2**20
+
+
+def step_count(page) -> int:
+    metric = page.get_by_test_id("stMetric").filter(has_text="Training step")
+    return int(metric.get_by_test_id("stMetricValue").inner_text().replace(",", ""))
+
+
+def run_caption(page) -> str:
+    """The lab's line on the run: data set, depth, width, T, eta, learning rate, batch."""
+    return page.get_by_text(re.compile(r"depth L = \d+")).first.inner_text()
+
+
+def wait_until(page, predicate, seconds: float, what: str) -> None:
+    """Poll `predicate` (letting Playwright process the page's events) for `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        page.wait_for_timeout(250)
+    raise TimeoutError(f"gave up after {seconds} s waiting for {what}")
+
+
+def wait_idle(page, seconds: float = 60) -> None:
+    """Until the script has finished running (Streamlit's status widget is gone)."""
+    page.wait_for_timeout(300)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=seconds * 1000)
+
+
+def open_lab(context, url: str):
+    """A new page of `context` on the lab at `url`, loaded and idle."""
+    page = context.new_page()
+    page.goto(url, timeout=WAIT_MS)
+    page.get_by_role("button", name="Play").wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    return page
+
+
+def no_exception(page) -> None:
+    assert page.get_by_test_id("stException").count() == 0
