@@ -1,9 +1,12 @@
-"""Helpers shared by the AppTest suites: read the Plotly figures a page drew."""
+"""Helpers shared by the AppTest suites: open the app, press its buttons, read the Plotly
+figures a page drew."""
 
 from __future__ import annotations
 
 import base64
 import json
+
+from pathlib import Path
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
@@ -21,3 +24,32 @@ def array(value) -> np.ndarray:
         shape = value.get("shape")
         return flat.reshape([int(s) for s in str(shape).split(",")]) if shape else flat
     return np.asarray(value)
+
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 120
+SMALL = {"depth": "8", "width": "16", "batch": "16"}
+"""A small configuration (in the URL) that keeps each run short."""
+
+
+def open_app(**query: str) -> AppTest:
+    """The app with `query` in its address, run once, without an exception."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def lab(at: AppTest):
+    return at.session_state["pcviz_lab"]
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -7,40 +7,8 @@ and the query parameters.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from _apptest import array, charts
-from streamlit.testing.v1 import AppTest
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TIMEOUT = 120
-SMALL = {"depth": "8", "width": "16", "batch": "16"}
-"""A small configuration (in the URL) that keeps each run short."""
-
-
-def open_app(**query: str) -> AppTest:
-    """The app with `query` in its address, run once, without an exception."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update(query)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def lab(at: AppTest):
-    return at.session_state["pcviz_lab"]
-
-
-def click(at: AppTest, key: str) -> AppTest:
-    at.button(key=key).click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
+from _apptest import SMALL, array, charts, click, lab, metric, open_app
 
 def test_controls_exist():
     at = open_app()

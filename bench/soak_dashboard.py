@@ -1,0 +1,96 @@
+"""A long run in a real browser (hardening issue, point 2): is memory flat on both sides?
+
+    python bench/soak_dashboard.py                        # 10,000 steps, 10 batches per update
+    python bench/soak_dashboard.py --minutes 60 --speed 1 # an hour of one-batch updates
+
+How: `streamlit run app.py` headless on a free port and one visitor in Debian's Chromium on
+the default configuration, playing at `--speed` batches per update until `--steps` training
+steps or `--minutes` have passed. Every `--every` seconds it samples the training step, the
+server's resident memory (`/proc`) and the page's used JavaScript heap (Chromium's
+`performance.memory`, precise) after a garbage collection of the page.
+
+Printed: the samples, then memory at the first sample after warm-up and at the end, and the
+change per 1,000 steps. The training curves are bounded histories and the heatmaps are
+replaced at every update, so both should stay flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HEATMAP,
+    VIEWPORT,
+    js_heap_mib,
+    open_lab,
+    rss_mib,
+    serve,
+    step_count,
+)
+
+SPEEDS = (1, 2, 5, 10, 20, 50)
+
+
+def set_speed(page, speed: int) -> None:
+    """Move the 'Batches per update' slider to `speed` with the keyboard."""
+    thumb = page.get_by_role("slider", name="Batches per update")
+    thumb.focus()
+    for _ in range(SPEEDS.index(speed)):
+        thumb.press("ArrowRight")
+    page.wait_for_timeout(1000)
+
+
+def page_heap(cdp, page) -> float:
+    cdp.send("HeapProfiler.collectGarbage")
+    return js_heap_mib(page)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--speed", type=int, default=10, choices=SPEEDS)
+    parser.add_argument("--every", type=float, default=30.0, help="seconds between samples")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with serve() as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=CHROMIUM_ARGS + ["--enable-precise-memory-info"])
+        page = open_lab(browser.new_context(viewport=VIEWPORT), server.url)
+        cdp = page.context.new_cdp_session(page)
+        set_speed(page, args.speed)
+        page.get_by_role("button", name="Play").click()
+        page.locator(HEATMAP).first.wait_for(timeout=120_000)
+        start = time.monotonic()
+        while True:
+            page.wait_for_timeout(args.every * 1000)
+            row = (time.monotonic() - start, step_count(page), rss_mib(server.process.pid),
+                   page_heap(cdp, page))
+            rows.append(row)
+            print("{:7.0f} s  step {:6d}  server {:6.0f} MiB  page heap {:6.1f} MiB".format(*row),
+                  flush=True)
+            if row[1] >= args.steps or row[0] >= args.minutes * 60:
+                break
+        page.get_by_role("button", name="Pause").click()
+        browser.close()
+    first, last = rows[min(1, len(rows) - 1)], rows[-1]  # the first sample includes warm-up
+    per_k = 1000 / max(last[1] - first[1], 1)
+    print(f"\n{last[1]:,} steps in {last[0] / 60:.1f} min at {args.speed} batches per update; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"server memory: {first[2]:.0f} MiB at step {first[1]:,}, {last[2]:.0f} MiB at step "
+          f"{last[1]:,} ({(last[2] - first[2]) * per_k:+.1f} MiB per 1,000 steps)")
+    print(f"page JS heap:  {first[3]:.1f} MiB at step {first[1]:,}, {last[3]:.1f} MiB at step "
+          f"{last[1]:,} ({(last[3] - first[3]) * per_k:+.2f} MiB per 1,000 steps)")
+
+
+if __name__ == "__main__":
+    main()
