@@ -4,6 +4,7 @@ figures a page drew."""
 from __future__ import annotations
 
 import base64
+import re
 import json
 
 from pathlib import Path
@@ -53,3 +54,8 @@ def click(at: AppTest, key: str) -> AppTest:
     at.button(key=key).click().run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def shown(element) -> str:
+    """An alert's text as the visitor reads it (without the Markdown escapes of `plain`)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", element.value)

@@ -8,7 +8,7 @@ and the query parameters.
 from __future__ import annotations
 
 import pytest
-from _apptest import SMALL, array, charts, click, lab, metric, open_app
+from _apptest import SMALL, array, charts, click, lab, metric, open_app, shown
 
 def test_controls_exist():
     at = open_app()
@@ -78,6 +78,14 @@ def test_bad_query_parameters_warn_and_use_safe_values(query):
     assert inputs["cfg_seed"] >= 0
     assert not at.error
     assert metric(at, "Training step") == "0"
+
+
+def test_markdown_in_the_address_is_shown_as_typed_not_as_a_link_or_formula():
+    typed = "[Log in here](https://example.com/x) **now** $x^2$"
+    at = open_app(act=typed, **SMALL)
+    warning = next(w for w in at.warning if "act=" in shown(w))
+    assert typed in shown(warning)
+    assert "[Log in here](https" not in warning.value and "**now**" not in warning.value
 
 
 def test_url_mirrors_changed_widgets():
@@ -194,7 +202,7 @@ def test_without_fashion_mnist_the_default_runs_and_the_selector_says_how_to_add
     _available.clear()
     try:
         at = open_app(dataset="fashion-mnist", **SMALL)
-        assert any("fashion-mnist is not installed" in w.value for w in at.warning)
+        assert any("fashion-mnist is not installed" in shown(w) for w in at.warning)
         assert at.selectbox(key="cfg_dataset").value == "synthetic-mnist"
         hint = "apt-get install dataset-fashion-mnist"
         assert any(hint in c.value for c in at.caption)

@@ -16,6 +16,8 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from ._widgets import plain
+
 Parser = Callable[[str], Any]
 
 MAX_TEXT = 200
@@ -81,8 +83,8 @@ def seed(key: str, default: Any, parse: Parser) -> None:
         try:
             value = parse(raw)
         except ValueError as err:
-            st.warning(f"Ignored {key}={raw!r} in the address: {err}. Using "
-                       f"{_format(default)} instead.", icon="⚠️")
+            st.warning(plain(f"Ignored {key}={raw!r} in the address: {err}. Using "
+                             f"{_format(default)} instead."), icon="⚠️")
     st.session_state[key] = value
 
 

@@ -31,6 +31,7 @@ from ..config import (
     with_changes,
 )
 from ..data import install_hint, is_available
+from ._widgets import plain
 
 _KEY = "pcviz_config"
 _BASE = "pcviz_url_config"
@@ -184,7 +185,7 @@ def sidebar_config() -> tuple[ModelConfig, RuleConfig, TrainConfig]:
     if warnings and warnings[1] in (None, configs):  # until the visitor changes something
         st.session_state[_WARNINGS] = (warnings[0], configs)
         for text in warnings[0]:
-            notices.warning(text, icon=":material/warning:")
+            notices.warning(plain(text), icon=":material/warning:")
     st.session_state[_KEY] = configs
     write_url(*configs)
     return configs

@@ -24,6 +24,7 @@ import streamlit as st
 from ..config import RULES, ModelConfig, RuleConfig, TrainConfig, to_dict, with_changes
 from ..runs import SweepCell, sweep
 from . import _page as params
+from ._widgets import plain
 
 DEFAULTS: dict[str, Any] = {"depths": "4, 8, 16", "widths": "8, 32",
                             "sweep_rules": ["bp", "pc", "pcalm"], "seeds": "0",
@@ -240,7 +241,7 @@ def read_spec(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> Sweep
         train = with_changes(train, rules=rules, epochs=1, seed=0)
         return SweepSpec(depths, widths, seeds, steps, base, rule, train)
     except ValueError as err:
-        st.error(f"Cannot run this sweep: {err}.")
+        st.error(plain(f"Cannot run this sweep: {err}."))
         return None
 
 

@@ -1,7 +1,8 @@
-"""Small reusable widgets: downloads and explanations."""
+"""Small reusable widgets: downloads, explanations, and messages quoting what a visitor typed."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Union
 
@@ -13,6 +14,16 @@ Content = Union[str, bytes, Callable[[], Union[str, bytes]]]
 
 _MIME = {"csv": "text/csv", "json": "application/json", "html": "text/html",
          "png": "image/png", "txt": "text/plain"}
+
+
+_MARKDOWN = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text: str) -> str:
+    """`text` with every ASCII punctuation character backslash-escaped, so that Streamlit's
+    Markdown shows it as typed: a value from the address or a text box never becomes a link,
+    an image, emphasis or a formula. (Raw HTML is never rendered in any case.)"""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _mime(filename: str) -> str:
