@@ -63,10 +63,14 @@ class LabState:
     frames: deque = field(default_factory=lambda: deque(maxlen=20))
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    def close(self) -> None:
-        """Free the run of a visitor who left: the training slot and the device arrays."""
+    def pause(self) -> None:
+        """Stop playing and give the training slot back."""
         self.playing = False
         training_slots().release(self.owner)
+
+    def close(self) -> None:
+        """Free the run of a visitor who left: the training slot and the device arrays."""
+        self.pause()
         if self.session is not None:
             self.session.close()
 
@@ -136,9 +140,7 @@ def _play() -> None:
 
 
 def _pause() -> None:
-    lab = lab_state()
-    lab.playing = False
-    training_slots().release(lab.owner)
+    lab_state().pause()
 
 
 def _step_once() -> None:
@@ -216,8 +218,7 @@ def _advance(lab: LabState) -> None:
         training_slots().release(lab.owner)
     records = lab.session.records.values()
     if lab.playing and all(rec.diverged_at is not None for rec in records):
-        lab.playing = False
-        training_slots().release(lab.owner)
+        lab.pause()
         st.rerun()
 
 

@@ -66,10 +66,11 @@ def training_slots() -> TrainingSlots:
 
 def server_load() -> str:
     """One line on the server's load: open runs, runs training, the cap and the queue."""
-    training, waiting = training_slots().busy()
+    slots = training_slots()
+    training, waiting = slots.busy()
     runs = len(open_runs())
     line = (f"This server: {runs} open run{'s' * (runs != 1)}, {training} training "
-            f"(at most {training_slots().capacity} at once)")
+            f"(at most {slots.capacity} at once)")
     return line + (f", {waiting} waiting." if waiting else ".")
 
 
