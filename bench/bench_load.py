@@ -22,7 +22,6 @@ import argparse
 import os
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from _browser import (  # noqa: E402
     CHROMIUM_ARGS,
     HEATMAP,
     VIEWPORT,
-    health_seconds,
+    HealthProbe,
     nice_browsers,
     open_lab,
     rss_mib,
@@ -45,24 +44,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process `pid` and its threads so far (Linux `/proc`)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class HealthProbe(threading.Thread):
-    """`(time, latency)` of a health request every `period` seconds until stopped."""
-
-    def __init__(self, url: str, period: float = 0.25):
-        super().__init__(daemon=True)
-        self.url, self.period, self.samples = url, period, []
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.wait(self.period):
-            nice_browsers()  # new renderers start at normal priority
-            start = time.monotonic()
-            try:
-                self.samples.append((start, health_seconds(self.url, timeout=30)))
-            except OSError:
-                self.samples.append((start, float("inf")))
 
 
 def summary(latencies: list[float]) -> str:
@@ -85,13 +66,16 @@ def main(argv=None) -> None:
 
     with serve(env={"PCVIZ_MAX_RUNS": str(args.cap)}) as server, \
             sync_playwright() as playwright:
-        probe = HealthProbe(server.url)
+        probe = HealthProbe(server.url, timeout=30)
         probe.start()
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         depths = [4 + i for i in range(args.visitors)]
-        pages = [open_lab(browser.new_context(viewport=VIEWPORT),
-                          f"{server.url}/?depth={d}&width=16&batch=32&rules=bp,pcalm&seed={d}")
-                 for d in depths]
+        pages = []
+        for d in depths:
+            nice_browsers()
+            pages.append(open_lab(browser.new_context(viewport=VIEWPORT),
+                                  f"{server.url}/?depth={d}&width=16&batch=32&rules=bp,pcalm&seed={d}"))
+            nice_browsers()  # each new page gets a renderer at normal priority
         for page in pages:
             page.get_by_role("button", name="Play").click()
         for page in pages[:args.cap]:
@@ -104,8 +88,7 @@ def main(argv=None) -> None:
         rss = rss_mib(server.process.pid)
         cpu = (cpu_seconds(server.process.pid) - cpu_start) / took
         browser.close()
-        probe.halt.set()
-        probe.join(timeout=35)
+        probe.stop()
 
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min)")
@@ -118,6 +101,8 @@ def main(argv=None) -> None:
     late = [lat for t, lat in probe.samples if t >= start]
     print(f"health while loading and compiling: {summary(early)}")
     print(f"health while playing:               {summary(late)}  (target: all within 1 s)")
+    if probe.failures:
+        print(f"health checks unanswered within 30 s: {len(probe.failures)}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -48,6 +49,42 @@ def health_seconds(url: str, timeout: float = 10.0) -> float:
         if reply.status != 200:
             raise OSError(f"health check answered {reply.status}")
     return time.perf_counter() - start
+
+
+class HealthProbe(threading.Thread):
+    """Asks `/_stcore/health` every `period` seconds until `halt` is set; keeps
+    `(time, latency)` samples and the failures' messages."""
+
+    def __init__(self, url: str, period: float = 0.25, timeout: float = 10.0):
+        super().__init__(daemon=True)
+        self.url, self.period, self.timeout = url, period, timeout
+        self.samples: list[tuple[float, float]] = []
+        self.failures: list[str] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(self.period):
+            start = time.monotonic()
+            try:
+                self.samples.append((start, health_seconds(self.url, timeout=self.timeout)))
+            except OSError as err:
+                self.failures.append(repr(err))
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join(timeout=self.timeout + 5)
+
+
+def require_chromium() -> None:
+    """Skip (or, with `PCVIZ_REQUIRE_RESOURCES=1` as in CI, fail) without Debian's Chromium."""
+    import pytest
+
+    if CHROMIUM.exists():
+        return
+    reason = "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+    if os.environ.get("PCVIZ_REQUIRE_RESOURCES") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> None:

@@ -23,6 +23,7 @@ from _browser import (
     VIEWPORT,
     WAIT_MS,
     no_exception,
+    require_chromium,
     run_caption,
     serve,
     step_count,
@@ -35,15 +36,6 @@ from _browser import (
 SHOTS = ROOT / os.environ.get("PCVIZ_SCREENSHOTS", "tests/artifacts/screenshots")
 
 pytestmark = [pytest.mark.needs_chromium, pytest.mark.slow]
-
-
-def require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
-    if os.environ.get("PCVIZ_REQUIRE_RESOURCES") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ all along. Bigger settings: `bench/bench_load.py`.
 from __future__ import annotations
 
 import re
-import threading
 import time
 
 import pytest
@@ -21,15 +20,15 @@ from _browser import (
     HEATMAP,
     VIEWPORT,
     WAIT_MS,
-    health_seconds,
+    HealthProbe,
     no_exception,
     open_lab,
+    require_chromium,
     run_caption,
     serve,
     step_count,
     wait_until,
 )
-from test_browser import require_chromium
 
 pytestmark = [pytest.mark.needs_chromium, pytest.mark.slow]
 
@@ -40,22 +39,6 @@ DEPTHS = (4, 5, 6, 7)
 
 def lab_url(base: str, depth: int) -> str:
     return f"{base}/?depth={depth}&width=16&batch=32&rules=bp,pcalm&seed={depth}"
-
-
-class HealthProbe(threading.Thread):
-    """Asks `/_stcore/health` every 0.25 s until stopped; keeps latencies and failures."""
-
-    def __init__(self, url: str):
-        super().__init__(daemon=True)
-        self.url, self.latencies, self.failures = url, [], []
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        while not self.halt.wait(0.25):
-            try:
-                self.latencies.append(health_seconds(self.url, timeout=10))
-            except OSError as err:
-                self.failures.append(repr(err))
 
 
 def server_line(page) -> str:
@@ -125,7 +108,7 @@ def test_four_visitors_train_at_once_a_fifth_waits_and_closed_tabs_free_their_ru
             no_exception(pages[0])
         finally:
             browser.close()
-            probe.halt.set()
-            probe.join(timeout=15)
-    assert probe.latencies and not probe.failures, probe.failures
-    print(f"health: {len(probe.latencies)} answers, max {max(probe.latencies):.3f} s")
+            probe.stop()
+    assert probe.samples and not probe.failures, probe.failures
+    print(f"health: {len(probe.samples)} answers, "
+          f"max {max(lat for _, lat in probe.samples):.3f} s")
