@@ -10,6 +10,7 @@ draws), `_figs` (session -> figures and files), `_text` (the lab's words and equ
 other three pages.
 """
 
+from .._heap import limit_heap_fragmentation
 from ._compute import enable_compilation_cache as enable_compilation_cache
 from ._lab import LabState as LabState
 from ._lab import lab_controls as lab_controls
@@ -25,6 +26,7 @@ from ._widgets import explain as explain
 from ._widgets import show_downloads as show_downloads
 
 enable_compilation_cache()
+limit_heap_fragmentation()  # a server's memory stays flat over many thousands of reruns
 
 __all__ = [
     "PRESETS",
