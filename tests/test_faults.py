@@ -52,6 +52,7 @@ def test_a_truncated_data_file_is_an_error_with_the_fix_and_reset_recovers(
 
 def test_device_out_of_memory_is_a_message_with_the_knobs_and_reset_recovers(monkeypatch):
     from pcviz import _steps
+    from pcviz.ui._visitors import training_slots
 
     at = click(open_app(**SMALL), "lab_step")
     real = _steps.inference_step
@@ -64,6 +65,7 @@ def test_device_out_of_memory_is_a_message_with_the_knobs_and_reset_recovers(mon
     assert "ran out of memory" in at.error[0].value
     assert "Reduce the width, the depth, the batch size" in at.error[0].value
     assert at.button(key="lab_play").disabled
+    assert training_slots().busy() == (0, 0)  # the failed run gave its training slot back
 
     monkeypatch.setattr(_steps, "inference_step", real)
     at = click(at, "lab_reset")

@@ -212,7 +212,8 @@ def _advance(lab: LabState) -> None:
     try:
         _train(lab, batches)
     except (ValueError, RuntimeError, MemoryError) as err:
-        lab.error, lab.playing = _message(err), False
+        lab.error = _message(err)
+        lab.pause()  # gives the slot back now, not after the slot's time-out
         st.rerun()  # the whole page: the Play button shows the pause
     if not lab.playing:
         training_slots().release(lab.owner)
