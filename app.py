@@ -2,15 +2,34 @@
 
 The entrypoint only routes: page settings, the shared sidebar (the whole configuration, kept in
 the URL) and the four pages. The live lab opens by default.
+
+`app` is the same dashboard as an ASGI application (`st.App`), which `streamlit run app.py`
+serves: as the server starts, it begins compiling the default run's programs in the
+background, so that the first visitor's Play does not wait for the compiler.
 """
+
+from contextlib import asynccontextmanager
 
 import streamlit as st
 
-import pcviz.ui
+
+@asynccontextmanager
+async def _warm_start(_app):
+    """Server start-up: compile the default live run in a background thread."""
+    from pcviz.ui import warm_up_default
+
+    warm_up_default()
+    yield
+
+
+if __name__ != "__main__":  # imported by the server, not run as a visitor's script
+    app = st.App(__file__, lifespan=_warm_start)
 
 
 def run() -> None:
     """Set up the page, draw the shared sidebar and run the chosen page."""
+    import pcviz.ui
+
     st.set_page_config(page_title="pcviz: how credit travels", page_icon=":material/waves:",
                        layout="wide")
     page = st.navigation([
@@ -27,4 +46,5 @@ def run() -> None:
     page.run()
 
 
-run()
+if __name__ == "__main__":
+    run()

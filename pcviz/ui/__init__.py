@@ -12,6 +12,7 @@ other three pages.
 
 from .._heap import limit_heap_fragmentation
 from ._compute import enable_compilation_cache as enable_compilation_cache
+from ._compute import warm_up_default as warm_up_default
 from ._lab import LabState as LabState
 from ._lab import lab_controls as lab_controls
 from ._lab import lab_downloads as lab_downloads
@@ -42,4 +43,5 @@ __all__ = [
     "show_downloads",
     "sidebar_config",
     "sync_lab",
+    "warm_up_default",
 ]

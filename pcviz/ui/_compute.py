@@ -106,8 +106,9 @@ def _warm_thread(key: str, _configs: tuple) -> WarmUp:
 
 
 def warm_up_default() -> WarmUp:
-    """Start compiling the default configuration's live run (once per server): called as
-    the first page of a fresh server loads, before any visitor's run is built."""
+    """Start compiling the default configuration's live run (once per server): called as the
+    server starts (`app.py`'s lifespan hook) and, should that not have run, as the first page
+    loads, before any visitor's run is built."""
     return warm_up(ModelConfig(), RuleConfig(), TrainConfig())
 
 

@@ -171,7 +171,7 @@ def sidebar_config() -> tuple[ModelConfig, RuleConfig, TrainConfig]:
     from ._compute import warm_up_default
     from ._sidebar import draw
 
-    warm_up_default()  # the first visit of a fresh server starts compiling the default run
+    warm_up_default()  # started by the server's start-up already (app.py), else by this visit
     if _BASE not in st.session_state:
         _load_url()
     notices = st.container()
