@@ -160,3 +160,17 @@ def test_sweep_page_runs_a_small_grid(page, server):
     wait_idle(page)
     no_exception(page)
     screenshot(page, "sweep.png", height=1600)
+
+
+def test_a_fresh_server_compiles_the_default_run_before_anyone_visits(tmp_path):
+    """`app.py`'s start-up hook: with an empty compilation cache and no visitor at all, the
+    default run's training step lands in the cache (so the first Play waits less)."""
+    import time
+
+    cache = tmp_path / "jax-cache"
+    with serve(env={"PCVIZ_JAX_CACHE": str(cache)}, log=tmp_path / "server.log"):
+        deadline = time.monotonic() + 60
+        while not list(cache.glob("jit_inference_step-*")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        compiled = sorted(p.name.split("-")[0] for p in cache.iterdir())
+    assert "jit_inference_step" in compiled and "jit_bp_step" in compiled, compiled
