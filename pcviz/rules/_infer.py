@@ -49,8 +49,13 @@ class InferenceState(NamedTuple):
     multiplier: States
 
 
+def _rms(norms_sq: Float[Array, "layers batch"]) -> Float[Array, " layers"]:
+    """Root-mean-square over the batch, from the per-sample squared norms."""
+    return jnp.sqrt(jnp.mean(norms_sq, axis=-1))
+
+
 def _rms_norm(v: States) -> Float[Array, " layers"]:
-    return jnp.sqrt(jnp.mean(jnp.sum(v**2, axis=-1), axis=-1))
+    return _rms(jnp.sum(v**2, axis=-1))
 
 
 def bp_adjoints(
@@ -66,13 +71,12 @@ def _record(model, y, state: InferenceState, rho, adjoint, adjoint_sq) -> tuple:
     """One telemetry row; each reduction over the states is done once and shared."""
     credit = state.multiplier + rho * state.error
     credit_sq = jnp.sum(credit**2, axis=-1)
-    rms = lambda sq: jnp.sqrt(jnp.mean(sq, axis=-1))  # noqa: E731
     dot = -jnp.sum(credit * adjoint, axis=(1, 2))
     norms = jnp.sqrt(jnp.sum(credit_sq, axis=-1) * adjoint_sq)
     return (
-        rms(credit_sq),
-        rms(jnp.sum(state.error**2, axis=-1)),
-        rms(jnp.sum(state.multiplier**2, axis=-1)),
+        _rms(credit_sq),
+        _rms_norm(state.error),
+        _rms_norm(state.multiplier),
         layer_energies(model, state.h, y, credit_sq, rho),
         jnp.where(norms > _TINY, dot / jnp.maximum(norms, _TINY), 0.0),
     )
