@@ -30,7 +30,7 @@ def run() -> None:
     """Set up the page, draw the shared sidebar and run the chosen page."""
     import pcviz.ui
 
-    st.set_page_config(page_title="pcviz: how credit travels", page_icon=":material/waves:",
+    st.set_page_config(page_title="pcviz: how credit travels", page_icon=pcviz.ui.ICON,
                        layout="wide")
     page = st.navigation([
         st.Page("pages/live_lab.py", title="Live lab", icon=":material/science:",

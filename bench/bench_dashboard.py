@@ -33,7 +33,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from _browser import CHROMIUM, CHROMIUM_ARGS, HEATMAP, VIEWPORT, open_lab, serve, step_count  # noqa: E402
+from _browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HEATMAP,
+    VIEWPORT,
+    open_lab,
+    press,
+    serve,
+    step_count,
+)
 
 TIMEOUT_MS = 120_000
 
@@ -42,10 +51,10 @@ def play_to_heatmap(browser, url: str) -> float:
     """Seconds from the click on Play to the first heatmap drawn in the browser."""
     page = open_lab(browser.new_context(viewport=VIEWPORT), url)
     start = time.perf_counter()
-    page.get_by_role("button", name="Play").click()
+    press(page, "Play", shows="Pause")
     page.locator(HEATMAP).first.wait_for(timeout=TIMEOUT_MS)
     seconds = time.perf_counter() - start
-    page.get_by_role("button", name="Pause").click()
+    press(page, "Pause", shows="Play")
     page.context.close()
     return seconds
 
@@ -54,7 +63,7 @@ def updates_per_second(browser, url: str, seconds: float) -> tuple[float, str]:
     """Step-counter rate seen in the browser at one batch per update, and the server's own
     count from the page's status line."""
     page = open_lab(browser.new_context(viewport=VIEWPORT), url)
-    page.get_by_role("button", name="Play").click()
+    press(page, "Play", shows="Pause")
     page.locator(HEATMAP).first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_text("Weight-gradient alignment").first.wait_for(timeout=TIMEOUT_MS)
     page.wait_for_timeout(1000)
@@ -63,7 +72,7 @@ def updates_per_second(browser, url: str, seconds: float) -> tuple[float, str]:
     rate = (step_count(page) - first) / (time.perf_counter() - start)
     line = page.get_by_text(re.compile(r"updates/s")).first.inner_text()
     server = re.search(r"([\d.]+) updates/s", line)
-    page.get_by_role("button", name="Pause").click()
+    press(page, "Pause", shows="Play")
     page.context.close()
     return rate, server.group(1) if server else "n/a"
 

@@ -34,6 +34,7 @@ from _browser import (  # noqa: E402
     HealthProbe,
     nice_browsers,
     open_lab,
+    press,
     rss_mib,
     serve,
     step_count,
@@ -77,7 +78,7 @@ def main(argv=None) -> None:
                                   f"{server.url}/?depth={d}&width=16&batch=32&rules=bp,pcalm&seed={d}"))
             nice_browsers()  # each new page gets a renderer at normal priority
         for page in pages:
-            page.get_by_role("button", name="Play").click()
+            press(page, "Play", shows="Pause")
         for page in pages[:args.cap]:
             page.locator(HEATMAP).first.wait_for(timeout=180_000)
         start, before = time.monotonic(), [step_count(p) for p in pages]

@@ -30,6 +30,7 @@ from _browser import (  # noqa: E402
     VIEWPORT,
     js_heap_mib,
     open_lab,
+    press,
     rss_mib,
     serve,
     step_count,
@@ -68,7 +69,7 @@ def main(argv=None) -> None:
         page = open_lab(browser.new_context(viewport=VIEWPORT), server.url)
         cdp = page.context.new_cdp_session(page)
         set_speed(page, args.speed)
-        page.get_by_role("button", name="Play").click()
+        press(page, "Play", shows="Pause")
         page.locator(HEATMAP).first.wait_for(timeout=120_000)
         start = time.monotonic()
         while True:
@@ -80,7 +81,7 @@ def main(argv=None) -> None:
                   flush=True)
             if row[1] >= args.steps or row[0] >= args.minutes * 60:
                 break
-        page.get_by_role("button", name="Pause").click()
+        press(page, "Pause", shows="Play")
         browser.close()
     first, last = rows[min(1, len(rows) - 1)], rows[-1]  # the first sample includes warm-up
     per_k = 1000 / max(last[1] - first[1], 1)

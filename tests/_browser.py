@@ -179,19 +179,74 @@ def wait_until(page, predicate, seconds: float, what: str) -> None:
     raise TimeoutError(f"gave up after {seconds} s waiting for {what}")
 
 
+def press(page, name: str, *, shows: str, seconds: float = 30) -> None:
+    """Click the button `name` until the button `shows` appears (Play until Pause shows, say).
+
+    Streamlit's front end can drop a click that lands while the page's timed fragment reruns
+    are in flight (rarely, on a loaded machine); a person then clicks again, and so does this.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    target = page.get_by_role("button", name=shows, exact=True)
+    deadline = time.monotonic() + seconds
+    while True:
+        button = page.get_by_role("button", name=name, exact=True)
+        if button.count():
+            button.click(timeout=WAIT_MS)
+        try:
+            target.wait_for(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"pressing {name!r} did not show {shows!r} in {seconds} s")
+
+
 def wait_idle(page, seconds: float = 60) -> None:
     """Until the script has finished running (Streamlit's status widget is gone)."""
     page.wait_for_timeout(300)
     page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=seconds * 1000)
 
 
+PAGE_ERRORS: dict[object, list[str]] = {}
+"""Page -> the JavaScript errors it raised and the errors it logged, for failure reports."""
+
+
 def open_lab(context, url: str):
     """A new page of `context` on the lab at `url`, loaded and idle."""
     page = context.new_page()
+    errors = PAGE_ERRORS.setdefault(page, [])
+    page.on("pageerror", lambda err: errors.append(f"uncaught: {err}"))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("crash", lambda _: errors.append("the page crashed"))
     page.goto(url, timeout=WAIT_MS)
     page.get_by_role("button", name="Play").wait_for(timeout=WAIT_MS)
     wait_idle(page)
     return page
+
+
+@contextmanager
+def explain_failure(pages, folder: Path, log: Path | None = None) -> Iterator[None]:
+    """On an exception inside the block, save a screenshot of each page in `pages` (a list
+    that may grow inside the block) to `folder` and add to the exception what each page
+    showed and the end of the server's `log`: a failure on a CI machine explains itself."""
+    try:
+        yield
+    except Exception as err:
+        for number, page in enumerate(pages):
+            try:
+                shot = folder / f"page{number}.png"
+                page.screenshot(path=shot, full_page=True, timeout=10_000)
+                text = page.inner_text("body", timeout=10_000)
+                err.add_note(f"--- page {number} ({page.url}), screenshot {shot}:\n{text[:1500]}")
+                logged = PAGE_ERRORS.get(page, [])
+                err.add_note(f"--- page {number}'s errors ({len(logged)}, last 10):\n"
+                             + "\n".join(m[:500] for m in logged[-10:]))
+            except Exception as failed:  # closed, crashed
+                err.add_note(f"--- page {number}: no screenshot ({failed!r})")
+        if log is not None and log.exists():
+            err.add_note("--- server log, last lines:\n"
+                         + "\n".join(log.read_text().splitlines()[-40:]))
+        raise
 
 
 def no_exception(page) -> None:

@@ -20,9 +20,12 @@ from _browser import (
     HEATMAP,
     VIEWPORT,
     WAIT_MS,
+    PAGE_ERRORS,
     HealthProbe,
+    explain_failure,
     no_exception,
     open_lab,
+    press,
     require_chromium,
     run_caption,
     serve,
@@ -55,57 +58,70 @@ def load_server(tmp_path_factory):
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     with serve("--server.disconnectedSessionTTL", "3", env={"PCVIZ_MAX_RUNS": str(CAP)},
                log=log) as running:
-        yield running.url
+        yield running.url, log
 
 
-def test_four_visitors_train_at_once_a_fifth_waits_and_closed_tabs_free_their_runs(load_server):
+def test_four_visitors_train_at_once_a_fifth_waits_and_closed_tabs_free_their_runs(
+        load_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    load_server, log = load_server
     probe = HealthProbe(load_server)
     probe.start()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        shown = []  # every page opened, for the screenshots of a failure
         try:
-            pages = [open_lab(browser.new_context(viewport=VIEWPORT), lab_url(load_server, d))
-                     for d in DEPTHS]
-            for page in pages:
-                page.get_by_role("button", name="Play").click()
-            for page in pages:
-                page.locator(HEATMAP).first.wait_for(timeout=2 * WAIT_MS)
-            # All progressing at once, each on its own configuration.
-            start, before = time.monotonic(), [step_count(p) for p in pages]
-            for page, first in zip(pages, before):
-                wait_until(page, lambda p=page, f=first: step_count(p) >= f + 5, 90,
-                           "every visitor's run to progress")
-            rates = [(step_count(p) - b) / (time.monotonic() - start)
-                     for p, b in zip(pages, before)]
-            print("\nsteps/s of the four visitors:", " ".join(f"{r:.1f}" for r in rates))
-            for page, depth in zip(pages, DEPTHS):
-                assert f"depth L = {depth}," in run_caption(page)
-                assert re.search(rf"[?&]depth={depth}\b", page.url)
-                assert f"{CAP} training (at most {CAP} at once)" in server_line(page)
+            with explain_failure(shown, tmp_path, log):
+                pages = [open_lab(browser.new_context(viewport=VIEWPORT), lab_url(load_server, d))
+                         for d in DEPTHS]
+                shown.extend(pages)
+                for page in pages:
+                    press(page, "Play", shows="Pause")
+                for page in pages:
+                    page.locator(HEATMAP).first.wait_for(timeout=2 * WAIT_MS)
+                # All progressing at once, each on its own configuration.
+                start, before = time.monotonic(), [step_count(p) for p in pages]
+                for page, first in zip(pages, before):
+                    wait_until(page, lambda p=page, f=first: step_count(p) >= f + 5, 90,
+                               "every visitor's run to progress")
+                rates = [(step_count(p) - b) / (time.monotonic() - start)
+                         for p, b in zip(pages, before)]
+                print("\nsteps/s of the four visitors:", " ".join(f"{r:.1f}" for r in rates))
+                for page, depth in zip(pages, DEPTHS):
+                    assert f"depth L = {depth}," in run_caption(page)
+                    assert re.search(rf"[?&]depth={depth}\b", page.url)
+                    assert f"{CAP} training (at most {CAP} at once)" in server_line(page)
 
-            # A fifth visitor waits in line, and trains as soon as a slot frees.
-            fifth = open_lab(browser.new_context(viewport=VIEWPORT), lab_url(load_server, 8))
-            fifth.get_by_role("button", name="Play").click()
-            fifth.get_by_text("you are number 1 in line").wait_for(timeout=WAIT_MS)
-            assert step_count(fifth) == 0
-            pages[0].get_by_role("button", name="Pause").click()
-            wait_until(fifth, lambda: step_count(fifth) >= 3, 90, "the fifth visitor to train")
-            assert fifth.get_by_text("in line").count() == 0
+                # A fifth visitor waits in line, and trains as soon as a slot frees.
+                fifth = open_lab(browser.new_context(viewport=VIEWPORT), lab_url(load_server, 8))
+                shown.append(fifth)
+                press(fifth, "Play", shows="Pause")
+                fifth.get_by_text("you are number 1 in line").wait_for(timeout=WAIT_MS)
+                assert step_count(fifth) == 0
+                press(pages[0], "Pause", shows="Play")
+                wait_until(fifth, lambda: step_count(fifth) >= 3, 90, "the fifth visitor to train")
+                assert fifth.get_by_text("in line").count() == 0
 
-            # Closed tabs give their runs back (after the grace period for reconnection).
-            for page in pages[1:] + [fifth]:
-                page.context.close()
-            step = pages[0].get_by_role("button", name="Step", exact=True)
+                # Closed tabs give their runs back (after the grace period for reconnection).
+                for page in pages[1:] + [fifth]:
+                    page.context.close()
+                del shown[1:]
+                step = pages[0].get_by_role("button", name="Step", exact=True)
 
-            def one_run_left() -> bool:
-                step.click()
-                pages[0].wait_for_timeout(500)
-                return open_runs(pages[0]) == 1 and "0 training" in server_line(pages[0])
+                def one_run_left() -> bool:
+                    if not pages[0].inner_text("body").strip():
+                        # Streamlit's front end went blank (a race in its fragment
+                        # reruns, seen about once in fifteen runs): reload, as a person
+                        # would. The server must still free the closed tabs' runs.
+                        print("\nthe page went blank; its errors:", PAGE_ERRORS.get(pages[0]))
+                        pages[0].reload(timeout=WAIT_MS)
+                    step.click()
+                    pages[0].wait_for_timeout(500)
+                    return open_runs(pages[0]) == 1 and "0 training" in server_line(pages[0])
 
-            wait_until(pages[0], one_run_left, 60, "the closed tabs' runs to be freed")
-            no_exception(pages[0])
+                wait_until(pages[0], one_run_left, 60, "the closed tabs' runs to be freed")
+                no_exception(pages[0])
         finally:
             browser.close()
             probe.stop()

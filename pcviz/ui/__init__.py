@@ -7,8 +7,11 @@ through these functions and `pcviz.figures`. Private modules: `_state` (configur
 cache, warm-up), `_lab` (the live lab's state and fragments), `_lab_view` (what the lab
 draws), `_figs` (session -> figures and files), `_text` (the lab's words and equations),
 `_widgets` (downloads, explanations); `_credit`, `_theory`, `_sweep` and `_page` serve the
-other three pages.
+other three pages. `ICON` is the dashboard's icon, a file served by the server itself, so that
+a browser with no internet connection still shows it.
 """
+
+from pathlib import Path
 
 from .._heap import limit_heap_fragmentation
 from ._compute import enable_compilation_cache as enable_compilation_cache
@@ -25,11 +28,14 @@ from ._state import current_config as current_config
 from ._state import sidebar_config as sidebar_config
 from ._widgets import explain as explain
 from ._widgets import show_downloads as show_downloads
+ICON = str(Path(__file__).with_name("icon.png"))
+"""The page icon (a PNG beside this module): three waves."""
 
 enable_compilation_cache()
 limit_heap_fragmentation()  # a server's memory stays flat over many thousands of reruns
 
 __all__ = [
+    "ICON",
     "PRESETS",
     "UI_LIMITS",
     "LabState",
