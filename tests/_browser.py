@@ -188,17 +188,20 @@ def press(page, name: str, *, shows: str, seconds: float = 30) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     target = page.get_by_role("button", name=shows, exact=True)
-    deadline = time.monotonic() + seconds
+    deadline, wait_ms = time.monotonic() + seconds, WAIT_MS
     while True:
-        button = page.get_by_role("button", name=name, exact=True)
-        if button.count():
-            button.click(timeout=WAIT_MS)
+        try:
+            page.get_by_role("button", name=name, exact=True).click(timeout=wait_ms)
+        except PlaywrightTimeout:
+            pass  # gone: the click before took effect late
         try:
             target.wait_for(timeout=5_000)
             return
         except PlaywrightTimeout:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"pressing {name!r} did not show {shows!r} in {seconds} s")
+            print(f"\n{name!r} did not show {shows!r} within 5 s: clicking again")
+        wait_ms = 5_000
 
 
 def wait_idle(page, seconds: float = 60) -> None:
