@@ -179,6 +179,22 @@ def wait_until(page, predicate, seconds: float, what: str) -> None:
     raise TimeoutError(f"gave up after {seconds} s waiting for {what}")
 
 
+def reload_if_blank(page) -> bool:
+    """Reload `page` if Streamlit's front end has gone blank, as a person would; says so with
+    the page's errors. Returns whether it did.
+
+    Streamlit 1.67's front end can, rarely, fail on a delta ("Bad delta path index") when a
+    full rerun and the page's timed fragment reruns cross, and then shows nothing at all. The
+    reload opens a new session on the same address; the old one is freed like a closed tab's.
+    """
+    if page.inner_text("body").strip():
+        return False
+    print(f"\nthe page went blank; its errors: {PAGE_ERRORS.get(page, [])[-2:]}; reloading")
+    page.reload(timeout=WAIT_MS)
+    page.get_by_role("button", name="Reset", exact=True).wait_for(timeout=WAIT_MS)
+    return True
+
+
 def press(page, name: str, *, shows: str, seconds: float = 30) -> None:
     """Click the button `name` until the button `shows` appears (Play until Pause shows, say).
 
@@ -191,7 +207,8 @@ def press(page, name: str, *, shows: str, seconds: float = 30) -> None:
     deadline, wait_ms = time.monotonic() + seconds, WAIT_MS
     while True:
         try:
-            page.get_by_role("button", name=name, exact=True).click(timeout=wait_ms)
+            if not reload_if_blank(page):
+                page.get_by_role("button", name=name, exact=True).click(timeout=wait_ms)
         except PlaywrightTimeout:
             pass  # gone: the click before took effect late
         try:

@@ -20,12 +20,12 @@ from _browser import (
     HEATMAP,
     VIEWPORT,
     WAIT_MS,
-    PAGE_ERRORS,
     HealthProbe,
     explain_failure,
     no_exception,
     open_lab,
     press,
+    reload_if_blank,
     require_chromium,
     run_caption,
     serve,
@@ -110,12 +110,7 @@ def test_four_visitors_train_at_once_a_fifth_waits_and_closed_tabs_free_their_ru
                 step = pages[0].get_by_role("button", name="Step", exact=True)
 
                 def one_run_left() -> bool:
-                    if not pages[0].inner_text("body").strip():
-                        # Streamlit's front end went blank (a race in its fragment
-                        # reruns, seen about once in fifteen runs): reload, as a person
-                        # would. The server must still free the closed tabs' runs.
-                        print("\nthe page went blank; its errors:", PAGE_ERRORS.get(pages[0]))
-                        pages[0].reload(timeout=WAIT_MS)
+                    reload_if_blank(pages[0])  # the server must still free the runs
                     step.click()
                     pages[0].wait_for_timeout(500)
                     return open_runs(pages[0]) == 1 and "0 training" in server_line(pages[0])
