@@ -11,8 +11,9 @@ Playwright (`/usr/bin/chromium`, no browser download), exactly as a visitor woul
    first heatmap image is drawn in the browser. Three cases: the first visitor of a server
    started with an *empty* JAX compilation cache (everything compiles: the server starts
    compiling the default run's programs in the background as it starts, `app.py`'s lifespan
-   hook, and Play waits for what is left); a second visitor of that server (programs compiled in memory); the first visitor
-   of a restarted server that finds the programs in the persistent cache (`~/.cache/pcviz/jax`).
+   hook, and Play waits for what is left); a second visitor of that server (programs compiled
+   in memory); the first visitor of a restarted server that finds the programs in the
+   persistent cache (`~/.cache/pcviz/jax`).
 2. **Updates per second at depth 32** (target >= 4): `?depth=32`, one batch per update; once
    the first heatmap and the alignment plot are drawn (background compilation finished), count
    how far the step counter moves in the browser over `--seconds`. Each update trains one

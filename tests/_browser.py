@@ -217,7 +217,7 @@ def press(page, name: str, *, shows: str, seconds: float = 30) -> None:
         except PlaywrightTimeout:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"pressing {name!r} did not show {shows!r} in {seconds} s")
-            print(f"\n{name!r} did not show {shows!r} within 5 s: clicking again")
+            print(f"\n{name!r} did not show {shows!r} within 5 s: pressing again")
         wait_ms = 5_000
 
 
@@ -245,14 +245,15 @@ def open_lab(context, url: str):
 
 
 @contextmanager
-def explain_failure(pages, folder: Path, log: Path | None = None) -> Iterator[None]:
-    """On an exception inside the block, save a screenshot of each page in `pages` (a list
-    that may grow inside the block) to `folder` and add to the exception what each page
-    showed and the end of the server's `log`: a failure on a CI machine explains itself."""
+def explain_failure(browser, folder: Path, log: Path | None = None) -> Iterator[None]:
+    """On an exception inside the block, save a screenshot of each page still open in
+    `browser` to `folder` and add to the exception what each page showed and the end of the
+    server's `log`: a failure on a CI machine explains itself."""
     try:
         yield
     except Exception as err:
-        for number, page in enumerate(pages):
+        open_pages = [page for context in browser.contexts for page in context.pages]
+        for number, page in enumerate(open_pages):
             try:
                 shot = folder / f"page{number}.png"
                 page.screenshot(path=shot, full_page=True, timeout=10_000)

@@ -81,8 +81,12 @@ def screenshot(page, name: str, height: int = 1900) -> None:
 def test_lab_plays_and_its_address_reopens_the_run(page, browser, server):
     # Everything the page loads comes from this server: a lecture hall may have no internet.
     elsewhere = []
-    page.on("request", lambda request: None if request.url.startswith((server, "data:", "blob:"))
-            else elsewhere.append(request.url))
+
+    def note_host(request) -> None:
+        if not request.url.startswith((server, "data:", "blob:")):
+            elsewhere.append(request.url)
+
+    page.on("request", note_host)
     page.goto(server + "/", timeout=WAIT_MS)
     play = page.get_by_role("button", name="Play")
     play.wait_for(timeout=WAIT_MS)

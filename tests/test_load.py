@@ -65,17 +65,15 @@ def test_four_visitors_train_at_once_a_fifth_waits_and_closed_tabs_free_their_ru
         load_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    load_server, log = load_server
-    probe = HealthProbe(load_server)
+    url, log = load_server
+    probe = HealthProbe(url)
     probe.start()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        shown = []  # every page opened, for the screenshots of a failure
         try:
-            with explain_failure(shown, tmp_path, log):
-                pages = [open_lab(browser.new_context(viewport=VIEWPORT), lab_url(load_server, d))
+            with explain_failure(browser, tmp_path, log):
+                pages = [open_lab(browser.new_context(viewport=VIEWPORT), lab_url(url, d))
                          for d in DEPTHS]
-                shown.extend(pages)
                 for page in pages:
                     press(page, "Play", shows="Pause")
                 for page in pages:
@@ -94,8 +92,7 @@ def test_four_visitors_train_at_once_a_fifth_waits_and_closed_tabs_free_their_ru
                     assert f"{CAP} training (at most {CAP} at once)" in server_line(page)
 
                 # A fifth visitor waits in line, and trains as soon as a slot frees.
-                fifth = open_lab(browser.new_context(viewport=VIEWPORT), lab_url(load_server, 8))
-                shown.append(fifth)
+                fifth = open_lab(browser.new_context(viewport=VIEWPORT), lab_url(url, 8))
                 press(fifth, "Play", shows="Pause")
                 fifth.get_by_text("you are number 1 in line").wait_for(timeout=WAIT_MS)
                 assert step_count(fifth) == 0
@@ -106,7 +103,6 @@ def test_four_visitors_train_at_once_a_fifth_waits_and_closed_tabs_free_their_ru
                 # Closed tabs give their runs back (after the grace period for reconnection).
                 for page in pages[1:] + [fifth]:
                     page.context.close()
-                del shown[1:]
                 step = pages[0].get_by_role("button", name="Step", exact=True)
 
                 def one_run_left() -> bool:

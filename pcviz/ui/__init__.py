@@ -28,6 +28,7 @@ from ._state import current_config as current_config
 from ._state import sidebar_config as sidebar_config
 from ._widgets import explain as explain
 from ._widgets import show_downloads as show_downloads
+
 ICON = str(Path(__file__).with_name("icon.png"))
 """The page icon (a PNG beside this module): three waves."""
 
