@@ -1,9 +1,14 @@
 """Shared test set-up: strict dtype promotion, a key fixture, markers for optional resources."""
 
 import os
+import tempfile
 
 import jax
 import pytest
+
+# Every run a test makes is recorded in a throw-away store, never in the user's data folder.
+os.environ.setdefault("PCVIZ_STORE", os.path.join(tempfile.mkdtemp(prefix="pcviz-store-"),
+                                                  "runs.sqlite"))
 
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
@@ -15,6 +20,8 @@ def pytest_configure(config):
         "markers", "needs_fashion_mnist: needs the Debian package dataset-fashion-mnist"
     )
     config.addinivalue_line("markers", "needs_chromium: needs Debian's chromium at /usr/bin/chromium")
+    config.addinivalue_line("markers", "needs_postgres: needs Debian's postgresql server")
+    config.addinivalue_line("markers", "needs_nginx: needs Debian's nginx")
 
 
 @pytest.fixture
@@ -22,7 +29,7 @@ def key():
     return jax.random.PRNGKey(0)
 
 
-_REQUIRED_MARKERS = ("needs_fashion_mnist", "needs_chromium")
+_REQUIRED_MARKERS = ("needs_fashion_mnist", "needs_chromium", "needs_postgres", "needs_nginx")
 
 
 @pytest.hookimpl(hookwrapper=True)
