@@ -42,3 +42,13 @@ def pytest_runtest_makereport(item, call):
     if required and report.skipped and any(item.get_closest_marker(m) for m in _REQUIRED_MARKERS):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, where it must run: {report.longrepr}"
+
+
+@pytest.fixture(scope="session")
+def run_service():
+    """The run service on a local Ray cluster (started once per test session, shut down at
+    exit): the same service the dashboard and the command line use."""
+    from pcviz import service
+
+    service.ensure()
+    return service
