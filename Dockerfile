@@ -30,7 +30,10 @@ COPY . .
 
 # Run as an unprivileged user; the app's files stay read-only to it. Its home holds JAX's
 # persistent compilation cache (~/.cache/pcviz/jax), so restarts compile nothing twice.
-RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin pcviz
+# /cache/jax, its own, is where compose.yaml mounts the cache that all replicas share
+# (PCVIZ_JAX_CACHE=/cache/jax): a new named volume takes this folder's owner.
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin pcviz \
+    && mkdir -p /cache/jax && chown pcviz:pcviz /cache/jax
 USER pcviz
 
 EXPOSE 8501
