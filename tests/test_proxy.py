@@ -73,7 +73,7 @@ def render_nginx_conf(template: str, replicas: tuple[str, ...], port: int,
     and temporary files in `folder`."""
 
     def replace(pattern: str, new: str, text: str) -> str:
-        text, count = re.subn(pattern, lambda _: new, text, flags=re.M | re.S)
+        text, count = re.subn(pattern, lambda _: new, text, flags=re.MULTILINE | re.DOTALL)
         assert count == 1, f"deploy/nginx.conf: expected one match of {pattern!r}"
         return text
 
