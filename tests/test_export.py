@@ -110,3 +110,49 @@ def test_history_csv_long_format():
 def test_history_csv_rejects_ragged_series():
     with pytest.raises(ValueError, match="curves\\['pc'\\]\\['loss'\\]"):
         export.history_csv({"pc": {"loss": ([0, 1], [1.0])}})
+
+
+RUN = {"run_id": "3f9c2a", "config": {"model": {"depth": 4}, "lr": float("nan")}, "step": 12}
+
+
+def test_csv_files_start_with_their_run():
+    for text in (export.telemetry_csv({"pc": fake_telemetry()}, **RUN),
+                 export.history_csv({"bp": {"loss": ([0], [1.0])}}, **RUN)):
+        first, header = text.splitlines()[:2]
+        assert first.startswith("# pcviz run 3f9c2a step 12 config {")
+        assert json.loads(first.split(" config ", 1)[1]) == {"model": {"depth": 4}, "lr": None}
+        assert header.startswith("rule,")
+        table = list(csv.DictReader(line for line in io.StringIO(text) if line[0] != "#"))
+        assert table and table[0]["rule"] in ("pc", "bp")
+
+
+def test_json_and_html_carry_their_run():
+    doc = json.loads(export.telemetry_json({"pc": fake_telemetry()}, **RUN))
+    assert doc["run"] == {"id": "3f9c2a", "step": 12, "config": {"model": {"depth": 4},
+                                                                  "lr": None}}
+    assert "rules" in doc
+    import plotly.graph_objects as go
+
+    page = export.figure_html(go.Figure(), **RUN)
+    assert "<title>pcviz run 3f9c2a step 12</title>" in page
+    assert 'name="pcviz-run"' in page and 'class="pcviz-run"' in page
+
+
+def test_without_a_run_the_files_are_unchanged():
+    tel = {"pc": fake_telemetry()}
+    assert export.telemetry_csv(tel) == export.telemetry_csv(tel, run_id=None)
+    assert "run" not in json.loads(export.telemetry_json(tel))
+
+
+def test_sweep_files_one_row_per_cell_and_rule():
+    cell = SimpleNamespace(depth=4, width=8, seed=0, seconds=1.5, run_id="c1", state="finished",
+                           error=None, accuracy={"bp": 0.9, "pc": float("nan")},
+                           status={"bp": "ok", "pc": "diverged at step 3"})
+    text = export.sweep_csv([cell], **RUN)
+    lines = text.splitlines()
+    assert lines[0].startswith("# pcviz run 3f9c2a") and len(lines) == 4
+    assert lines[1] == "depth,width,seed,rule,test_accuracy,status,cell_seconds"
+    doc = json.loads(export.sweep_json([cell], **RUN, accuracy={"bp": np.ones((1, 1))}))
+    assert doc["run"]["id"] == "3f9c2a" and doc["accuracy"] == {"bp": [[1.0]]}
+    assert doc["cells"][0]["accuracy"] == {"bp": 0.9, "pc": None}
+    assert doc["cells"][0]["run_id"] == "c1"
