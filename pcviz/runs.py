@@ -1,6 +1,10 @@
-"""Whole experiments built from sessions and rules: a one-batch probe and a depth x width sweep.
+"""Whole experiments built from sessions and rules: a one-batch probe and a depth x width sweep,
+and how a session's or a probe's results are written to the run store.
 
-Both are plain functions (no printing, no streamlit) shared by the command line and the pages.
+Plain functions (no printing, no streamlit) shared by the command line and the pages. The
+sweep that runs on the service and resumes from the store is `pcviz.sweeps`; `sweep` here is
+the same grid in this process, one cell after another; `train_cell` trains the seeds of one
+cell as one batched computation.
 """
 
 from __future__ import annotations
@@ -19,7 +23,11 @@ from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_
 from .data import Dataset, fixed_batch, load_dataset
 from .model import ResidualMLP, init_model
 from .rules import Telemetry, auto_eta, weight_grads
+from ._cells import SeedResult, train_cell
 from .train import Session
+
+__all__ = ["ProbeResult", "SeedResult", "SweepCell", "probe", "probe_model", "record_probe",
+           "record_session", "session_points", "sweep", "train_cell"]
 
 
 class ProbeResult(NamedTuple):
@@ -123,3 +131,52 @@ def sweep(
         status = {name: rec.status for name, rec in session.records.items()}
         accuracy = {k: (v if status[k] == "ok" else float("nan")) for k, v in accuracy.items()}
         yield SweepCell(depth, width, seed, accuracy, status, time.perf_counter() - start)
+
+
+def session_points(session: Session) -> list:
+    """A session's curves as store points: per rule and recorded step, the training loss and
+    accuracy (on the batch before the update), the test accuracy where evaluated (NaN
+    elsewhere) and the mean seconds per training step."""
+    from .store import CurvePoint
+
+    points = []
+    for name, rec in session.records.items():
+        test = dict(zip(rec.test_accuracy.steps, rec.test_accuracy.values))
+        seconds = 1.0 / rec.steps_per_second if rec.steps_per_second > 0 else float("nan")
+        steps = sorted(set(rec.loss.steps) | set(test))
+        train = {s: (l, a) for s, l, a in zip(rec.loss.steps, rec.loss.values,
+                                              rec.accuracy.values)}
+        points += [CurvePoint(name, int(s), *train.get(s, (float("nan"), float("nan"))),
+                              test.get(s, float("nan")), seconds) for s in steps]
+    return points
+
+
+def record_session(store, run_id: str, session: Session, *, metrics: dict,
+                   checkpoint: bool = True) -> None:
+    """Write a finished session to the store: its curves (`session_points`), its final
+    `metrics` and status `finished`, and (with `checkpoint`) its weights and optimiser states
+    (`pcviz.checkpoint.save_session`) at its current step."""
+    store.add_points(run_id, session_points(session))
+    if checkpoint:
+        from .checkpoint import save_session
+
+        store.save_checkpoint(run_id, session.step_count, save_session(session))
+    store.update(run_id, status="finished", step=session.step_count, metrics=metrics)
+
+
+def record_probe(store, run_id: str, result: ProbeResult) -> None:
+    r"""Write a probe to the store: per rule and inference step $t$ the output loss
+    $\ell_t$ (the energy's last column) as the `loss` curve; the activity step, $T$, the
+    arrival times and front fits as metrics; status `finished`."""
+    from .store import CurvePoint
+
+    nan = float("nan")
+    points = [CurvePoint(name, t + 1, float(tel.energy[t, -1]), nan, nan, nan)
+              for name, tel in result.telemetry.items() for t in range(tel.energy.shape[0])]
+    store.add_points(run_id, points)
+    metrics = {"eta": result.eta, "inference_steps": result.steps,
+               "arrivals": {n: [int(a) for a in arr] for n, arr in result.arrivals.items()},
+               "fits": {n: {k: (float(v) if np.isfinite(v) else None)
+                            for k, v in fit._asdict().items()}
+                        for n, fit in result.fits.items()}}
+    store.update(run_id, status="finished", step=result.steps, metrics=metrics)
