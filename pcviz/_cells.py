@@ -109,6 +109,66 @@ def _stack_seeds(initials, lr: float, members: list[str], optimizer: str):
     return _steps.stack([p[0] for p in per_seed]), _steps.stack([p[1] for p in per_seed])
 
 
+def _make_groups(initials, rule: RuleConfig, train: TrainConfig, lr: float) -> list[dict]:
+    """A session's rule groups, each with a leading seed axis over its rule axis."""
+    groups = []
+    for members in _groups(train.rules, train.batch_rules):
+        models, states = _stack_seeds(initials, lr, members, train.optimizer)
+        alphas = jnp.asarray([with_changes(rule, rule=m).dual_step for m in members])
+        groups.append({"rules": members, "models": models, "opt_states": states,
+                       "alphas": alphas})
+    return groups
+
+
+def _step_groups(groups, diverged, x, y, eta, lr: float, rule: RuleConfig, steps: int,
+                 optimizer: str) -> list:
+    """One training step of every group on the seeds' batches `x`, `y`; the metrics."""
+    lr_x, metrics = jnp.asarray(lr, x.dtype), []
+    for g in groups:
+        active = jnp.asarray([[diverged[r][i] is None for r in g["rules"]]
+                              for i in range(x.shape[0])])
+        if g["rules"] == ["bp"]:
+            out = seed_bp_step(g["models"], g["opt_states"], active, x, y, lr_x,
+                               optimizer=optimizer)
+        else:
+            out = seed_inference_step(g["models"], g["opt_states"], g["alphas"], active, x, y,
+                                      eta.astype(x.dtype), jnp.asarray(rule.rho, x.dtype), lr_x,
+                                      steps=steps, optimizer=optimizer)
+        g["models"], g["opt_states"] = out[0], out[1]
+        metrics.append(out[2])
+    return metrics
+
+
+def _record(groups, metrics, k: int, diverged, loss, acc) -> None:
+    """Write step `k`'s host metrics into the per-rule `(seeds, steps)` histories; a rule
+    whose loss or weights became non-finite is marked diverged at step `k + 1`."""
+    for g, m in zip(groups, metrics):
+        for j, r in enumerate(g["rules"]):
+            for i in range(len(diverged[r])):
+                if diverged[r][i] is not None:
+                    continue
+                if not bool(m.finite[i, j]):
+                    diverged[r][i] = k + 1
+                    continue
+                loss[r][i, k], acc[r][i, k] = m.loss[i, j], m.accuracy[i, j]
+
+
+def _next_batches(streams, num_classes: int):
+    batch = [next(b) for b in streams]
+    x = jnp.asarray(np.stack([b[0] for b in batch]))
+    y = jax.nn.one_hot(jnp.asarray(np.stack([b[1] for b in batch])), num_classes, dtype=x.dtype)
+    return x, y
+
+
+def _test_accuracy(groups, data, max_samples: int = 10_000) -> dict[str, np.ndarray]:
+    x, labels = jnp.asarray(data.x_test[:max_samples]), jnp.asarray(data.y_test[:max_samples])
+    out = {}
+    for g in groups:
+        accuracy, _ = jax.device_get(seed_evaluate(g["models"], x, labels))
+        out.update({r: accuracy[:, j] for j, r in enumerate(g["rules"])})
+    return out
+
+
 def train_cell(
     model: ModelConfig,
     rule: RuleConfig,
@@ -142,60 +202,24 @@ def train_cell(
     etas = [float(auto_eta(m, jnp.asarray(fixed_batch(data, probe_size, seed=s)[0])))
             if rule.eta == "auto" else float(rule.eta) for m, s in zip(initials, seeds)]
     streams = [Batches(data, train.batch_size, seed=s) for s in seeds]
-    groups = []
-    for members in _groups(train.rules, train.batch_rules):
-        models, states = _stack_seeds(initials, lr, members, train.optimizer)
-        alphas = jnp.asarray([with_changes(rule, rule=m).dual_step for m in members])
-        groups.append({"rules": members, "models": models, "opt_states": states,
-                       "alphas": alphas})
+    groups = _make_groups(initials, rule, train, lr)
     del initials
     loss = {r: np.full((len(seeds), steps), np.nan) for r in train.rules}
     acc = {r: np.full((len(seeds), steps), np.nan) for r in train.rules}
     diverged = {r: [None] * len(seeds) for r in train.rules}
-    eta = jnp.asarray(etas, jnp.float32)
+    eta, inference_steps = jnp.asarray(etas, jnp.float32), rule.inference_steps(mcfg.depth)
     for k in range(steps):
-        batch = [next(b) for b in streams]
-        x = jnp.asarray(np.stack([b[0] for b in batch]))
-        y = jax.nn.one_hot(jnp.asarray(np.stack([b[1] for b in batch])), data.num_classes,
-                           dtype=x.dtype)
-        lr_x = jnp.asarray(lr, x.dtype)
-        metrics = []
-        for g in groups:
-            active = jnp.asarray([[diverged[r][i] is None for r in g["rules"]]
-                                  for i in range(len(seeds))])
-            if g["rules"] == ["bp"]:
-                out = seed_bp_step(g["models"], g["opt_states"], active, x, y, lr_x,
-                                   optimizer=train.optimizer)
-            else:
-                out = seed_inference_step(
-                    g["models"], g["opt_states"], g["alphas"], active, x, y,
-                    eta.astype(x.dtype), jnp.asarray(rule.rho, x.dtype), lr_x,
-                    steps=rule.inference_steps(mcfg.depth), optimizer=train.optimizer)
-            g["models"], g["opt_states"] = out[0], out[1]
-            metrics.append(out[2])
-        for g, m in zip(groups, jax.device_get(metrics)):  # one transfer per training step
-            for j, r in enumerate(g["rules"]):
-                for i in range(len(seeds)):
-                    if diverged[r][i] is not None:
-                        continue
-                    if not bool(m.finite[i, j]):
-                        diverged[r][i] = k + 1
-                        continue
-                    loss[r][i, k], acc[r][i, k] = m.loss[i, j], m.accuracy[i, j]
-    test = {}
-    x_test = jnp.asarray(data.x_test[:10_000])
-    y_test = jnp.asarray(data.y_test[:10_000])
-    for g in groups:
-        accuracy, _ = jax.device_get(seed_evaluate(g["models"], x_test, y_test))
-        test.update({r: accuracy[:, j] for j, r in enumerate(g["rules"])})
+        x, y = _next_batches(streams, data.num_classes)
+        metrics = _step_groups(groups, diverged, x, y, eta, lr, rule, inference_steps,
+                               train.optimizer)
+        _record(groups, jax.device_get(metrics), k, diverged, loss, acc)  # one transfer
+    test = _test_accuracy(groups, data)
     seconds = time.perf_counter() - start
     results = []
     for i, s in enumerate(seeds):
         status = {r: "ok" if diverged[r][i] is None else f"diverged at step {diverged[r][i]}"
                   for r in train.rules}
-        results.append(SeedResult(
-            int(s), {r: float(test[r][i]) if status[r] == "ok" else math.nan
-                     for r in train.rules},
-            status, {r: loss[r][i] for r in train.rules}, {r: acc[r][i] for r in train.rules},
-            etas[i], seconds, steps))
+        accuracy = {r: float(test[r][i]) if status[r] == "ok" else math.nan for r in train.rules}
+        results.append(SeedResult(int(s), accuracy, status, {r: loss[r][i] for r in train.rules},
+                                  {r: acc[r][i] for r in train.rules}, etas[i], seconds, steps))
     return results
