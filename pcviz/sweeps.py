@@ -260,6 +260,34 @@ def _finish(store, plan: SweepPlan, *, stopped: bool) -> None:
                      error=f"{len(failed)} of {len(ids)} cells failed: {failed[0].error}")
 
 
+def _submit(store, plan: SweepPlan, group: tuple[int, int, list[int]], store_url):
+    """Create the runs of one (depth, width)'s cells and submit their task."""
+    from . import service
+
+    (d, w, seeds), sid, spec = group, plan.sweep_id, plan.spec
+    ids = [cell_id(sid, d, w, s) for s in seeds]
+    for s, rid in zip(seeds, ids):
+        config = {"sweep": sid, "depth": d, "width": w, "seed": s, "max_steps": spec.max_steps,
+                  "model": to_dict(with_changes(spec.model, depth=d, width=w)),
+                  "rule": to_dict(spec.rule), "train": to_dict(with_changes(spec.train, seed=s))}
+        store.new_run(kind="cell", parent=sid, run_id=rid, label=f"L={d} N={w} seed={s}",
+                      config=config)
+        store.update(rid, status="running")
+    job = service.submit(train_cells, spec, d, w, seeds, store_url=store_url, run_ids=ids,
+                         label=f"sweep cell L={d} N={w}")
+    return job, (d, w, seeds, ids)
+
+
+def _collect(store, job, task, rules: Sequence[str]) -> list[CellResult]:
+    """Record the cells of an ended task: its results, or its failure for each cell."""
+    d, w, seeds, ids = task
+    try:
+        outs = job.result()
+        return [_record_cell(store, rid, d, w, out) for out, rid in zip(outs, ids)]
+    except Exception as err:  # noqa: BLE001 - recorded as the cells' failure
+        return [_record_failure(store, rid, (d, w, s), err, rules) for s, rid in zip(seeds, ids)]
+
+
 def run_sweep(
     plan: SweepPlan,
     *,
@@ -295,47 +323,26 @@ def run_sweep(
         return
     service.ensure()
     cap = max(1, workers or service.status().cpus or 1)
-    rules, sid, spec = plan.spec.train.rules, plan.sweep_id, plan.spec
-    queue, pending, stopped = _groups(todo), {}, False
-    store.update(sid, status="running")
-    beat = time.monotonic()
+    queue, pending, stopped, beat = _groups(todo), {}, False, time.monotonic()
+    store.update(plan.sweep_id, status="running")
     try:
         while queue or pending:
+            if should_stop():
+                stopped = True
+                return
             while queue and len(pending) < cap:
-                d, w, seeds = queue.pop(0)
-                ids = [cell_id(sid, d, w, s) for s in seeds]
-                for s, rid in zip(seeds, ids):
-                    store.new_run(kind="cell", parent=sid, run_id=rid, label=f"L={d} N={w} seed={s}",
-                                  config={"sweep": sid, "depth": d, "width": w, "seed": s,
-                                          "max_steps": spec.max_steps,
-                                          "model": to_dict(with_changes(spec.model, depth=d,
-                                                                        width=w)),
-                                          "rule": to_dict(spec.rule),
-                                          "train": to_dict(with_changes(spec.train, seed=s))})
-                    store.update(rid, status="running")
-                job = service.submit(train_cells, spec, d, w, seeds, store_url=store_url,
-                                     run_ids=ids, label=f"sweep cell L={d} N={w}")
-                pending[job] = (d, w, seeds, ids)
+                job, task = _submit(store, plan, queue.pop(0), store_url)
+                pending[job] = task
             ready = [job for job in pending if job.done()]
-            if not ready:
-                if should_stop():
-                    stopped = True
-                    return
-                if time.monotonic() - beat > HEARTBEAT_SECONDS:
-                    store.update(sid, status="running")
-                    beat = time.monotonic()
-                time.sleep(poll)
+            if ready:  # every cell of the ended tasks is recorded before any is yielded
+                cells = [c for job in ready
+                         for c in _collect(store, job, pending.pop(job), plan.spec.train.rules)]
+                yield from cells
                 continue
-            cells = []  # every cell of the ended tasks is recorded before any is yielded
-            for job in ready:
-                d, w, seeds, ids = pending.pop(job)
-                try:
-                    outs = job.result()
-                    cells += [_record_cell(store, rid, d, w, out) for out, rid in zip(outs, ids)]
-                except Exception as err:  # noqa: BLE001 - recorded as the cells' failure
-                    cells += [_record_failure(store, rid, (d, w, s), err, rules)
-                              for s, rid in zip(seeds, ids)]
-            yield from cells
+            if time.monotonic() - beat > HEARTBEAT_SECONDS:
+                store.update(plan.sweep_id, status="running")
+                beat = time.monotonic()
+            time.sleep(poll)
     finally:
         for job, (_, _, _, ids) in pending.items():
             job.cancel()
