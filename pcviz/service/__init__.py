@@ -18,16 +18,36 @@ from ._jobs import Job as Job
 from ._jobs import WorkerLost as WorkerLost
 from ._jobs import as_completed as as_completed
 from ._jobs import submit as submit
+from ._client import LiveRunClient as LiveRunClient
+from ._client import RunGone as RunGone
+from ._client import find_live_run as find_live_run
+from ._client import open_live_run as open_live_run
+from ._live import LiveRun as LiveRun
+from ._live import RunView as RunView
+from ._live import failure_message as failure_message
+from ._live import run_config as run_config
+from ._pacing import Pacer as Pacer
+from ._warm import warm_up as warm_up
 
 __all__ = [
     "ClusterStatus",
     "ClusterUnavailable",
     "Job",
+    "LiveRun",
+    "LiveRunClient",
+    "Pacer",
+    "RunGone",
+    "RunView",
     "WorkerLost",
     "as_completed",
     "ensure",
+    "failure_message",
+    "find_live_run",
+    "open_live_run",
     "ready",
+    "run_config",
     "start",
     "status",
     "submit",
+    "warm_up",
 ]

@@ -1,0 +1,118 @@
+"""Pages' handles on live runs: find a run's actor by the run's id, or start it.
+
+`open_live_run` starts the named actor `run-<id>` (detached, so it outlives the page that
+started it; another replica on the same cluster finds it by name), reopening the run from the
+store's latest checkpoint when there is one. `LiveRunClient` wraps the actor's methods with
+time-outs and turns a dead actor into `RunGone`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..config import ModelConfig, RuleConfig, TrainConfig
+from . import _cluster
+from ._live import LiveRun, RunView, actor_name
+
+_actor_class = None
+
+
+def _actor():
+    global _actor_class
+    if _actor_class is None:
+        import ray
+
+        _actor_class = ray.remote(num_cpus=0, max_concurrency=4, max_restarts=0)(LiveRun)
+    return _actor_class
+
+
+class LiveRunClient:
+    """A page's handle on a live run's actor. Every call waits at most `timeout` seconds
+    (`TimeoutError` past it)."""
+
+    def __init__(self, run_id: str, handle: Any):
+        self.run_id, self.handle = run_id, handle
+
+    def _get(self, ref, timeout: float | None):
+        import ray
+        from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+
+        try:
+            return ray.get(ref, timeout=timeout)
+        except GetTimeoutError:
+            raise TimeoutError("the run did not answer in time") from None
+        except RayActorError as err:
+            raise RunGone(f"The run {self.run_id} has ended ({type(err).__name__}).") from None
+        except RayTaskError as err:
+            cause = getattr(err, "cause", None)
+            raise (cause if isinstance(cause, Exception) else RuntimeError(str(err))) from None
+
+    def view_ref(self, since: int = -1):
+        """Ask for the latest view without waiting (collect with `ray.get`/`ray.wait`)."""
+        return self.handle.view.remote(since)
+
+    def view(self, since: int = -1, *, timeout: float | None = 60.0) -> RunView | None:
+        """The run's latest `RunView` (`None`: unchanged since version `since`)."""
+        return self._get(self.view_ref(since), timeout)
+
+    def control(self, *, timeout: float | None = 10.0, **commands) -> RunView:
+        """Send `play`, `step`, `speed` or `learning_rate` (see `LiveRun.control`)."""
+        return self._get(self.handle.control.remote(**commands), timeout)
+
+    def alignment(self, *, timeout: float | None = 60.0):
+        """Per-layer gradient cosine with BP at the current weights (or `None`)."""
+        return self._get(self.handle.alignment.remote(), timeout)
+
+    def probe(self, rules: tuple[str, ...], *, timeout: float | None = 120.0):
+        """`pcviz.runs.ProbeResult` per rule at the current weights (a list, one per rule)."""
+        return self._get(self.handle.probe.remote(tuple(rules)), timeout)
+
+    def close(self) -> None:
+        """Checkpoint and stop the run (it reopens from the store when asked for again)."""
+        self.handle.close.remote()
+
+
+def _settings() -> dict[str, str]:
+    """The dashboard's own `PCVIZ_*` settings (data folder, budgets, cache), which the run's
+    worker uses as the dashboard would."""
+    return {k: v for k, v in os.environ.items() if k.startswith("PCVIZ_")}
+
+
+class RunGone(RuntimeError):
+    """The live run's actor has ended (its worker died, or it was retired)."""
+
+
+def find_live_run(run_id: str) -> LiveRunClient | None:
+    """The live run `run_id` if its actor is alive, else `None`."""
+    import ray
+
+    _cluster.ensure()
+    try:
+        return LiveRunClient(run_id, ray.get_actor(actor_name(run_id),
+                                                    namespace=_cluster.NAMESPACE))
+    except ValueError:
+        return None
+
+
+def open_live_run(run_id: str, model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
+                  store_url: str | None = None, restore: bool = True,
+                  idle: float | None = None) -> LiveRunClient:
+    """Attach to the live run `run_id`, or start its actor: reopened from the store's latest
+    checkpoint of the run when there is one (and `restore`), else a new run at step 0.
+
+    Returns at once; the first `view` waits for the actor to build its session. `idle`:
+    seconds without a reader after which the run is checkpointed and closed (default
+    `idle_seconds()`).
+    """
+    from ..store import default_store_url
+
+    found = find_live_run(run_id)
+    if found is not None:
+        return found
+    handle = _actor().options(
+        name=actor_name(run_id), namespace=_cluster.NAMESPACE, lifetime="detached",
+        get_if_exists=True, runtime_env={"env_vars": _settings()},
+    ).remote(run_id, model, rule, train, store_url=store_url or default_store_url(),
+             restore=restore, idle=idle)
+    return LiveRunClient(run_id, handle)

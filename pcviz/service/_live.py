@@ -1,0 +1,407 @@
+"""Live runs: each a named Ray actor that holds one run's weights and trains while playing.
+
+The actor `run-<id>` (namespace `pcviz`) owns a `pcviz.train.Session` and a play loop in a
+thread of its own. Pages never step it: they send commands (`control`) and read the latest
+`RunView`, so a reload, a second tab or another dashboard replica that knows the run's id
+reattaches to the same run at its current step. The run is recorded in the run store as it
+goes (curve points every `FLUSH_SECONDS`, a checkpoint every `CHECKPOINT_SECONDS` and at every
+pause), so that a run whose actor is gone (a restarted server, a run nobody watched for
+`idle_seconds()`) reopens from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..config import ModelConfig, RuleConfig, TrainConfig, encode, to_dict
+from ..data import DataError
+
+FLUSH_SECONDS = 2.0
+"""Interval between two writes of a playing run's curve points to the store."""
+CHECKPOINT_SECONDS = 15.0
+"""Interval between two checkpoints of a playing run (and one at every pause)."""
+EVAL_EVERY = 25
+"""Training steps between two test evaluations while playing."""
+EVAL_SAMPLES = 2000
+"""Test samples per evaluation (a fixed shape: compiled once)."""
+MAX_BATCHES = 200
+"""Most batches per update a page may ask for."""
+
+
+def idle_seconds() -> float:
+    """How long a live run with nobody reading it stays in memory (`PCVIZ_IDLE_SECONDS`,
+    default 120 s, Streamlit's reconnection grace); it is then checkpointed and closed."""
+    try:
+        return max(5.0, float(os.environ.get("PCVIZ_IDLE_SECONDS", "120")))
+    except ValueError:
+        return 120.0
+
+
+def actor_name(run_id: str) -> str:
+    """The named actor of run `run_id`."""
+    return f"run-{run_id}"
+
+
+def run_config(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> dict[str, Any]:
+    """A live run's configuration as the store keeps it: the three configurations and the
+    address's codec form (`url`), which identifies the run's structure."""
+    return {"model": to_dict(model), "rule": to_dict(rule), "train": to_dict(train),
+            "url": encode(model, rule, train)}
+
+
+def failure_message(err: BaseException) -> str:
+    """One paragraph for people: what went wrong with a run and what to do."""
+    if isinstance(err, DataError):
+        return f"The data set could not be loaded. {err}"
+    if isinstance(err, ValueError):
+        return f"This configuration cannot run: {err} Change it in the sidebar."
+    return (f"The computation failed ({type(err).__name__}: {str(err)[:300]}). A smaller depth, "
+            "width, T or batch size usually fits; press Reset to try again.")
+
+
+@dataclass
+class RunView:
+    """What a page draws of a live run, as of its latest update (a copy; reading it never
+    disturbs training). Shaped like a `Session` for the figure helpers: `records`,
+    `step_count`, `epoch`, `model_config`, `rule_config`, `train_config`, `steps`, `eta`,
+    `learning_rate`, `groups` (the rules stepped together)."""
+
+    run_id: str
+    version: int = 0
+    records: dict = field(default_factory=dict)
+    step_count: int = 0
+    epoch: float = 0.0
+    model_config: ModelConfig | None = None
+    rule_config: RuleConfig | None = None
+    train_config: TrainConfig | None = None
+    steps: int = 0
+    eta: float = math.nan
+    learning_rate: float = math.nan
+    groups: list = field(default_factory=list)
+    dataset: str = ""
+    playing: bool = False
+    speed: int = 1
+    error: str | None = None
+    notice: str | None = None
+    store_problem: str | None = None
+    updates_per_second: float = math.nan
+    started: bool = False
+
+
+class LiveRun:
+    """The body of a live run's actor (see the module docstring).
+
+    **Arguments:** `run_id`; `model`, `rule`, `train`, the validated configurations;
+    `store_url`, the run store (`None`: the default); `restore`, reopen from the store's
+    latest checkpoint of this run.
+    """
+
+    def __init__(self, run_id: str, model: ModelConfig, rule: RuleConfig, train: TrainConfig,
+                 *, store_url: str | None = None, restore: bool = False,
+                 idle: float | None = None):
+        from .._jaxcache import enable_compilation_cache
+
+        enable_compilation_cache()
+        self.run_id, self.configs = run_id, (model, rule, train)
+        self.idle = idle_seconds() if idle is None else float(idle)
+        self._lock = threading.RLock()  # the session: one user at a time
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self.session = None
+        self.playing, self.speed, self.pending, self._busy = False, 1, 0, False
+        self.error: str | None = None
+        self.notice: str | None = None
+        self.store_problem: str | None = None
+        self._seen = time.monotonic()
+        self._version, self._view = 0, RunView(run_id)
+        self._frames: list[float] = []
+        self._evaluated = 0
+        self._flushed = {"points": 0, "checkpoint": 0, "time": 0.0, "saved_at": 0.0}
+        self._store = self._open_store(store_url)
+        self._build(restore)
+        self._view = self._make_view()
+        threading.Thread(target=self._loop, name=f"pcviz-run-{run_id}", daemon=True).start()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _open_store(self, url: str | None):
+        from ..store import StoreError, open_store
+
+        try:
+            return open_store(url)
+        except StoreError as err:
+            self.store_problem = f"This run is not being saved: {err}"
+            return None
+
+    def _store_call(self, method: str, *args, **kwargs):
+        """Call the store; a failure is kept as `store_problem` (shown to the visitor) and
+        the run goes on unsaved until the store answers again."""
+        from ..store import StoreError
+
+        if self._store is None:
+            return None
+        try:
+            out = getattr(self._store, method)(*args, **kwargs)
+            self.store_problem = None
+            return out
+        except StoreError as err:
+            self.store_problem = f"This run is not being saved right now: {err}"
+            return None
+
+    def _build(self, restore: bool) -> None:
+        from ..data import load_dataset
+        from ..train import Session
+
+        model, rule, train = self.configs
+        try:
+            data = load_dataset(train.dataset, seed=train.seed)
+            self.session = Session(model, rule, train, dataset=data)
+        except (ValueError, RuntimeError, MemoryError) as err:
+            self.error = failure_message(err)
+            return
+        if restore and self._restore():
+            return
+        self._store_call("new_run", kind="lab", config=run_config(*self.configs),
+                         run_id=self.run_id, status="paused")
+
+    def _restore(self) -> bool:
+        from ..checkpoint import CheckpointError, restore_session
+
+        found = self._store_call("checkpoint", self.run_id)
+        if found is None:
+            return False
+        step, blob = found
+        try:
+            restore_session(self.session, blob)
+        except CheckpointError as err:
+            self.notice = f"{err}"
+            self._store_call("drop_points_after", self.run_id, 0)
+            return False
+        self._store_call("drop_points_after", self.run_id, step)
+        self._flushed.update(points=step, checkpoint=step)
+        self._evaluated = step
+        self.notice = f"Reopened from its checkpoint at step {step:,}."
+        return True
+
+    # -- the play loop ----------------------------------------------------------------------
+
+    def _warm_up(self) -> None:
+        """Compile the run's programs on a throw-away copy while the visitor reads the page,
+        so that Play and Step do not wait for the compiler."""
+        from ._warm import warm_up
+
+        if self.session is None or self.error is not None:
+            return
+        try:
+            warm_up(*self.configs, dataset=self.session.data)
+        except Exception:  # the run itself reports errors when it steps
+            pass
+
+    def _loop(self) -> None:
+        self._warm_up()
+        while not self._closing.is_set():
+            if time.monotonic() - self._seen > self.idle:
+                self._retire()
+                return
+            batches = self._next_chunk()
+            if batches:
+                self._train(batches)
+            else:
+                self._wake.wait(0.5)
+                self._wake.clear()
+            self._save(force=not self.playing)
+
+    def _next_chunk(self) -> int:
+        with self._lock:
+            if self.session is None or self.error is not None:
+                return 0
+            if self.playing:
+                self._busy = True
+                return self.speed
+            batches, self.pending = self.pending, 0
+            self._busy = batches > 0
+            return batches
+
+    def _train(self, batches: int) -> None:
+        session = self.session
+        try:
+            with self._lock:
+                session.step(batches)
+                due = session.step_count - self._evaluated >= EVAL_EVERY or not self.playing
+                if due:
+                    session.evaluate(max_samples=EVAL_SAMPLES)
+                    self._evaluated = session.step_count
+                if all(r.diverged_at is not None for r in session.records.values()):
+                    self.playing = False
+                self._version += 1
+        except (ValueError, RuntimeError, MemoryError) as err:
+            with self._lock:
+                self.error, self.playing = failure_message(err), False
+                self._version += 1
+            self._store_call("update", self.run_id, status="failed", error=self.error)
+        finally:
+            self._busy = False
+        now = time.perf_counter()
+        self._frames = [t for t in self._frames[-19:] if now - t < 10.0] + [now]
+
+    def _save(self, *, force: bool) -> None:
+        """Write new curve points (every `FLUSH_SECONDS`) and a checkpoint (every
+        `CHECKPOINT_SECONDS`, or now when `force` and the run moved since the last one)."""
+        session, now = self.session, time.monotonic()
+        if session is None or self._store is None:
+            return
+        moved = session.step_count != self._flushed["checkpoint"]
+        if moved and (force or now - self._flushed["time"] >= FLUSH_SECONDS):
+            self._flush_points()
+            self._flushed["time"] = now
+        if moved and (force or now - self._flushed["saved_at"] >= CHECKPOINT_SECONDS):
+            self._checkpoint()
+
+    def _flush_points(self) -> None:
+        from ..store import CurvePoint
+
+        with self._lock:
+            start, points = self._flushed["points"], []
+            for name, rec in self.session.records.items():
+                tests = dict(zip(rec.test_accuracy.steps, rec.test_accuracy.values))
+                for step, loss, acc in zip(rec.loss.steps, rec.loss.values, rec.accuracy.values):
+                    if step > start:
+                        points.append(CurvePoint(name, step, loss, acc,
+                                                 tests.get(step, math.nan), rec.step_seconds))
+            step = self.session.step_count
+        if self._store_call("add_points", self.run_id, points) is not None or not points:
+            self._flushed["points"] = step
+
+    def _checkpoint(self) -> None:
+        from ..checkpoint import save_session
+
+        with self._lock:
+            step = self.session.step_count
+            blob = save_session(self.session)
+            metrics = {name: {"loss": rec.loss.last(), "accuracy": rec.accuracy.last(),
+                              "test_accuracy": rec.test_accuracy.last(), "status": rec.status}
+                       for name, rec in self.session.records.items()}
+        self._flush_points()
+        if self._store_call("save_checkpoint", self.run_id, step, blob) is None and \
+                self.store_problem is not None:
+            return
+        status = "failed" if self.error else "running" if self.playing else "paused"
+        self._store_call("update", self.run_id, status=status, step=step,
+                         metrics=_finite(metrics))
+        self._flushed.update(checkpoint=step, saved_at=time.monotonic())
+
+    def _retire(self) -> None:
+        """Nobody has read this run for `idle_seconds()`: checkpoint it and end the actor."""
+        self.playing = False
+        self._save(force=True)
+        self._closing.set()
+        try:
+            import ray
+
+            ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+        except Exception:  # not running as an actor (tests): the loop has ended anyway
+            pass
+
+    # -- what pages call ----------------------------------------------------------------------
+
+    def _make_view(self) -> RunView:
+        session = self.session
+        view = RunView(self.run_id, version=self._version, playing=self.playing,
+                       speed=self.speed, error=self.error, notice=self.notice,
+                       store_problem=self.store_problem, started=True)
+        if session is None:
+            return view
+        with self._lock:
+            view.records = copy.deepcopy(session.records)
+            view.step_count, view.epoch = session.step_count, session.epoch
+            view.model_config, view.rule_config = session.model_config, session.rule_config
+            view.train_config, view.steps = session.train_config, session.steps
+            view.eta, view.learning_rate = session.eta, session.learning_rate
+            view.groups = [{"rules": list(g["rules"])} for g in session.groups]
+            view.dataset = session.data.name
+        frames = self._frames
+        if len(frames) >= 2 and frames[-1] > frames[0] and self.playing:
+            view.updates_per_second = (len(frames) - 1) / (frames[-1] - frames[0])
+        return view
+
+    def view(self, since: int = -1) -> RunView | None:
+        """The run as of its latest update, or `None` when nothing changed since version
+        `since` (what the page already drew)."""
+        self._seen = time.monotonic()
+        current = self._view
+        if current.version != self._version or current.playing != self.playing or \
+                current.store_problem != self.store_problem:
+            current = self._view = self._make_view()
+        return None if current.version == since and not self.playing else current
+
+    def control(self, *, play: bool | None = None, step: int = 0, speed: int | None = None,
+                learning_rate: float | None = None, wait: float = 30.0) -> RunView:
+        """Play or pause, train `step` more batches (waiting up to `wait` seconds for them,
+        so the view returned shows them), set the batches per update, or change the learning
+        rate (from the next step on, keeping weights and optimiser state)."""
+        self._seen = time.monotonic()
+        with self._lock:
+            if speed is not None:
+                self.speed = int(min(max(1, speed), MAX_BATCHES))
+            if learning_rate is not None and self.session is not None:
+                self.session.learning_rate = float(learning_rate)
+            if play is not None and self.error is None and self.session is not None:
+                self.playing = bool(play) and not all(
+                    r.diverged_at is not None for r in self.session.records.values())
+                self._frames = []
+            if step and self.error is None:
+                self.playing = False
+                self.pending += int(min(max(0, step), MAX_BATCHES))
+            self._version += 1
+        self._wake.set()
+        deadline = time.monotonic() + (wait if step else 0.0)
+        while time.monotonic() < deadline and (self.pending or self._busy):
+            time.sleep(0.01)
+        return self.view()
+
+    def alignment(self) -> dict[str, np.ndarray] | None:
+        """Per rule, the cosine of its weight gradient with BP's per layer (see
+        `Session.gradient_alignment`), at the current weights; `None` before any step."""
+        self._seen = time.monotonic()
+        if self.session is None or self.error is not None or self.session.step_count == 0:
+            return None
+        with self._lock:
+            return self.session.gradient_alignment()
+
+    def probe(self, rules: tuple[str, ...]):
+        """`pcviz.runs.probe_model` of `rules` at the current weights, on the run's fixed
+        probe batch and activity step."""
+        from ..config import with_changes
+        from ..runs import probe_model
+
+        self._seen = time.monotonic()
+        with self._lock:
+            session = self.session
+            rule = with_changes(session.rule_config, eta=session.eta)
+            parts = [probe_model(session.model(r), session.probe_x, session.probe_labels,
+                                 rule, (r,)) for r in rules]
+        return parts
+
+    def close(self) -> None:
+        """Checkpoint now and stop training (the actor ends at its next idle check)."""
+        self.playing = False
+        self._save(force=True)
+        self._seen = 0.0
+        self._wake.set()
+
+
+def _finite(tree):
+    """NaN and infinities -> None, for JSON."""
+    if isinstance(tree, dict):
+        return {k: _finite(v) for k, v in tree.items()}
+    if isinstance(tree, float) and not math.isfinite(tree):
+        return None
+    return tree

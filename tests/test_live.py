@@ -1,0 +1,140 @@
+"""Live runs on the run service: named actors that train, are recorded in the store, reattach,
+reopen from their checkpoint, and survive faults with a clear message and nothing lost."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+from pcviz import ModelConfig, RuleConfig, TrainConfig
+from pcviz.service import LiveRun, find_live_run, open_live_run
+from pcviz.store import new_run_id, open_store
+
+SMALL = (ModelConfig(depth=4, width=8), RuleConfig(),
+         TrainConfig(batch_size=16, dataset="spirals"))
+
+
+def _wait(predicate, timeout=60.0, every=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_live_run_trains_is_recorded_and_a_second_client_reattaches(run_service):
+    run_id = new_run_id()
+    client = open_live_run(run_id, *SMALL)
+    view = client.control(step=3)
+    assert view.step_count == 3 and set(view.records) == {"bp", "pc", "pcalm"}
+    assert len(view.records["pc"].loss.values) == 3
+    again = find_live_run(run_id)  # a reload, another tab or another replica
+    assert again is not None and again.view().step_count == 3
+    record = _wait(lambda: (r := open_store().get(run_id)) and r.step == 3 and r)
+    assert record.kind == "lab" and record.config["model"]["depth"] == 4
+    assert record.versions["jax"] and record.status == "paused"
+    curves = open_store().curves(run_id)
+    assert list(curves["pcalm"]["step"]) == [1, 2, 3]
+    client.close()
+
+
+def test_play_trains_until_pause(run_service):
+    client = open_live_run(new_run_id(), *SMALL)
+    client.control(play=True, speed=2)
+    seen = _wait(lambda: (v := client.view()).step_count >= 6 and v)
+    assert seen.playing
+    paused = client.control(play=False)
+    time.sleep(0.5)
+    assert not paused.playing and client.view().step_count <= paused.step_count + 2
+    client.close()
+
+
+def test_a_run_whose_actor_died_reopens_from_its_checkpoint(run_service):
+    import ray
+
+    run_id = new_run_id()
+    client = open_live_run(run_id, *SMALL)
+    client.control(step=5)
+    _wait(lambda: (cp := open_store().checkpoint(run_id)) and cp[0] == 5)
+    ray.kill(client.handle, no_restart=True)  # a killed worker, a restarted server
+    _wait(lambda: find_live_run(run_id) is None, timeout=30)
+    reopened = open_live_run(run_id, *SMALL)
+    view = reopened.view()
+    assert view.step_count == 5 and "checkpoint at step 5" in view.notice
+    assert len(view.records["pcalm"].loss.values) == 5  # the curves came back too
+    assert reopened.control(step=1).step_count == 6
+    reopened.close()
+
+
+def test_a_corrupt_checkpoint_starts_the_run_again_with_a_message(run_service):
+    run_id = new_run_id()
+    store = open_store()
+    store.new_run(kind="lab", config={}, run_id=run_id)
+    store.save_checkpoint(run_id, 40, b"not a checkpoint at all")
+    client = open_live_run(run_id, *SMALL)
+    view = client.view()
+    assert view.step_count == 0 and view.error is None
+    assert "damaged" in view.notice or "checkpoint" in view.notice
+    assert client.control(step=1).step_count == 1
+    client.close()
+
+
+def test_two_tabs_driving_one_run_stay_consistent(run_service):
+    run_id = new_run_id()
+    tabs = [open_live_run(run_id, *SMALL), find_live_run(run_id)]
+    tabs[0].view()
+    errors = []
+
+    def drive(tab, n):
+        try:
+            for i in range(n):
+                tab.control(step=1) if i % 3 else tab.control(play=i % 2 == 0)
+        except Exception as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=drive, args=(tab, 12)) for tab in tabs]
+    [t.start() for t in threads]
+    [t.join(120) for t in threads]
+    assert not errors
+    final = tabs[0].control(play=False)
+    time.sleep(0.3)
+    view = tabs[1].view()
+    assert view.error is None and view.step_count >= 16  # every queued step was trained
+    steps = view.records["pc"].loss.steps
+    assert steps == sorted(set(steps)) and final.run_id == run_id
+    tabs[0].close()
+
+
+def test_an_unreachable_store_keeps_the_run_going_and_says_so(run_service):
+    client = open_live_run(new_run_id(), *SMALL, store_url="postgresql://pcviz:secret@127.0.0.1:9/x")
+    view = client.control(step=2)
+    assert view.step_count == 2 and view.error is None
+    assert "not being saved" in view.store_problem and "secret" not in view.store_problem
+    client.close()
+
+
+def test_a_run_nobody_reads_is_checkpointed_and_closed(run_service):
+    run_id = new_run_id()
+    client = open_live_run(run_id, *SMALL, idle=5)
+    client.control(step=2)
+    _wait(lambda: find_live_run(run_id) is None, timeout=60, every=0.5)
+    assert open_store().checkpoint(run_id)[0] == 2
+
+
+def test_a_failing_step_is_a_message_with_the_knobs(monkeypatch):
+    import jax
+
+    from pcviz import _steps
+
+    def out_of_memory(*args, **kwargs):
+        raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating")
+
+    run = LiveRun(new_run_id(), *SMALL, idle=600)
+    monkeypatch.setattr(_steps, "inference_step", out_of_memory)
+    view = run.control(step=1)
+    assert "ran out of memory" in view.error and "Reduce the width" in view.error
+    assert not run.control(play=True).playing  # a failed run does not play on
+    run.close()
