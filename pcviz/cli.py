@@ -1,7 +1,13 @@
 """The headless command line: `python -m pcviz train | probe | sweep`.
 
 Each command prints a short table on stdout, a progress bar on stderr, and writes one JSON
-document with `--out`. Wrong arguments print a usage message and exit with status 2.
+document with `--out`. Every command records its run(s) in the run store (`--store`, default
+`PCVIZ_STORE` or the user's data folder) and prints the run id; `train` also saves a
+checkpoint of its final weights. `sweep` runs its cells on the run service (Ray), writes each
+cell to the store as it finishes and, run again, skips the cells already finished.
+
+Exit status: 0 on success, 2 for bad arguments or data, 1 when the store or the run service
+cannot be used (one line saying how to fix it) or a sweep cell failed.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import __version__
+from ._jaxcache import enable_compilation_cache
 from .config import (
     ACTIVATIONS,
     DATASETS,
@@ -26,18 +33,19 @@ from .config import (
     RuleConfig,
     TrainConfig,
     to_dict,
+    with_changes,
 )
 from .data import DataError
-from .runs import probe, sweep
+from . import sweeps
+from .runs import probe, record_probe, record_session
 from .train import Session
-
 
 
 class Progress:
     """A one-line progress bar on stderr with rate and time left."""
 
-    def __init__(self, total: int, label: str, *, stream=None):
-        self.total, self.label, self.done = max(total, 1), label, 0
+    def __init__(self, total: int, label: str, *, stream=None, done: int = 0):
+        self.total, self.label, self.done, self.first = max(total, 1), label, done, done
         self.stream = stream or sys.stderr
         self.start = time.perf_counter()
 
@@ -45,7 +53,7 @@ class Progress:
         """Move the bar by `count` and redraw it."""
         self.done += count
         elapsed = time.perf_counter() - self.start
-        rate = self.done / elapsed if elapsed > 0 else 0.0
+        rate = (self.done - self.first) / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.done) / rate if rate > 0 else math.nan
         filled = int(30 * self.done / self.total)
         self.stream.write(
@@ -75,6 +83,16 @@ def _rule_list(text: str) -> tuple[str, ...]:
     return rules
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def _eta(text: str) -> float | str:
     if text == "auto":
         return text
@@ -101,6 +119,9 @@ def _add_rule_options(p: argparse.ArgumentParser, rules: str) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="write the JSON document to this file")
+    p.add_argument("--store", default=None, metavar="PATH_OR_URL",
+                   help="run store to record in: a SQLite file or a database URL "
+                        "(default: PCVIZ_STORE, else the user's data folder)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,6 +148,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_rule_options(sweep_cmd, "bp,pc,pcalm")
     sweep_cmd.add_argument("--epochs", type=int, default=1)
     sweep_cmd.add_argument("--max-steps", type=int, default=None)
+    sweep_cmd.add_argument("--workers", type=_positive, default=None,
+                           help="cells trained at once (default: the cluster's CPUs)")
+    sweep_cmd.add_argument("--max-cells", type=_positive, default=None,
+                           help="train at most this many unfinished cells, then stop")
     return parser
 
 
@@ -177,19 +202,44 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _store(args: argparse.Namespace):
+    """The run store named by `--store` (opened before any work, so that a store that cannot
+    be reached fails at once) and how to name it in messages."""
+    from .store import default_store_url, open_store
+
+    store = open_store(args.store)
+    return store, args.store or default_store_url()
+
+
+def _session_config(session: Session, args: argparse.Namespace) -> dict:
+    return {"command": args.command, "model": to_dict(session.model_config),
+            "rule": to_dict(session.rule_config), "train": to_dict(session.train_config),
+            "max_steps": args.max_steps, "eta": session.eta, "inference_steps": session.steps}
+
+
 def run_train(args: argparse.Namespace) -> dict:
     """`train`: every rule from the same weights on the same batches; accuracy, cosine, time."""
     model, rule, train = _configs(args)
+    store, _ = _store(args)
     session = Session(model, rule, train)
+    run_id = store.new_run(kind="train", config=_session_config(session, args),
+                           label=f"train L={model.depth} N={model.width}")
     total = session.batches.steps_per_epoch * train.epochs
     total = min(total, args.max_steps) if args.max_steps else total
     bar, start = Progress(total, "train"), time.perf_counter()
-    while session.step_count < total:
-        count = min(20, total - session.step_count)
-        session.step(count)
-        bar.advance(count, " ".join(f"{r}:{rec.loss.last():.3f}" for r, rec in session.records.items()))
-    bar.close()
-    accuracy, cosines = session.evaluate(), session.gradient_alignment()
+    try:
+        while session.step_count < total:
+            count = min(20, total - session.step_count)
+            session.step(count)
+            store.update(run_id, step=session.step_count)
+            bar.advance(count, " ".join(f"{r}:{rec.loss.last():.3f}"
+                                        for r, rec in session.records.items()))
+        bar.close()
+        accuracy, cosines = session.evaluate(), session.gradient_alignment()
+    except Exception as err:
+        store.update(run_id, status="failed", step=session.step_count,
+                     error=f"{type(err).__name__}: {err}")
+        raise
     results = {
         name: {
             "test_accuracy": accuracy[name] if rec.status == "ok" else math.nan,
@@ -201,6 +251,7 @@ def run_train(args: argparse.Namespace) -> dict:
         }
         for name, rec in session.records.items()
     }
+    record_session(store, run_id, session, metrics=_jsonable(results))
     print(_table(
         ["rule", "test acc %", "grad cos to BP", "wall s", "steps/s", "status"],
         [[RULE_LABELS[n], 100 * r["test_accuracy"], r["grad_cosine"], r["wall_seconds"],
@@ -208,23 +259,35 @@ def run_train(args: argparse.Namespace) -> dict:
     ))
     print(f"{session.step_count} steps of batch {train.batch_size}, T = {session.steps}, "
           f"eta = {session.eta:.4g}, total wall {time.perf_counter() - start:.1f} s")
-    return {"command": "train", "model": to_dict(session.model_config), "rule": to_dict(rule),
-            "train": to_dict(train), "eta": session.eta, "inference_steps": session.steps,
-            "training_steps": session.step_count, "results": results,
-            "wall_seconds": time.perf_counter() - start}
+    print(f"run id: {run_id}")
+    return {"command": "train", "run_id": run_id, "model": to_dict(session.model_config),
+            "rule": to_dict(rule), "train": to_dict(train), "eta": session.eta,
+            "inference_steps": session.steps, "training_steps": session.step_count,
+            "results": results, "wall_seconds": time.perf_counter() - start}
 
 
 def run_probe(args: argparse.Namespace) -> dict:
     """`probe`: one batch at initialisation, telemetry and arrival times per rule."""
     model, rule, train = _configs(args)
-    result = probe(model, rule, train)
+    store, _ = _store(args)
+    config = {"command": "probe", "model": to_dict(model), "rule": to_dict(rule),
+              "train": to_dict(train)}
+    run_id = store.new_run(kind="probe", config=config,
+                           label=f"probe L={model.depth} N={model.width}")
+    try:
+        result = probe(model, rule, train)
+    except Exception as err:
+        store.update(run_id, status="failed", error=f"{type(err).__name__}: {err}")
+        raise
+    record_probe(store, run_id, result)
     print(_table(
         ["rule", "layers reached", "last arrival", "front slope", "r2"],
         [[RULE_LABELS[n], f"{fit.num_layers_reached}/{args.depth - 1}",
           int(result.arrivals[n].max()), fit.slope, fit.r2] for n, fit in result.fits.items()],
     ))
     print(f"T = {result.steps}, eta = {result.eta:.4g}")
-    return {"command": "probe", "model": to_dict(model), "rule": to_dict(rule),
+    print(f"run id: {run_id}")
+    return {"command": "probe", "run_id": run_id, "model": to_dict(model), "rule": to_dict(rule),
             "train": to_dict(train), "eta": result.eta, "inference_steps": result.steps,
             "telemetry": {n: tel._asdict() for n, tel in result.telemetry.items()},
             "arrivals": result.arrivals,
@@ -232,44 +295,65 @@ def run_probe(args: argparse.Namespace) -> dict:
 
 
 def run_sweep(args: argparse.Namespace) -> dict:
-    """`sweep`: test accuracy per rule over the depth x width grid."""
+    """`sweep`: test accuracy per rule over the depth x width grid, cells on the run service,
+    each recorded in the store as it finishes; finished cells are skipped."""
     model, rule, train = _configs(args)
-    cells = len(args.depths) * len(args.widths) * len(args.seeds)
-    bar, cells_out = Progress(cells, "sweep"), []
-    for cell in sweep(args.depths, args.widths, model, rule, train, seeds=args.seeds,
-                      max_steps=args.max_steps):
+    spec = sweeps.SweepSpec(tuple(args.depths), tuple(args.widths), tuple(args.seeds),
+                            args.max_steps, with_changes(model, depth=args.depths[0],
+                                                         width=args.widths[0]), rule, train)
+    store, where = _store(args)
+    plan = sweeps.plan_sweep(spec, store=store)
+    total = len(spec.cells())
+    print(f"run id: {plan.sweep_id}")
+    if plan.done:
+        print(f"{len(plan.done)} of {total} cells already finished in {where}: skipped")
+    bar, cells_out = Progress(total, "sweep", done=len(plan.done)), []
+    for cell in sweeps.run_sweep(plan, store=store, store_url=where, workers=args.workers,
+                                 max_cells=args.max_cells):
         cells_out.append(cell._asdict())
-        bar.advance(1, f"L={cell.depth} N={cell.width}")
+        if not cell.skipped:
+            bar.advance(1, f"L={cell.depth} N={cell.width} seed={cell.seed}")
     bar.close()
-    grid = {
-        name: [[float(np.nanmean([c["accuracy"][name] for c in cells_out
-                                  if c["depth"] == d and c["width"] == w] or [math.nan]))
-                for w in args.widths] for d in args.depths]
-        for name in train.rules
-    }
+    grid = sweeps.grids(spec, [sweeps.CellResult(**c) for c in cells_out])
     print(_table(["depth", "width", *[RULE_LABELS[n] + " %" for n in train.rules]],
-                 [[d, w, *[100 * grid[n][i][j] for n in train.rules]]
+                 [[d, w, *[100 * grid[n][i, j] for n in train.rules]]
                   for i, d in enumerate(args.depths) for j, w in enumerate(args.widths)]))
-    return {"command": "sweep", "model": to_dict(model), "rule": to_dict(rule),
-            "train": to_dict(train), "depths": args.depths, "widths": args.widths,
-            "seeds": args.seeds, "accuracy": grid, "cells": cells_out}
+    failed = [c for c in cells_out if c["state"] == "failed"]
+    for c in failed:
+        print(f"pcviz sweep: cell L={c['depth']} N={c['width']} seed={c['seed']} failed: "
+              f"{c['error']}", file=sys.stderr)
+    if len(cells_out) < total:
+        print(f"{total - len(cells_out)} of {total} cells not run yet: run the same command "
+              "again to run them", file=sys.stderr)
+    return {"command": "sweep", "run_id": plan.sweep_id, "model": to_dict(model),
+            "rule": to_dict(rule), "train": to_dict(train), "depths": args.depths,
+            "widths": args.widths, "seeds": args.seeds, "accuracy": grid,
+            "cells": cells_out, "skipped": len(plan.done), "failed": len(failed)}
 
 
 _COMMANDS = {"train": run_train, "probe": run_probe, "sweep": run_sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for bad arguments or data)."""
+    """Entry point; returns the exit status (2 for bad arguments or data, 1 when the store or
+    the run service cannot be used, or a sweep cell failed)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    from .service import ClusterUnavailable
+    from .store import StoreError
+
+    enable_compilation_cache()
     try:
         document = _COMMANDS[args.command](args)
     except DataError as err:
         print(f"pcviz: {err}", file=sys.stderr)
         return 2
+    except (StoreError, ClusterUnavailable) as err:
+        print(f"pcviz {args.command}: {err}", file=sys.stderr)
+        return 1
     except ValueError as err:
         parser.print_usage(sys.stderr)
         print(f"pcviz {args.command}: error: {err}", file=sys.stderr)
         return 2
     _write(document, args.out)
-    return 0
+    return 1 if document.get("failed") else 0

@@ -44,13 +44,74 @@ def test_probe_reports_telemetry_and_arrivals(tmp_path, capsys):
     assert doc["fits"]["pcalm"]["num_layers_reached"] > doc["fits"]["pc"]["num_layers_reached"]
 
 
-def test_sweep_fills_the_grid(tmp_path, capsys):
+def test_sweep_fills_the_grid(run_service, tmp_path, capsys):
     status, doc, captured = _run(["sweep", "--depths", "3,5", "--widths", "4", "--rules", "bp,pcalm",
                                   "--dataset", "xor", "--max-steps", "5"], tmp_path, capsys)
     assert status == 0
     assert len(doc["cells"]) == 2
     assert [len(row) for row in doc["accuracy"]["pcalm"]] == [1, 1]
     assert "2/2" in captured.err
+    assert f"run id: {doc['run_id']}" in captured.out
+
+
+def _store(path):
+    from pcviz.store import open_store
+
+    return open_store(str(path))
+
+
+def test_train_and_probe_are_recorded_with_a_checkpoint(tmp_path, capsys):
+    path = tmp_path / "runs.sqlite"
+    status, doc, captured = _run(["train", "--dataset", "xor", "--depth", "3", "--width", "4",
+                                  "--max-steps", "6", "--rules", "bp,pcalm", "--store",
+                                  str(path)], tmp_path, capsys)
+    assert status == 0 and f"run id: {doc['run_id']}" in captured.out
+    store = _store(path)
+    record = store.get(doc["run_id"])
+    assert record.kind == "train" and record.status == "finished" and record.step == 6
+    assert record.config["model"]["depth"] == 3 and record.config["train"]["rules"] == [
+        "bp", "pcalm"]
+    assert record.metrics["pcalm"]["status"] == "ok"
+    curves = store.curves(doc["run_id"])
+    assert set(curves) == {"bp", "pcalm"} and len(curves["bp"]["loss"]) == 6
+    step, blob = store.checkpoint(doc["run_id"])
+    assert step == 6 and len(blob) > 0
+    status, doc, captured = _run(["probe", "--dataset", "xor", "--depth", "4", "--width", "4",
+                                  "--store", str(path)], tmp_path, capsys)
+    record = store.get(doc["run_id"])
+    assert status == 0 and record.kind == "probe" and record.status == "finished"
+    assert record.metrics["fits"]["pcalm"]["num_layers_reached"] == 3
+    assert set(store.curves(doc["run_id"])) == {"pc", "pcalm"}
+
+
+def test_sweep_run_again_skips_the_finished_cells(run_service, tmp_path, capsys):
+    path = tmp_path / "runs.sqlite"
+    args = ["sweep", "--depths", "2,3", "--widths", "4", "--rules", "bp,pcalm", "--dataset",
+            "xor", "--max-steps", "3", "--store", str(path)]
+    status, doc, captured = _run([*args, "--max-cells", "1"], tmp_path, capsys)
+    assert status == 0 and [c["state"] for c in doc["cells"]] == ["finished"]
+    assert "1 of 2 cells not run yet" in captured.err
+    status, doc, captured = _run([*args, "--workers", "1"], tmp_path, capsys)
+    assert status == 0 and doc["skipped"] == 1
+    assert f"1 of 2 cells already finished in {path}: skipped" in captured.out
+    assert [c["skipped"] for c in doc["cells"]] == [True, False]
+    status, again, captured = _run(args, tmp_path, capsys)
+    assert f"2 of 2 cells already finished in {path}: skipped" in captured.out
+    assert again["run_id"] == doc["run_id"] and again["accuracy"] == doc["accuracy"]
+    cells = _store(path).runs(kind="cell", parent=doc["run_id"])
+    assert len(cells) == 2 and {c.status for c in cells} == {"finished"}
+
+
+@pytest.mark.parametrize("command", [["train", "--max-steps", "1"], ["probe"],
+                                     ["sweep", "--depths", "2", "--widths", "4"]])
+def test_a_store_that_cannot_be_written_is_one_clear_line(command, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    status = main([*command, "--dataset", "xor", "--store", str(blocker / "runs.sqlite")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert str(blocker) in err
 
 
 @pytest.mark.parametrize("args", [
