@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pcviz import figures, ui
+from pcviz import export, figures, service, sweeps, ui
+from pcviz.store import StoreError
 from pcviz.ui import _sweep as sw
 
 st.title("Depth × width sweep")
@@ -17,19 +18,30 @@ st.markdown(
 )
 
 model, rule, train = ui.current_config()
-sw.controls()
-spec = sw.read_spec(model, rule, train)
-sw.keep_in_url()
+url_id = st.query_params.get("sweep")
+try:
+    sw.seed_widgets(url_id)
+    sw.controls()
+    spec = sw.pinned_spec(url_id, sw.read_spec(model, rule, train))
+except StoreError as err:
+    st.error(f"The run store cannot be used: {err}")
+    st.stop()
+sw.keep_in_url(spec)
 if spec is None:
     st.stop()
-job = sw.job_for(spec.key(), spec)
-snap = job.snapshot()
-st.caption(f"{snap.total} cells × {len(spec.train.rules)} rules, {spec.max_steps} batches "
-           f"each, on {spec.train.dataset}; T = "
+service.start()  # the cluster comes up in the background while the page draws
+sweep_id = sweeps.sweep_id(spec)
+job = sw.job_for(sweep_id, spec)
+if sw.resume_if_orphaned(job, sweeps.sweep_state(sw.open_store(), sweep_id)):
+    st.info("This sweep was running on a server that stopped: resuming where it was.")
+snap = sw.snapshot(spec, job)
+st.caption(f"Sweep {sweep_id}: {snap.total} cells × {len(spec.train.rules)} rules, "
+           f"{spec.max_steps} batches each, on {spec.train.dataset}; T = "
            f"{'2L per depth' if spec.rule.steps is None else spec.rule.steps}. The sweep runs "
-           "on the server: you may leave this page and come back.")
+           "on the run service and every finished cell is kept in the run store: you may "
+           "leave this page, reload it or share its address.")
 left, right, _ = st.columns([1.6, 0.8, 3])
-done = len(snap.cells) == snap.total
+done = sw.finished_count(snap) == snap.total
 left.button("Running…" if snap.running else "Done: every cell trained" if done else
             "Run the remaining cells" if snap.cells else "Run sweep",
             on_click=job.start, disabled=snap.running or done, type="primary",
@@ -40,16 +52,19 @@ right.button("Stop", on_click=job.stop, disabled=not snap.running, key="sweep-st
 
 @st.fragment(run_every=1.0 if snap.running else None)
 def results() -> None:
-    now = job.snapshot()
+    now = sw.snapshot(spec, job)
     if snap.running and not now.running:
         st.rerun()  # finished: redraw the whole page (buttons, downloads)
     if now.error:
         st.error(f"The sweep stopped: {now.error}")
-    elif now.stopped and len(now.cells) < now.total:
+    elif now.stopped and sw.finished_count(now) < now.total:
         st.info("Stopped. Press the button above to run the remaining cells.")
-    st.progress(len(now.cells) / now.total, text=sw.progress_text(now))
+    for cell in (c for c in now.cells if c.state == "failed"):
+        st.warning(f"Cell L = {cell.depth}, N = {cell.width}, seed {cell.seed} failed: "
+                   f"{cell.error} (it runs again with the remaining cells).")
+    st.progress(sw.finished_count(now) / now.total, text=sw.progress_text(now))
     if now.cells:
-        fig = figures.sweep_heatmaps(spec.depths, spec.widths, sw.grids(spec, now.cells))
+        fig = figures.sweep_heatmaps(spec.depths, spec.widths, sweeps.grids(spec, now.cells))
         st.plotly_chart(fig, key="sweep-heatmaps")
     elif not now.running:
         st.info("Press **Run sweep** to train the grid.")
@@ -67,9 +82,13 @@ ui.explain(
     r"\text{PC-ALM: reach} \approx \sqrt{\alpha\,\eta_h}\,T\ \text{layers}",
 )
 
-final = job.snapshot()
+final = sw.snapshot(spec, job)
 if final.cells and not final.running:
     st.subheader("Downloads")
-    fig = figures.sweep_heatmaps(spec.depths, spec.widths, sw.grids(spec, final.cells))
-    ui.show_downloads(name="sweep", figure=fig, files={
-        "sweep.csv": sw.cells_csv(final.cells), "sweep.json": sw.cells_json(spec, final.cells)})
+    grid = sweeps.grids(spec, final.cells)
+    run = {"run_id": sweep_id, "config": spec.config(), "step": sw.finished_count(final)}
+    ui.show_downloads(name="sweep", files={
+        "sweep.csv": export.sweep_csv(final.cells, **run),
+        "sweep.json": export.sweep_json(final.cells, **run, accuracy=grid),
+        "sweep.html": lambda: export.figure_html(
+            figures.sweep_heatmaps(spec.depths, spec.widths, grid), **run)})

@@ -122,7 +122,7 @@ SWEEP = {"depths": "2,3", "widths": "4", "cell_steps": "3", "sweep_rules": "bp,p
          "dataset": "xor", "batch": "8"}
 
 
-def _wait_for_sweep(at: AppTest, seconds: float = 60.0) -> None:
+def _wait_for_sweep(at: AppTest, seconds: float = 120.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         time.sleep(0.5)
@@ -130,14 +130,21 @@ def _wait_for_sweep(at: AppTest, seconds: float = 60.0) -> None:
         assert not at.exception
         if at.button(key="sweep-stop").disabled:  # not running any more
             return
-    pytest.fail("the tiny sweep did not finish within a minute")
+    pytest.fail("the tiny sweep did not finish within two minutes")
 
 
-def test_sweep_runs_in_background_and_is_cached():
+def _sweep_id(at: AppTest) -> str:
+    value = at.query_params.get("sweep")
+    return value[0] if isinstance(value, list) else value
+
+
+def test_sweep_runs_on_the_service_and_is_kept_in_the_store(run_service):
     at = open_page("pages/sweep.py", **SWEEP)
     assert {"depths", "widths", "seeds"} <= {w.key for w in at.text_input}
     assert at.multiselect(key="sweep_rules").value == ["bp", "pcalm"]
     assert at.number_input(key="cell_steps").value == 3
+    sweep_id = _sweep_id(at)
+    assert sweep_id and sweep_id.startswith("sweep-")  # the sweep's id is in the address
     at.button(key="sweep-run").click().run()
     _wait_for_sweep(at)
     assert not at.error
@@ -145,10 +152,42 @@ def test_sweep_runs_in_background_and_is_cached():
     heatmaps = [t for t in spec["data"] if t["type"] == "heatmap"]
     assert len(heatmaps) == 3  # BP, PC-ALM, PC-ALM - BP
     assert all(np.isfinite(array(t["z"])).all() for t in heatmaps)
-    assert {b.label for b in at.get("download_button")} >= {"⬇ sweep.csv", "⬇ sweep.json"}
+    assert {b.label for b in at.get("download_button")} >= {"⬇ sweep.csv", "⬇ sweep.json",
+                                                           "⬇ sweep.html"}
+    from pcviz.store import open_store
+
+    record = open_store(None).get(sweep_id)
+    assert record.kind == "sweep" and record.status == "finished"
     again = open_page("pages/sweep.py", **SWEEP)  # a second visitor: instant, nothing to run
     assert again.button(key="sweep-run").disabled
     assert "sweep-heatmaps" in charts(again)
+    shared = open_page("pages/sweep.py", sweep=sweep_id)  # only the id: read from the store
+    assert shared.text_input(key="depths").value == "2, 3"
+    assert _sweep_id(shared) == sweep_id and shared.button(key="sweep-run").disabled
+    assert len([t for t in charts(shared)["sweep-heatmaps"]["data"]
+                if t["type"] == "heatmap"]) == 3
+
+
+def test_a_sweep_left_running_by_a_stopped_server_resumes(run_service, monkeypatch):
+    from pcviz import sweeps
+    from pcviz.store import open_store
+    from pcviz.ui import _sweep
+
+    query = {**SWEEP, "widths": "5"}
+    at = open_page("pages/sweep.py", **query)
+    sweep_id = _sweep_id(at)
+    store = open_store(None)
+    # a server ran the first cell and went away while the sweep was running
+    spec = _sweep.job_for(sweep_id, None).spec
+    plan = sweeps.plan_sweep(spec, store=store)
+    assert len(list(sweeps.run_sweep(plan, store=store, max_cells=1))) == 1
+    store.update(sweep_id, status="running")
+    monkeypatch.setattr(_sweep, "ORPHANED_AFTER", 0.0)
+    at = open_page("pages/sweep.py", **query)
+    assert any("resuming" in i.value for i in at.info)
+    _wait_for_sweep(at)
+    assert store.get(sweep_id).status == "finished"
+    assert {c.status for c in store.runs(kind="cell", parent=sweep_id)} == {"finished"}
 
 
 def test_sweep_bad_input_is_an_error_not_an_exception():

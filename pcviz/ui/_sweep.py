@@ -1,28 +1,27 @@
-r"""Streamlit side of the depth x width sweep page: the grid runs in the background.
+r"""Streamlit side of the depth x width sweep page: the sweep runs on the run service.
 
-A `SweepJob` (one per sweep configuration, shared by every visitor through
-`st.cache_resource`) owns a coordinator thread that hands the grid's cells to a few worker
-threads; each worker iterates `pcviz.runs.sweep` over its cell and writes the result into the
-job under its lock. Pages only read snapshots, so reruns, page switches and other visitors never
-disturb a running sweep, and a finished one is shown at once on the next visit.
+The grid is `pcviz.sweeps.run_sweep` (cells as tasks on the service, each written to the run
+store as it finishes). A `SweepJob` (one per sweep id, shared by every visitor of this server
+through `st.cache_resource`) iterates it in a background thread and only records progress;
+the results shown come from the store, so a reload, another tab, another replica or a
+restarted server shows the same sweep (its id is in the page's address, `sweep=<id>`). A sweep
+left `running` in the store by a server that went away is resumed when its page is opened.
+Nothing here computes.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
-import json
-import os
+import datetime
+import math
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
-import numpy as np
 import streamlit as st
 
-from ..config import RULES, ModelConfig, RuleConfig, TrainConfig, to_dict, with_changes
-from ..runs import SweepCell, sweep
+from .. import sweeps
+from ..config import RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
+from ..sweeps import CellResult, SweepSpec, SweepState
 from . import _page as params
 from ._widgets import plain
 
@@ -35,7 +34,8 @@ LIMITS = {"depths": (2, 256, 8), "widths": (1, 512, 8), "seeds": (0, 2**31 - 1, 
 """Per list: smallest value, largest value, most values."""
 STEPS_RANGE = (1, 5000)
 MAX_CELLS = 64
-WORKERS = max(1, min(2, os.cpu_count() or 1))
+ORPHANED_AFTER = 6 * sweeps.HEARTBEAT_SECONDS
+"""A sweep `running` in the store but untouched this long has lost its server: resume it."""
 
 
 def parse_list(text: str, name: str) -> tuple[int, ...]:
@@ -69,76 +69,41 @@ def _rules_parser(text: str) -> list[str]:
     return [r for r in RULES if r in rules]
 
 
-@dataclasses.dataclass(frozen=True)
-class SweepSpec:
-    """Everything that decides a sweep's results (its cache key)."""
+class Progress(NamedTuple):
+    """What this server's job knows: whether it runs, was stopped, its error, the seconds
+    spent and the cells computed (not read from the store) in this run."""
 
-    depths: tuple[int, ...]
-    widths: tuple[int, ...]
-    seeds: tuple[int, ...]
-    max_steps: int
-    model: ModelConfig
-    rule: RuleConfig
-    train: TrainConfig
-
-    def cells(self) -> list[tuple[int, int, int]]:
-        """Every (depth, width, seed), in `pcviz.runs.sweep`'s order."""
-        return list(itertools.product(self.depths, self.widths, self.seeds))
-
-    def key(self) -> str:
-        """A canonical text of the spec."""
-        return json.dumps({**{f: getattr(self, f) for f in ("depths", "widths", "seeds",
-                                                             "max_steps")},
-                           "model": to_dict(self.model), "rule": to_dict(self.rule),
-                           "train": to_dict(self.train)}, sort_keys=True)
-
-
-def cost(spec: SweepSpec, cell: tuple[int, int, int]) -> float:
-    """Relative cost of a cell, for the time estimate: a fixed compile share plus the
-    inference work, which grows with depth x T x width."""
-    depth, width, _ = cell
-    steps = spec.rule.inference_steps(depth)
-    return 1.0 + depth * steps * max(width, 16) / 2e5
-
-
-class Snapshot(NamedTuple):
-    """A consistent copy of a job's state."""
-
-    cells: list[SweepCell]
-    total: int
     running: bool
     stopped: bool
     error: str | None
     elapsed: float
-    remaining: float
+    computed: tuple[tuple[int, int, int], ...]
 
 
 class SweepJob:
-    """A sweep's results and its background threads (see the module docstring)."""
+    """One sweep's background thread on this server (see the module docstring)."""
 
     def __init__(self, spec: SweepSpec):
         self.spec = spec
         self._lock = threading.Lock()
-        self._cells: dict[tuple[int, int, int], SweepCell] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._error: str | None = None
-        self._elapsed = 0.0
-        self._started: float | None = None
+        self._elapsed, self._started = 0.0, None
+        self._computed: list[tuple[int, int, int]] = []
 
     def start(self) -> None:
-        """Run (or resume) the cells not done yet; no-op while running."""
+        """Run (or resume) the cells not finished in the store; no-op while running."""
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stop.clear()
-            self._error = None
-            self._started = time.perf_counter()
+            self._error, self._started, self._computed = None, time.perf_counter(), []
             self._thread = threading.Thread(target=self._run, name="pcviz-sweep", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
-        """Ask the workers to stop after their current cell."""
+        """Cancel the running cells (they stay unfinished, to run on the next start)."""
         self._stop.set()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -149,51 +114,118 @@ class SweepJob:
         return thread is None or not thread.is_alive()
 
     def _run(self) -> None:
-        todo = [c for c in self.spec.cells() if c not in self._cells]
-        pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="pcviz-sweep-cell")
         try:
-            for future in [pool.submit(self._cell, c) for c in todo]:
-                future.result()
+            store = open_store()
+            plan = sweeps.plan_sweep(self.spec, store=store)
+            for cell in sweeps.run_sweep(plan, store=store, store_url=store_url(),
+                                         should_stop=self._stop.is_set):
+                if not cell.skipped:
+                    with self._lock:
+                        self._computed.append((cell.depth, cell.width, cell.seed))
         except Exception as err:  # noqa: BLE001 - shown to the visitor as a message
-            self._stop.set()
             text = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
             with self._lock:
                 self._error = text
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
             with self._lock:
                 self._elapsed += time.perf_counter() - (self._started or time.perf_counter())
                 self._started = None
 
-    def _cell(self, cell: tuple[int, int, int]) -> None:
-        if self._stop.is_set():
-            return
-        depth, width, seed = cell
-        s = self.spec
-        for result in sweep([depth], [width], s.model, s.rule, s.train, seeds=[seed],
-                            max_steps=s.max_steps, should_stop=self._stop.is_set):
-            with self._lock:
-                self._cells[cell] = result
-
-    def snapshot(self) -> Snapshot:
-        """The results so far, whether it runs, and a time estimate (seconds)."""
+    def progress(self) -> Progress:
+        """A consistent copy of the job's state."""
         with self._lock:
-            cells = [self._cells[c] for c in self.spec.cells() if c in self._cells]
             running = self._thread is not None and self._thread.is_alive()
             elapsed = self._elapsed + (time.perf_counter() - self._started
                                        if self._started is not None else 0.0)
-            error, stopped = self._error, self._stop.is_set()
-        done = sum(cost(self.spec, (c.depth, c.width, c.seed)) for c in cells)
-        left = sum(cost(self.spec, c) for c in self.spec.cells()) - done
-        remaining = elapsed / done * left if done > 0 and running else float("nan")
-        return Snapshot(cells, len(self.spec.cells()), running, stopped and not running,
-                        error, elapsed, remaining)
+            return Progress(running, self._stop.is_set() and not running, self._error, elapsed,
+                            tuple(self._computed))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def job_for(key: str, _spec: SweepSpec) -> SweepJob:
-    """The one job of a sweep configuration, shared by every visitor and rerun."""
+def job_for(sweep_id: str, _spec: SweepSpec) -> SweepJob:
+    """The one job of a sweep on this server, shared by every visitor and rerun."""
     return SweepJob(_spec)
+
+
+@st.cache_resource(show_spinner=False)
+def _store_handle(url: str | None):
+    from ..store import open_store as open_
+
+    return open_(url)
+
+
+def store_url() -> str | None:
+    """The run store's address (`PCVIZ_STORE` or the user's data folder)."""
+    from ..store import default_store_url
+
+    return default_store_url()
+
+
+def open_store():
+    """The run store, opened once per server (`StoreError` when it cannot be)."""
+    return _store_handle(store_url())
+
+
+def _age(updated: Any) -> float:
+    if isinstance(updated, datetime.datetime):
+        now = datetime.datetime.now(updated.tzinfo) if updated.tzinfo else datetime.datetime.now()
+        return (now - updated).total_seconds()
+    try:
+        return time.time() - float(updated)
+    except (TypeError, ValueError):
+        return math.inf
+
+
+def resume_if_orphaned(job: SweepJob, state: SweepState | None) -> bool:
+    """Start `job` when the store says its sweep is running but nobody has touched it for
+    `ORPHANED_AFTER` seconds (its server went away); True when resumed."""
+    if state is None or state.status != "running" or job.progress().running:
+        return False
+    if _age(state.updated) < ORPHANED_AFTER:
+        return False
+    job.start()
+    return True
+
+
+def pinned_spec(url_id: str | None, computed: SweepSpec | None) -> SweepSpec | None:
+    """The sweep to show: the stored one named by the address (`sweep=<id>`) when it differs
+    from the one the widgets describe and the visitor has changed nothing since opening the
+    page; otherwise `computed`. Seeds the page's widgets from the stored sweep once."""
+    s = st.session_state
+    computed_id = sweeps.sweep_id(computed) if computed is not None else None
+    if "sweep_pin" not in s:
+        s["sweep_pin"] = None
+        if url_id and url_id != computed_id:
+            state = sweeps.sweep_state(open_store(), str(url_id)[:64])
+            if state is not None:
+                s["sweep_pin"] = (state.sweep_id, computed_id, state.spec)
+    pin = s["sweep_pin"]
+    if pin is None or pin[1] != computed_id:
+        s["sweep_pin"] = None
+        return computed
+    return pin[2]
+
+
+def seed_widgets(url_id: str | None) -> None:
+    """Before the widgets are drawn: when the address names a stored sweep, give the page's
+    widgets its settings (once per visit)."""
+    s = st.session_state
+    if "sweep_seeded" in s:
+        return
+    s["sweep_seeded"] = True
+    if not url_id:
+        return
+    state = sweeps.sweep_state(open_store(), str(url_id)[:64])
+    if state is None:
+        st.warning(plain(f"No sweep {str(url_id)[:64]!r} in the run store: showing the sweep "
+                         "of these settings instead."), icon="⚠️")
+        return
+    spec = state.spec
+    s.setdefault("depths", ", ".join(map(str, spec.depths)))
+    s.setdefault("widths", ", ".join(map(str, spec.widths)))
+    s.setdefault("seeds", ", ".join(map(str, spec.seeds)))
+    s.setdefault("sweep_rules", [r for r in RULES if r in spec.train.rules])
+    s.setdefault("cell_steps", int(spec.max_steps or DEFAULTS["cell_steps"]))
 
 
 # --------------------------------------------------------------------------------- widgets
@@ -245,56 +277,60 @@ def read_spec(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> Sweep
         return None
 
 
-def keep_in_url() -> None:
-    """Mirror this page's settings in the address."""
+def keep_in_url(spec: SweepSpec | None) -> None:
+    """Mirror this page's settings, and the shown sweep's id (`sweep=<id>`), in the address."""
     params.mirror(DEFAULTS)
+    if spec is not None:
+        sid = sweeps.sweep_id(spec)
+        if st.query_params.get("sweep") != sid:
+            st.query_params["sweep"] = sid
 
 
 # ---------------------------------------------------------------------------------- results
 
 
-def grids(spec: SweepSpec, cells: list[SweepCell]) -> dict[str, np.ndarray]:
-    """Rule -> `(depths, widths)` test accuracy, the mean over seeds; NaN where not run."""
-    out = {}
-    for rule in spec.train.rules:
-        total = np.zeros((len(spec.depths), len(spec.widths)))
-        count = np.zeros_like(total)
-        for c in cells:
-            value = c.accuracy.get(rule, float("nan"))
-            i, j = spec.depths.index(c.depth), spec.widths.index(c.width)
-            if np.isfinite(value):
-                total[i, j] += value
-                count[i, j] += 1
-        with np.errstate(invalid="ignore"):
-            out[rule] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return out
+class Snapshot(NamedTuple):
+    """A sweep as the page shows it: the cells recorded in the store, and this server's job."""
+
+    cells: list[CellResult]
+    total: int
+    running: bool
+    stopped: bool
+    error: str | None
+    elapsed: float
+    remaining: float
+    status: str
+
+
+def snapshot(spec: SweepSpec, job: SweepJob) -> Snapshot:
+    """The store's cells of `spec` (finished and failed) and the job's progress, with the
+    time left estimated from the cells this job computed."""
+    sid = sweeps.sweep_id(spec)
+    progress = job.progress()
+    state = sweeps.sweep_state(open_store(), sid)
+    cells = state.cells if state is not None else []
+    finished = {(c.depth, c.width, c.seed) for c in cells if c.state == "finished"}
+    remaining = [c for c in spec.cells() if c not in finished]
+    left = (sweeps.time_left(spec, computed=progress.computed, remaining=remaining,
+                             elapsed=progress.elapsed) if progress.running else math.nan)
+    return Snapshot(cells, len(spec.cells()), progress.running, progress.stopped,
+                    progress.error, progress.elapsed, left,
+                    state.status if state is not None else "new")
+
+
+def finished_count(snap: Snapshot) -> int:
+    """Cells finished (failed ones are shown but run again)."""
+    return sum(c.state == "finished" for c in snap.cells)
 
 
 def progress_text(snap: Snapshot) -> str:
     """"3 of 6 cells · 12 s elapsed · about 20 s left"."""
-    text = f"{len(snap.cells)} of {snap.total} cells · {snap.elapsed:.0f} s elapsed"
-    if snap.running and np.isfinite(snap.remaining):
+    text = f"{finished_count(snap)} of {snap.total} cells · {snap.elapsed:.0f} s elapsed"
+    failed = sum(c.state == "failed" for c in snap.cells)
+    if failed:
+        text += f" · {failed} failed"
+    if snap.running and math.isfinite(snap.remaining):
         text += f" · about {snap.remaining:.0f} s left (estimate)"
     elif snap.running:
         text += " · estimating time left after the first cell"
     return text
-
-
-def cells_csv(cells: list[SweepCell]) -> str:
-    """One row per (cell, rule): depth, width, seed, rule, accuracy, status, seconds."""
-    lines = ["depth,width,seed,rule,test_accuracy,status,cell_seconds"]
-    for c in cells:
-        lines += [f"{c.depth},{c.width},{c.seed},{rule},{float(acc)!r},{c.status[rule]},"
-                  f"{c.seconds:.3f}" for rule, acc in c.accuracy.items()]
-    return "\n".join(lines) + "\n"
-
-
-def cells_json(spec: SweepSpec, cells: list[SweepCell]) -> str:
-    """The spec and every cell as JSON (NaN accuracies, i.e. diverged, as null)."""
-    def clean(x: float):
-        return float(x) if np.isfinite(x) else None
-
-    return json.dumps({"spec": json.loads(spec.key()), "cells": [
-        {"depth": c.depth, "width": c.width, "seed": c.seed, "seconds": c.seconds,
-         "accuracy": {r: clean(a) for r, a in c.accuracy.items()}, "status": c.status}
-        for c in cells]})
