@@ -127,7 +127,7 @@ def _from_record(record) -> CellResult:
                 for r, a in (metrics.get("accuracy") or {}).items()}
     return CellResult(int(cfg["depth"]), int(cfg["width"]), int(cfg["seed"]), accuracy,
                       dict(metrics.get("status") or {}), float(metrics.get("seconds") or 0.0),
-                      record.run_id, record.status, record.error)
+                      record.run_id, record.status, record.error or None)
 
 
 def _cell_records(store, sweep: str, count: int) -> list:
@@ -223,7 +223,7 @@ def _record_cell(store, rid: str, depth: int, width: int, out: dict) -> CellResu
     metrics = {"accuracy": {r: (None if math.isnan(a) else a) for r, a in out["accuracy"].items()},
                "status": out["status"], "seconds": out["seconds"], "eta": out["eta"],
                "steps": steps, "worker_pid": out["worker_pid"], "host": out["host"]}
-    store.update(rid, status="finished", step=steps, metrics=metrics, error=error)
+    store.update(rid, status="finished", step=steps, metrics=metrics, error=error or "")
     return CellResult(depth, width, out["seed"], dict(out["accuracy"]), dict(out["status"]),
                       out["seconds"], rid, "finished", error)
 
