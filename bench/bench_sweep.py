@@ -11,8 +11,9 @@ python bench/bench_sweep.py --paper    # the paper's grid: depths 8-128, widths 
    the seeds as one batched computation, against `train_cell` once per seed. Each variant runs
    twice; the first pass includes compiling, the second is the steady rate.
 2. On the run service (a local Ray cluster of `max(2, cores)` CPUs), the whole sweep through
-   `pcviz.sweeps.run_sweep` into a throw-away store, with `workers=1` and `workers=2` (after
-   one warm-up pass that fills the compilation cache); scaling efficiency is
+   `pcviz.sweeps.run_sweep` into a throw-away store, with `workers=1` and `workers=2`: one
+   warm-up pass of each (worker processes started, programs compiled), then two passes of
+   each, interleaved; the median rate of each, and the scaling efficiency
    rate(2) / (2 rate(1)).
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -41,7 +43,7 @@ def _spec(paper: bool, seeds: tuple[int, ...]):
         return sweeps.SweepSpec((8, 16, 32, 64, 128), (16, 32, 64), seeds, None,
                                 ModelConfig(depth=8, width=16), RuleConfig(), train)
     train = TrainConfig(rules=("bp", "pc", "pcalm"), dataset="teacher", batch_size=32)
-    return sweeps.SweepSpec((4, 8), (8, 16), seeds, 30, ModelConfig(depth=4, width=8),
+    return sweeps.SweepSpec((4, 8), (8, 16), seeds, 300, ModelConfig(depth=4, width=8),
                             RuleConfig(), train)
 
 
@@ -92,19 +94,21 @@ def on_service(spec) -> None:
     print(f"on the run service ({service.status().cpus} CPUs): {cells} cells, "
           f"{len(spec.depths) * len(spec.widths)} tasks")
     with tempfile.TemporaryDirectory() as folder:
-        rates = {}
-        for i, workers in enumerate((2, 1, 2)):  # the first pass warms workers and caches
+        rates: dict[int, list[float]] = {1: [], 2: []}
+        for i, workers in enumerate((2, 1, 1, 2, 1, 2)):  # the first two warm up
             path = str(Path(folder) / f"runs{i}.sqlite")
             store = open_store(path)
             start = time.perf_counter()
             plan = sweeps.plan_sweep(spec, store=store)
             done = list(sweeps.run_sweep(plan, store=store, store_url=path, workers=workers))
             rate = len(done) / (time.perf_counter() - start) * 3600
-            if i:
-                rates[workers] = rate
-            print(f"  workers={workers}: {rate:9.0f} cells/h" + (" (warm-up)" if not i else ""),
+            if i >= 2:
+                rates[workers].append(rate)
+            print(f"  workers={workers}: {rate:9.0f} cells/h" + (" (warm-up)" if i < 2 else ""),
                   flush=True)
-        print(f"  scaling efficiency, 2 workers: {rates[2] / (2 * rates[1]):.2f}")
+        one, two = (statistics.median(rates[k]) for k in (1, 2))
+        print(f"  median: workers=1 {one:.0f} cells/h, workers=2 {two:.0f} cells/h; scaling "
+              f"efficiency {two / (2 * one):.2f}")
 
 
 def main() -> None:
