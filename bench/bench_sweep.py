@@ -29,10 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pcviz._cells import train_cell  # noqa: E402
-from pcviz._jaxcache import enable_compilation_cache  # noqa: E402
-from pcviz.config import ModelConfig, RuleConfig, TrainConfig, with_changes  # noqa: E402
-from pcviz.data import load_dataset  # noqa: E402
+from pcviz._cells import train_cell
+from pcviz._jaxcache import enable_compilation_cache
+from pcviz.config import ModelConfig, RuleConfig, TrainConfig, with_changes
+from pcviz.data import load_dataset
 
 
 def _spec(paper: bool, seeds: tuple[int, ...]):

@@ -17,11 +17,12 @@ import json
 import math
 import sys
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, sweeps
 from ._jaxcache import enable_compilation_cache
 from .config import (
     ACTIVATIONS,
@@ -36,7 +37,6 @@ from .config import (
     with_changes,
 )
 from .data import DataError
-from . import sweeps
 from .runs import probe, record_probe, record_session
 from .train import Session
 

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Callable, Iterator, NamedTuple, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .budget import check_budget
+from ._cells import SeedResult, train_cell
 from .analysis import FrontFit, arrival_steps, fit_front
+from .budget import check_budget
 from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
 from .data import Dataset, fixed_batch, load_dataset
 from .model import ResidualMLP, init_model
 from .rules import Telemetry, auto_eta, weight_grads
-from ._cells import SeedResult, train_cell
 from .train import Session
 
 __all__ = ["ProbeResult", "SeedResult", "SweepCell", "probe", "probe_model", "record_probe",

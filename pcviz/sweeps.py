@@ -22,11 +22,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
 import socket
 import time
-from typing import Any, Callable, Iterator, NamedTuple, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -37,6 +39,8 @@ from .data import load_dataset
 __all__ = ["CellResult", "SweepPlan", "SweepSpec", "SweepState", "cell_id", "cost", "grids",
            "plan_sweep", "run_sweep", "spec_from_config", "sweep_id", "sweep_state",
            "time_left", "train_cells"]
+
+_LOG = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10.0
 """How often a running sweep touches its store run (so that others see it is alive)."""
@@ -200,8 +204,9 @@ def train_cells(spec: SweepSpec, depth: int, width: int, seeds: Sequence[int], *
             store = open_store(store_url)
             for rid in run_ids:
                 store.update(rid, status="running", metrics=where)
-        except Exception:  # noqa: BLE001 - the driver records the results; this mark only informs
-            pass
+        except Exception as err:  # noqa: BLE001 - the driver records the results
+            _LOG.warning("pcviz: could not mark the sweep cells %s as running here: %s",
+                         ", ".join(run_ids), err)
     data = load_dataset(spec.train.dataset, seed=spec.train.seed)
     results = train_cell(with_changes(spec.model, depth=depth, width=width), spec.rule,
                          spec.train, seeds=seeds, steps=_steps_per_cell(spec, data),
