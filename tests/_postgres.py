@@ -71,7 +71,7 @@ class ThrowAwayServer:
 
     def _run(self, *args: str) -> None:
         done = subprocess.run([*self.prefix, *args], cwd=self.root, capture_output=True,
-                              text=True, timeout=120)
+                              text=True, timeout=120, check=False)
         if done.returncode:
             log = self.log.read_text()[-2000:] if self.log.exists() else ""
             raise RuntimeError(f"{' '.join(args[:1])} failed ({done.returncode}):\n"
@@ -104,7 +104,7 @@ class ThrowAwayServer:
         if self.data.exists():
             subprocess.run([*self.prefix, str(self.bin / "pg_ctl"), "-D", str(self.data),
                             "-m", "immediate", "-w", "stop"], cwd=self.root,
-                           capture_output=True, timeout=60)
+                           capture_output=True, timeout=60, check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -15,10 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _postgres import PASSWORD, USER, free_port, fresh_database
-from _postgres import postgres_url  # noqa: F401 (a fixture)
 
-from pcviz.store import (CurvePoint, RunStore, StoreError, default_store_url, new_run_id,
-                         open_store, versions)
+from pcviz.store import (
+    CurvePoint,
+    RunStore,
+    StoreError,
+    default_store_url,
+    new_run_id,
+    open_store,
+    versions,
+)
 from pcviz.store._errors import explain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -333,10 +339,12 @@ def test_an_unreachable_server_is_a_clear_error_without_the_password():
 
 
 @pytest.mark.needs_postgres
-def test_a_wrong_password_is_a_clear_error_without_the_password(postgres_url):
+def test_a_wrong_password_is_a_clear_error_without_the_password():
     from sqlalchemy.engine import make_url
 
-    good = make_url(postgres_url)
+    url, drop = fresh_database()
+    drop()  # the password is checked before the database is looked for
+    good = make_url(url)
     wrong = good.set(password="not-the-Password-42").render_as_string(hide_password=False)
     with pytest.raises(StoreError) as caught:
         RunStore(wrong)
@@ -344,6 +352,20 @@ def test_a_wrong_password_is_a_clear_error_without_the_password(postgres_url):
     assert "refused the user name or password" in message
     assert "Check the credentials in PCVIZ_STORE" in message
     assert f"{USER}:***@" in message and "not-the-Password-42" not in message
+
+
+@pytest.mark.needs_postgres
+def test_a_database_lost_while_open_is_a_clear_error_on_the_next_call():
+    url, drop = fresh_database()
+    store = RunStore(url)
+    run_id = store.new_run(kind="lab", config={})
+    drop()  # ends the store's connections too
+    with pytest.raises(StoreError) as caught:
+        store.get(run_id)
+    message = str(caught.value)
+    assert "names a database the server does not have" in message and "createdb" in message
+    assert PASSWORD not in message and ":***@" in message
+    store.close()
 
 
 def test_a_read_only_file_is_a_clear_error(tmp_path):

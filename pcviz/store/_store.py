@@ -8,8 +8,9 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -17,8 +18,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from ._errors import StoreError, explain, masked, sqlite_path
-from ._schema import (CHECKPOINTS, CURVE_FIELDS, METADATA, POINTS, RUNS, CurvePoint, RunRecord,
-                      check_choice, point_row, to_curves, to_json, to_record)
+from ._schema import (
+    CHECKPOINTS,
+    CURVE_FIELDS,
+    METADATA,
+    POINTS,
+    RUNS,
+    CurvePoint,
+    RunRecord,
+    check_choice,
+    point_row,
+    to_curves,
+    to_json,
+    to_record,
+)
 from ._urls import as_url, default_store_url
 
 _ERRORS = (sa.exc.SQLAlchemyError, sqlite3.Error, OSError)
