@@ -1,19 +1,21 @@
-"""Many visitors on one server (hardening issue, point 1), measured in real browser contexts.
+"""Many visitors on one server with the default settings, measured in real browser contexts.
 
-    python bench/bench_load.py                       # 4 visitors, cap 4, 30 s of playing
-    python bench/bench_load.py --visitors 8 --cap 4 --seconds 60
+    python bench/bench_load.py                       # 4 visitors, 30 s of playing
+    python bench/bench_load.py --visitors 8 --seconds 60
 
-How: `streamlit run app.py` headless on a free port (`PCVIZ_MAX_RUNS=--cap`), `--visitors`
-browser contexts in Debian's Chromium, each on its own configuration (depths 4, 5, 6, ...,
-width 16, batch 32, BP and PC-ALM). All press Play; once every run has drawn its first heatmap
-(programs compiled), the step counters are read over `--seconds`. A thread asks
-`/_stcore/health` four times a second from the first page load to the end. The browsers
-run at a lower CPU priority (nice 10): they stand in for the visitors' own machines, so they
-should not take the server's cores.
+How: `streamlit run app.py` headless on a free port with the defaults (a local run service
+on every core, no cap on visitors), `--visitors` browser contexts in Debian's Chromium, each
+on its own configuration (depths 4, 5, 6, ..., width 16, batch 32, BP and PC-ALM). All press
+Play; the time until every one shows its first heatmap is printed; then, over `--seconds`, the
+step counters are sampled five times a second: training steps per second, and page updates
+per second (how often each visitor's step counter changed). A thread asks `/_stcore/health`
+four times a second from the first page load to the end. The browsers run at a lower CPU
+priority (nice 10): they stand in for the visitors' own machines. A reload of the first page
+at the end measures reload-to-reattached (the run's id is in the address).
 
-Printed: per visitor its steps per second (0 for a visitor waiting in line), the sessions
-training at once, and the health latency (median, 95th percentile, maximum; target: every
-answer within 1 s), during the start (pages loading, programs compiling) and while playing.
+Printed: per visitor its steps and updates per second, the health latency (median, 95th
+percentile, maximum; target: every answer within 1 s) during the start and while playing,
+and the reload-to-reattached time.
 """
 
 from __future__ import annotations
@@ -60,13 +62,11 @@ def summary(latencies: list[float]) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=4)
-    parser.add_argument("--cap", type=int, default=4, help="PCVIZ_MAX_RUNS")
     parser.add_argument("--seconds", type=float, default=30.0, help="playing window")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    with serve(env={"PCVIZ_MAX_RUNS": str(args.cap)}) as server, \
-            sync_playwright() as playwright:
+    with serve() as server, sync_playwright() as playwright:
         probe = HealthProbe(server.url, timeout=30)
         probe.start()
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -77,27 +77,45 @@ def main(argv=None) -> None:
             pages.append(open_lab(browser.new_context(viewport=VIEWPORT),
                                   f"{server.url}/?depth={d}&width=16&batch=32&rules=bp,pcalm&seed={d}"))
             nice_browsers()  # each new page gets a renderer at normal priority
+        pressed = time.monotonic()
         for page in pages:
             press(page, "Play", shows="Pause")
-        for page in pages[:args.cap]:
+        for page in pages:
             page.locator(HEATMAP).first.wait_for(timeout=180_000)
+        first_heatmaps = time.monotonic() - pressed
         start, before = time.monotonic(), [step_count(p) for p in pages]
         cpu_start = cpu_seconds(server.process.pid)
-        pages[0].wait_for_timeout(args.seconds * 1000)
+        seen, changes = list(before), [0] * len(pages)
+        while time.monotonic() - start < args.seconds:
+            pages[0].wait_for_timeout(200)
+            for i, page in enumerate(pages):
+                now = step_count(page)
+                changes[i] += now != seen[i]
+                seen[i] = now
         took = time.monotonic() - start
-        rates = [(step_count(p) - b) / took for p, b in zip(pages, before)]
+        rates = [(s - b) / took for s, b in zip(seen, before)]
+        updates = [c / took for c in changes]
         rss = rss_mib(server.process.pid)
         cpu = (cpu_seconds(server.process.pid) - cpu_start) / took
+        step, reloaded = step_count(pages[0]), time.monotonic()
+        pages[0].reload()
+        pages[0].get_by_role("button", name="Pause").wait_for(timeout=60_000)
+        while step_count(pages[0]) < step:
+            pages[0].wait_for_timeout(50)
+        reattach = time.monotonic() - reloaded
         browser.close()
         probe.stop()
 
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min)")
-    print(f"{args.visitors} visitors, cap {args.cap}; steps/s over {took:.0f} s of playing:")
-    for depth, rate in zip(depths, rates):
-        print(f"  depth {depth:3d}: {rate:5.2f} steps/s")
+    print(f"{args.visitors} visitors pressed Play: every heatmap shown after "
+          f"{first_heatmaps:.1f} s (target: within 60 s)")
+    print(f"over {took:.0f} s of playing (steps/s, page updates/s, sampled at 5 Hz):")
+    for depth, rate, update in zip(depths, rates, updates):
+        print(f"  depth {depth:3d}: {rate:6.2f} steps/s, {update:4.2f} updates/s")
     print(f"training at once: {sum(r > 0 for r in rates)}; total {sum(rates):.1f} steps/s; "
           f"server memory {rss:.0f} MiB; the server used {cpu:.2f} of the {os.cpu_count()} cores")
+    print(f"reload to reattached (same run, same step or later): {reattach:.2f} s")
     early = [lat for t, lat in probe.samples if t < start]
     late = [lat for t, lat in probe.samples if t >= start]
     print(f"health while loading and compiling: {summary(early)}")

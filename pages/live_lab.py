@@ -6,10 +6,11 @@ import pcviz.ui as ui
 
 
 def live_lab() -> None:
-    """Controls, then the live figures (fragments), then the downloads."""
+    """Controls, then the live figures (fragments), earlier runs, then the downloads."""
     lab = ui.sync_lab(*ui.current_config())
     ui.lab_controls(lab)
     ui.lab_live(lab)
+    ui.lab_history(lab)
     ui.lab_downloads(lab)
 
 

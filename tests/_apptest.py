@@ -56,6 +56,20 @@ def click(at: AppTest, key: str) -> AppTest:
     return at
 
 
+def rerun_until(at: AppTest, condition, *, timeout: float = 60.0) -> AppTest:
+    """Rerun the page until `condition()` holds (a live run trains in the run service, not
+    in the page); fails after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the page did not get there in time"
+        time.sleep(0.2)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def shown(element) -> str:
     """An alert's text as the visitor reads it (without the Markdown escapes of `plain`)."""
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", element.value)

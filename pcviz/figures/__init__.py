@@ -23,6 +23,7 @@ from ._credit import energy_plot as energy_plot
 from ._heatmap import inference_heatmaps as inference_heatmaps
 from ._html import figure_html as figure_html
 from ._live import layer_alignment as layer_alignment
+from ._live import overlay_curves as overlay_curves
 from ._live import step_times as step_times
 from ._live import training_curves as training_curves
 from ._style import RULE_COLORS as RULE_COLORS
@@ -46,6 +47,7 @@ __all__ = [
     "figure_html",
     "inference_heatmaps",
     "layer_alignment",
+    "overlay_curves",
     "sweep_heatmaps",
     "stability_plot",
     "step_times",

@@ -90,6 +90,38 @@ def training_curves(
                  uirevision="training-curves", legend_title="rule")
 
 
+def overlay_curves(fig: go.Figure, curves: Mapping[str, Mapping[str, np.ndarray]], *,
+                   name: str) -> go.Figure:
+    """Add an earlier run's loss and accuracy to a `training_curves` figure, dotted, for
+    comparison (alpha = 1 against alpha = 0.5, say).
+
+    **Arguments:**
+
+    - `fig`: a figure from `training_curves`.
+    - `curves`: rule -> `{"step", "loss", "accuracy", "test_accuracy"}` arrays, as the run
+      store's `curves` gives them.
+    - `name`: keyword-only, how the legend names the earlier run.
+
+    **Returns:** `fig`, with traces named "<name> <rule label>" in the legend group `name`.
+    """
+    for k, (rule, series) in enumerate(curves.items()):
+        steps = np.asarray(series["step"], dtype=float)
+        for key, col, suffix in (("loss", 1, ""), ("accuracy", 2, " train"),
+                                 ("test_accuracy", 2, " test")):
+            values = np.asarray(series.get(key, ()), dtype=float)
+            keep = np.isfinite(values)
+            if not keep.any():
+                continue
+            fig.add_scatter(
+                x=steps[keep], y=values[keep], mode="lines", name=f"{name} {label(rule)}",
+                legendgroup=name, showlegend=key == "loss", opacity=0.75,
+                line=dict(color=color(rule, k), dash="dot", width=1.5),
+                hovertemplate=f"{name} {label(rule)}{suffix}: %{{y:.3g}} at step %{{x}}"
+                              "<extra></extra>", row=1, col=col,
+            )
+    return fig
+
+
 def layer_alignment(cosines: Mapping[str, np.ndarray]) -> go.Figure:
     r"""Cosine of each rule's weight gradient with BP's, per weight layer.
 

@@ -15,6 +15,9 @@ from ..config import ModelConfig, RuleConfig, TrainConfig
 from . import _cluster
 from ._live import LiveRun, RunView, actor_name
 
+STEP_WAIT = 90.0
+"""Longest wait for the batches of a Step (the first one compiles the run's programs)."""
+
 _actor_class = None
 
 
@@ -56,8 +59,13 @@ class LiveRunClient:
         """The run's latest `RunView` (`None`: unchanged since version `since`)."""
         return self._get(self.view_ref(since), timeout)
 
-    def control(self, *, timeout: float | None = 10.0, **commands) -> RunView:
-        """Send `play`, `step`, `speed` or `learning_rate` (see `LiveRun.control`)."""
+    def control(self, *, timeout: float | None = None, **commands) -> RunView:
+        """Send `play`, `step`, `speed` or `learning_rate` (see `LiveRun.control`); waits
+        for the steps asked for (at most `STEP_WAIT` s, the first compiling them), else
+        10 s."""
+        if timeout is None:
+            timeout = STEP_WAIT + 15.0 if commands.get("step") else 10.0
+        commands.setdefault("wait", STEP_WAIT)
         return self._get(self.handle.control.remote(**commands), timeout)
 
     def alignment(self, *, timeout: float | None = 60.0):

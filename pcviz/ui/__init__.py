@@ -19,6 +19,7 @@ from ._compute import warm_up_default as warm_up_default
 from ._lab import LabState as LabState
 from ._lab import lab_controls as lab_controls
 from ._lab import lab_downloads as lab_downloads
+from ._lab import lab_history as lab_history
 from ._lab import lab_intro as lab_intro
 from ._lab import lab_live as lab_live
 from ._lab import sync_lab as sync_lab
@@ -45,6 +46,7 @@ __all__ = [
     "explain",
     "lab_controls",
     "lab_downloads",
+    "lab_history",
     "lab_intro",
     "lab_live",
     "show_downloads",

@@ -113,13 +113,22 @@ def times(session: Session) -> go.Figure:
     return figures.step_times(seconds_per_step(session), shared=shared)
 
 
-def downloads(session: Session | None) -> dict[str, str]:
-    """The lab's data files: telemetry (CSV, JSON) and training histories (CSV)."""
-    if session is None:
+def provenance(session) -> dict:
+    """The run a live view's files come from: `run_id`, `config`, `step` (for `export`)."""
+    from ..config import encode
+
+    config = encode(session.model_config, session.rule_config, session.train_config)
+    return {"run_id": session.run_id, "config": config, "step": session.step_count}
+
+
+def downloads(session) -> dict[str, str]:
+    """The lab's data files: telemetry (CSV, JSON) and training histories (CSV), each
+    carrying the run's id, configuration and step."""
+    if session is None or session.model_config is None:
         return {}
-    tel = telemetry(session)
+    tel, run = telemetry(session), provenance(session)
     return {
-        "lab-telemetry.csv": export.telemetry_csv(tel),
-        "lab-telemetry.json": export.telemetry_json(tel),
-        "lab-history.csv": export.history_csv(histories(session)),
+        "lab-telemetry.csv": export.telemetry_csv(tel, **run),
+        "lab-telemetry.json": export.telemetry_json(tel, **run),
+        "lab-history.csv": export.history_csv(histories(session), **run),
     }

@@ -1,165 +1,248 @@
-"""The live lab's logic: one training session per visitor, stepped chunk by chunk in a fragment.
+"""The live lab's logic: the visitor's live run on the run service, named in the address.
 
-State: a `LabState` in `st.session_state` holds the visitor's `Session` and the play flags.
-`sync_lab` (every full run) rebuilds the session when the structure of the configuration
-changes (anything but the learning rate), passes a new learning rate on without a reset, and
-starts compiling the run's programs in the background (`_compute.warm_up`), so that Play
-does not wait for the compiler. The buttons only flip flags in callbacks. `lab_live` draws
-three `st.fragment`s that rerun on their own while playing (`run_every`, never a loop): one
-trains `speed` batches and redraws the status and heatmaps, one the training curves, one the
-alignment with BP and the wall times.
+State: a `LabState` in `st.session_state` holds the run's id, a client for its actor
+(`pcviz.service.LiveRunClient`) and the latest `RunView` drawn. The run trains in the run
+service, not in this process: the page sends commands and draws what the run reports.
+
+`sync_lab` (every full run) reattaches to the run named in the address (`run=<id>`) when its
+configuration is the address's, so a reload, a second tab or another machine opening the
+address sees the same run at its current step (a run whose actor has gone reopens from its
+last checkpoint); otherwise, and whenever the structure of the configuration changes
+(anything but the learning rate), it starts a new run and writes its id in the address. A new
+learning rate is passed on without a reset. The buttons send commands in callbacks.
+`lab_live` draws three `st.fragment`s that rerun while playing, at the interval the server's
+`Pacer` sets: status and heatmaps, training curves, alignment with BP and wall times.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import time
-import uuid
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from ..config import ModelConfig, RuleConfig, TrainConfig, with_changes
-from ..data import DataError
-from ..train import Session
+from .. import service
+from ..config import ModelConfig, RuleConfig, TrainConfig, encode, with_changes
+from ..service import LiveRunClient, RunGone, RunView
 from . import _lab_view as view
-from ._compute import EVAL_SAMPLES, new_session, warm_up
-from ._visitors import register, training_slots
+from ._visitors import pacer, visitor_id
 
 _STATE = "pcviz_lab"
-SESSION_KEY = "pcviz_session"
-"""Where the other pages find the live run's `Session` (e.g. the credit page's live probe)."""
+RUN_PARAM = "run"
+"""The query parameter holding the live run's id."""
+RUN_ID = re.compile(r"^[a-z0-9]{6,32}$")
 SPEEDS = (1, 2, 5, 10, 20, 50)
-FRAME_SECONDS = 0.15
-"""Interval of the training fragment's reruns while playing. Requests that arrive during a
-run are merged, so runs never overlap; the interval leaves the browser time to draw each
-update, so that updates never queue up in it and a click on Pause is served at once."""
 CURVE_SECONDS = 1.0
 """Interval of the training curves' fragment while playing."""
 SLOW_SECONDS = 2.0
-"""Interval of the second fragment (alignment with BP, one more inference; wall times)."""
-EVAL_EVERY = 25
-"""Training steps between two test evaluations while playing."""
-WARM_UP_WAIT = 60.0
+"""Interval of the third fragment (alignment with BP, one more inference; wall times)."""
+START_SECONDS = 90.0
+"""Longest wait for a new run's actor to build its network and data."""
 
 
 @dataclass
 class LabState:
-    """One visitor's live run: the session, the play flags, and what the page measured."""
+    """One visitor's view of a live run: its id, the client, the latest view, and what the
+    page measured."""
 
-    session: Session | None = None
+    run_id: str | None = None
+    client: LiveRunClient | None = None
     structure: tuple | None = None
     configs: tuple | None = None
-    playing: bool = False
-    pending: int = 0
+    view: RunView | None = None
     error: str | None = None
+    notice: str | None = None
+    fresh: bool = False
     alignment: dict[str, np.ndarray] | None = None
     aligned_step: int = -1
-    evaluated_step: int = 0
     play_clicked: float | None = None
     play_latency: float | None = None
-    queued: int = 0
-    frames: deque = field(default_factory=lambda: deque(maxlen=20))
-    owner: str = field(default_factory=lambda: uuid.uuid4().hex)
+    interval: float = 0.15
+    overlay: tuple[str, dict] | None = None
 
-    def pause(self) -> None:
-        """Stop playing and give the training slot back."""
-        self.playing = False
-        training_slots().release(self.owner)
+    @property
+    def session(self) -> RunView | None:
+        """The latest view, shaped like a `Session` for the figure helpers."""
+        return self.view
 
-    def close(self) -> None:
-        """Free the run of a visitor who left: the training slot and the device arrays."""
-        self.pause()
-        if self.session is not None:
-            self.session.close()
+    @property
+    def playing(self) -> bool:
+        """Whether the run is training continuously (as of the latest view)."""
+        return self.view is not None and self.view.playing
 
     @property
     def updates_per_second(self) -> float:
-        """Rate of the latest training updates drawn while playing (NaN when unknown)."""
-        if len(self.frames) < 2 or self.frames[-1] <= self.frames[0]:
-            return float("nan")
-        return (len(self.frames) - 1) / (self.frames[-1] - self.frames[0])
+        """Training updates per second while playing (NaN when unknown)."""
+        return self.view.updates_per_second if self.view is not None else math.nan
 
 
 def lab_state() -> LabState:
     """This visitor's `LabState` (created on first use)."""
     if _STATE not in st.session_state:
         st.session_state[_STATE] = LabState()
-        register(st.session_state[_STATE])
     return st.session_state[_STATE]
 
 
-def _message(err: Exception) -> str:
-    if isinstance(err, DataError):
-        return f"The data set could not be loaded. {err}"
-    if isinstance(err, ValueError):
-        return f"This configuration cannot run: {err} Change it in the sidebar."
-    return (f"The computation failed ({type(err).__name__}: {str(err)[:300]}). A smaller depth, "
-            "width, T or batch size usually fits; press Reset to try again.")
+def live_client() -> LiveRunClient | None:
+    """The client of this visitor's live run (for other pages), or `None`."""
+    lab = st.session_state.get(_STATE)
+    return None if lab is None else lab.client
 
 
-def _rebuild(lab: LabState, structure: tuple, configs: tuple) -> None:
-    training_slots().release(lab.owner)
-    lab.__init__(owner=lab.owner)
-    lab.structure, lab.configs = structure, configs
-    st.session_state[SESSION_KEY] = None
-    warm_up(*configs)  # compiles while the session below is built and the page loads
+def _same_structure(url: dict[str, str], model, rule, train) -> bool:
+    want = encode(model, rule, train)
+    return {k: v for k, v in url.items() if k != "lr"} == \
+        {k: v for k, v in want.items() if k != "lr"}
+
+
+def _known_run(run_id: str, model, rule, train) -> bool | None:
+    """Whether run `run_id` exists with this structure (True), exists with another (False),
+    or is unknown to the live service and the store (None)."""
+    client = service.find_live_run(run_id) if service.ready(0) else None
+    if client is not None:
+        try:
+            seen = client.view(timeout=10)
+        except (TimeoutError, RunGone):
+            seen = None
+        if seen is not None and seen.model_config is not None:
+            return _same_structure(encode(seen.model_config, seen.rule_config,
+                                          seen.train_config), model, rule, train)
+    from ..store import StoreError, open_store
+
     try:
-        with st.spinner("Building the network and its data..."):
-            lab.session = new_session(*configs)
-    except (ValueError, RuntimeError, MemoryError) as err:
-        lab.error = _message(err)
+        record = open_store().get(run_id)
+    except StoreError:
+        return None
+    if record is None:
+        return None
+    return record.kind == "lab" and _same_structure(record.config.get("url", {}), model,
+                                                    rule, train)
+
+
+def _choose_run(lab: LabState, model, rule, train) -> str:
+    """The address's run when it has this configuration, else a new run's id."""
+    from ..store import new_run_id
+
+    wanted = str(st.query_params.get(RUN_PARAM, ""))[:64]
+    if lab.structure is None and not lab.fresh and wanted:
+        if not RUN_ID.match(wanted):
+            lab.notice = (f"Ignored run={wanted!r} in the address: a run id is 6 to "
+                          "32 lowercase letters and digits. This is a new run.")
+        elif _known_run(wanted, model, rule, train) is False:
+            lab.notice = (f"The run {wanted} has another configuration than the address's: "
+                          "this is a new run with the address's configuration.")
+        else:
+            return wanted
+    return new_run_id()
+
+
+def _connect(lab: LabState) -> None:
+    """Open the client of the visitor's run once the run service is up."""
+    if lab.client is not None or lab.run_id is None or lab.error is not None:
         return
-    st.session_state[SESSION_KEY] = lab.session
+    if not service.ready(0):
+        return
+    try:
+        lab.client = service.open_live_run(lab.run_id, *lab.configs)
+    except service.ClusterUnavailable as err:
+        lab.error = str(err)
 
 
 def sync_lab(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> LabState:
     """Bring the visitor's run in line with the configuration and return its state.
 
-    A structural change (anything but the learning rate) starts a new run, paused; a new
-    learning rate applies from the next step, keeping the weights and the optimiser's state.
+    A structural change (anything but the learning rate) starts a new run, paused (the old
+    one pauses, and stays in the store); a new learning rate applies from the next step,
+    keeping the weights and the optimiser's state.
     """
+    service.start()
     lab = lab_state()
     structure = (model, rule, with_changes(train, learning_rate=None))
     if structure != lab.structure:
-        _rebuild(lab, structure, (model, rule, train))
-    elif lab.session is not None:
+        if lab.client is not None:
+            lab.client.handle.control.remote(play=False)
+        run_id = _choose_run(lab, model, rule, train)
+        notice = lab.notice
+        lab.__init__(run_id=run_id, structure=structure, configs=(model, rule, train),
+                     notice=notice)
+    elif lab.configs != (model, rule, train):
         lab.configs = (model, rule, train)
-        lab.session.learning_rate = train.resolved_learning_rate(lab.session.model_config)
+        _command(learning_rate=_learning_rate(lab))
+    st.query_params[RUN_PARAM] = lab.run_id
+    _connect(lab)
     return lab
+
+
+def _learning_rate(lab: LabState) -> float:
+    model, _, train = lab.configs
+    current = lab.view.model_config if lab.view and lab.view.model_config else model
+    return float(train.resolved_learning_rate(current))
+
+
+def _refresh(lab: LabState, *, timeout: float) -> None:
+    """Fetch the run's latest view (waiting at most `timeout` s; a slow answer keeps the
+    previous view). A run whose actor has gone is reopened from its checkpoint."""
+    if lab.client is None:
+        return
+    try:
+        lab.view = lab.client.view(timeout=timeout)
+    except TimeoutError:
+        return
+    except RunGone:
+        lab.client = None
+        lab.notice = "The run's worker had stopped: it was reopened from its last checkpoint."
+        _connect(lab)
+
+
+def _command(**commands: Any) -> None:
+    lab = lab_state()
+    lab.notice = None
+    if lab.client is None:
+        return
+    try:
+        lab.view = lab.client.control(**commands)
+    except (TimeoutError, RunGone):
+        st.toast("The run did not answer; try again in a moment.", icon=":material/hourglass_top:")
 
 
 def _play() -> None:
     lab = lab_state()
-    if lab.playing or lab.session is None or lab.error is not None:
-        return
-    lab.playing = True
     lab.play_clicked, lab.play_latency = time.perf_counter(), None
-    lab.frames.clear()
+    _command(play=True, speed=int(st.session_state.get("lab_speed", 1)))
 
 
 def _pause() -> None:
-    lab_state().pause()
+    _command(play=False)
+    pacer().forget(visitor_id())
 
 
 def _step_once() -> None:
-    lab = lab_state()
-    lab.playing = False
-    lab.pending += 1
+    _command(step=1)
+
+
+def _speed() -> None:
+    _command(speed=int(st.session_state.get("lab_speed", 1)))
 
 
 def _reset() -> None:
-    lab_state().structure = None  # the next `sync_lab` builds a fresh session
+    lab = lab_state()
+    if lab.client is not None:
+        lab.client.handle.control.remote(play=False)
+    lab.structure, lab.fresh = None, True  # the next `sync_lab` starts a fresh run
 
 
 def lab_controls(lab: LabState) -> None:
     """Play / Pause, Step, Reset and the speed (batches per update)."""
     st.session_state.setdefault("lab_speed", 1)
     play, step, reset, speed, _ = st.columns([1, 1, 1, 3, 2], vertical_alignment="bottom")
-    idle = lab.session is None or lab.error is not None
+    idle = lab.client is None or lab.error is not None or (lab.view is not None and
+                                                           lab.view.error is not None)
     # Two buttons with their own keys, not one toggle: a click that reaches the server twice
-    # (a timer's rerun can carry it again) must not pause and play again.
+    # must not pause and play again.
     if lab.playing:
         play.button("Pause", key="lab_pause", type="primary", icon=":material/pause:",
                     on_click=_pause, width="stretch", help="Stop after the current update.")
@@ -168,112 +251,122 @@ def lab_controls(lab: LabState) -> None:
                     on_click=_play, disabled=idle, width="stretch",
                     help="Train continuously; the figures follow every update.")
     step.button("Step", key="lab_step", on_click=_step_once, disabled=idle, width="stretch",
-                icon=":material/skip_next:",
-                help="Train every rule on one more batch.")
+                icon=":material/skip_next:", help="Train every rule on one more batch.")
     reset.button("Reset", key="lab_reset", on_click=_reset, width="stretch",
                  icon=":material/restart_alt:",
-                 help="New weights from the seed, step 0; recovers from divergence.")
-    speed.select_slider("Batches per update", SPEEDS, key="lab_speed",
+                 help="A new run: new weights from the seed, step 0; recovers from divergence.")
+    speed.select_slider("Batches per update", SPEEDS, key="lab_speed", on_change=_speed,
                         help="Training steps between two redraws while playing.")
-
-
-def _compiled(lab: LabState, *, wait: bool) -> bool:
-    """Whether the background compilation of this run's programs has finished (`wait`: wait
-    for it). Waiting avoids compiling the same program twice, once in each thread."""
-    warm = warm_up(*lab.configs)
-    if wait:
-        warm.thread.join(timeout=WARM_UP_WAIT)
-    return not warm.busy()
-
-
-def _train(lab: LabState, batches: int) -> None:
-    """Train `batches` steps; evaluate on the test set when due."""
-    session = lab.session
-    if session.step_count == 0:
-        warm_up(*lab.configs).stepped.wait(timeout=WARM_UP_WAIT)  # the step is compiled
-    session.step(batches)
-    if lab.playing:
-        lab.frames.append(time.perf_counter())
-    due = session.step_count - lab.evaluated_step >= EVAL_EVERY or not lab.playing
-    if due and _compiled(lab, wait=not lab.playing):
-        session.evaluate(max_samples=EVAL_SAMPLES)
-        lab.evaluated_step = session.step_count
-
-
-def _advance(lab: LabState) -> None:
-    """The fragment's training chunk: `speed` batches while playing, else pending steps."""
-    batches = int(st.session_state.get("lab_speed", 1)) if lab.playing else lab.pending
-    if batches <= 0:
-        return
-    lab.pending = 0
-    lab.queued = training_slots().request(lab.owner)
-    if lab.queued:
-        return  # the server is busy: while playing, the next update asks again
-    try:
-        _train(lab, batches)
-    except (ValueError, RuntimeError, MemoryError) as err:
-        lab.error = _message(err)
-        lab.pause()  # gives the slot back now, not after the slot's time-out
-        st.rerun()  # the whole page: the Play button shows the pause
-    if not lab.playing:
-        training_slots().release(lab.owner)
-    records = lab.session.records.values()
-    if lab.playing and all(rec.diverged_at is not None for rec in records):
-        lab.pause()
-        st.rerun()
-
-
-def _usable(lab: LabState) -> bool:
-    return lab.session is not None and lab.error is None
 
 
 def _train_frame() -> None:
     lab = lab_state()
+    started, was_playing, first = time.perf_counter(), lab.playing, lab.view is None
+    if lab.error is None and lab.client is None:
+        _connect(lab)
     if lab.error is not None:
         st.error(lab.error, icon=":material/error:")
-    elif lab.session is not None:
-        _advance(lab)
-        view.status(lab)
-        view.heatmaps(lab)
+        return
+    if lab.client is None:
+        view.starting(service.status().message)
+        return
+    if lab.view is None:
+        with st.spinner("Starting the run: building the network and its data..."):
+            _refresh(lab, timeout=START_SECONDS)
+    else:
+        _refresh(lab, timeout=max(2.0, 4 * lab.interval))
+    if lab.view is None:
+        view.starting("The run is still starting...")
+        return
+    view.status(lab)
+    view.heatmaps(lab)
+    _pace(lab, time.perf_counter() - started, was_playing or first)
+
+
+def _pace(lab: LabState, seconds: float, changed: bool) -> None:
+    """Record this redraw's cost; rerun the whole page when the run stopped or started on
+    its own (divergence, another tab; `changed`: it was playing, or had not started) or when
+    the server's pace moved far from ours."""
+    pace, me = pacer(), visitor_id()
+    if lab.playing:
+        pace.record(me, seconds)
+    else:
+        pace.forget(me)
+    interval = pace.interval()
+    if changed != lab.playing or (lab.playing and not
+                                      lab.interval / 1.5 <= interval <= lab.interval * 1.5):
+        st.rerun(scope="app")
 
 
 def _curves_frame() -> None:
     lab = lab_state()
-    if _usable(lab):
+    if lab.view is not None and lab.view.error is None:
         view.curves(lab)
 
 
 def _slow_frame() -> None:
     lab = lab_state()
-    session = lab.session
-    if not _usable(lab) or session.step_count == 0:
+    seen = lab.view
+    if lab.client is None or seen is None or seen.error is not None or seen.step_count == 0:
         return
-    if lab.aligned_step != session.step_count and _compiled(lab, wait=not lab.playing):
+    if lab.aligned_step != seen.step_count:
         try:
-            lab.alignment = session.gradient_alignment()
-        except (ValueError, RuntimeError, MemoryError):
+            lab.alignment = lab.client.alignment(timeout=max(10.0, 4 * SLOW_SECONDS))
+        except (TimeoutError, RunGone, ValueError, RuntimeError, MemoryError):
             lab.alignment = None  # the training fragment reports errors
-        lab.aligned_step = session.step_count
+        lab.aligned_step = seen.step_count
     view.alignment_and_times(lab)
 
 
 def lab_live(lab: LabState) -> None:
     """The live part of the page, three fragments that rerun on their own while playing:
-    training with the status and heatmaps every `FRAME_SECONDS`, the training curves every
+    training status and heatmaps at the server's pace, the training curves every
     `CURVE_SECONDS`, the alignment with BP and the wall times every `SLOW_SECONDS`. The text
-    on diffusive and ballistic credit between them is static: drawn once, not at every
-    update."""
-    st.fragment(_train_frame, run_every=FRAME_SECONDS if lab.playing else None,
-                key="frag_train")()
+    on diffusive and ballistic credit between them is static."""
+    if lab.notice:  # until the visitor's next command
+        st.info(view.plain(lab.notice), icon=":material/info:")
+    _overlay(lab)  # the choice below, made on the previous run of the page
+    lab.interval = pacer().interval()
+    waiting = lab.client is None and lab.error is None
+    every = lab.interval if lab.playing else 1.0 if waiting or lab.view is None else None
+    st.fragment(_train_frame, run_every=every, key="frag_train")()
     view.heatmap_text()
-    st.fragment(_curves_frame, run_every=CURVE_SECONDS if lab.playing else None,
-                key="frag_curves")()
-    st.fragment(_slow_frame, run_every=SLOW_SECONDS if lab.playing else None, key="frag_slow")()
+    st.fragment(_curves_frame, run_every=max(CURVE_SECONDS, lab.interval) if lab.playing
+                else None, key="frag_curves")()
+    st.fragment(_slow_frame, run_every=max(SLOW_SECONDS, lab.interval) if lab.playing
+                else None, key="frag_slow")()
 
 
 def lab_intro() -> None:
     """What the page shows, and the three rules with their equations, side by side."""
     view.intro()
+
+
+def _overlay(lab: LabState) -> None:
+    """Load the chosen earlier run's curves (once per choice)."""
+    from ..store import StoreError, open_store
+
+    chosen = st.session_state.get("lab_overlay")
+    if chosen is None:
+        lab.overlay = None
+    elif lab.overlay is None or lab.overlay[0] != chosen:
+        try:
+            lab.overlay = (chosen, open_store().curves(chosen))
+        except StoreError as err:
+            lab.overlay = None
+            st.warning(view.plain(str(err)), icon=":material/cloud_off:")
+
+
+def lab_history(lab: LabState) -> None:
+    """Earlier runs from the run store, one of which can be overlaid on the curves."""
+    from ..history import summarise
+    from ..store import StoreError, open_store
+
+    try:
+        runs, problem = summarise(open_store().runs(kind="lab", limit=50)), None
+    except StoreError as err:
+        runs, problem = None, str(err)
+    view.history(lab, runs, problem)
 
 
 def lab_downloads(lab: LabState) -> None:

@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
+from .. import figures
 from ..config import INFERENCE_RULES
+from ..history import RunSummary, overlay_label
 from . import _figs, _text
 from ._sidebar import DATASET_NAMES
 from ._visitors import server_load
+from ._widgets import plain as plain
 from ._widgets import show_downloads
 
 if TYPE_CHECKING:
@@ -23,9 +26,22 @@ if TYPE_CHECKING:
 _CHART = {"theme": None, "config": _figs.CONFIG}
 
 
+def starting(message: str) -> None:
+    """The run is not there yet (the run service or the run's worker is starting)."""
+    st.info(message, icon=":material/hourglass_top:")
+
+
 def status(lab: LabState) -> None:
-    """Step counter, epoch, accuracy per rule, the run's numbers, queue and divergence."""
+    """Step counter, epoch, accuracy per rule, the run's numbers, its id, and problems."""
     session = lab.session
+    if session.error is not None:
+        st.error(session.error, icon=":material/error:")
+    if session.notice is not None:
+        st.info(plain(session.notice), icon=":material/info:")
+    if session.store_problem is not None:
+        st.warning(plain(session.store_problem), icon=":material/cloud_off:")
+    if session.model_config is None:
+        return
     records = session.records
     columns = st.columns(2 + len(records))
     columns[0].metric("Training step", f"{session.step_count:,}")
@@ -39,7 +55,7 @@ def status(lab: LabState) -> None:
     _, rule, train = lab.configs
     rate = lab.updates_per_second
     st.caption(
-        f"{DATASET_NAMES.get(session.data.name, session.data.name)}; "
+        f"Run {lab.run_id} · {DATASET_NAMES.get(session.dataset, session.dataset)}; "
         f"depth L = {session.model_config.depth}, width N = {session.model_config.width}; "
         f"T = {session.steps} inference steps; "
         f"η_h = {session.eta:.3g} ({'auto' if rule.eta == 'auto' else 'set'}); "
@@ -47,11 +63,6 @@ def status(lab: LabState) -> None:
         + (f" · {rate:.1f} updates/s" if lab.playing and np.isfinite(rate) else "")
         + f"  \n{server_load()}"
     )
-    if lab.queued:
-        st.info(f"The server is busy with other runs: you are number {lab.queued} in line. "
-                + ("Training starts by itself as soon as a run ends." if lab.playing else
-                   "Press Step again in a moment, or Play to wait in line."),
-                icon=":material/hourglass_top:")
     for name, rec in records.items():
         if rec.diverged_at is not None:
             st.warning(_text.DIVERGED.format(rule=_figs.label(name), step=rec.diverged_at),
@@ -98,10 +109,40 @@ def heatmap_text() -> None:
 
 
 def curves(lab: LabState) -> None:
-    """Loss and accuracy of every rule on one chart, and what they show."""
-    if lab.session.step_count > 0:
-        st.plotly_chart(_figs.curves(lab.session), key="lab_curves", **_CHART)
-        st.caption(_text.CURVES)
+    """Loss and accuracy of every rule on one chart (with an earlier run's, dotted, when one
+    is chosen below), and what they show."""
+    overlay = lab.overlay
+    if lab.session.step_count > 0 or overlay is not None:
+        fig = _figs.curves(lab.session)
+        if overlay is not None:
+            figures.overlay_curves(fig, overlay[1], name=f"run {overlay[0]}")
+        st.plotly_chart(fig, key="lab_curves", **_CHART)
+        st.caption(_text.CURVES + (f" Dotted: the earlier run {overlay[0]}." if overlay else ""))
+
+
+def history(lab: LabState, runs: list[RunSummary] | None, problem: str | None) -> None:
+    """Earlier runs from the run store, and the choice of one to overlay on the curves."""
+    with st.expander("Earlier runs (from the run store): compare one with this run"):
+        if problem is not None:
+            st.warning(plain(problem), icon=":material/cloud_off:")
+            return
+        if not runs:
+            st.caption("No earlier run is recorded yet: every run you train is kept here.")
+            return
+        rules = sorted({r for s in runs for r in s.accuracy})
+        st.dataframe(
+            [{"run": s.run_id, "started": s.started, "setting": s.setting, "steps": s.step,
+              "status": s.status, **{f"{r} test %": s.accuracy.get(r) for r in rules}}
+             for s in runs],
+            hide_index=True, width="stretch", height=min(36 * (len(runs) + 1) + 2, 300),
+            column_config={f"{r} test %": st.column_config.NumberColumn(format="%.1f")
+                           for r in rules},
+        )
+        labels = {s.run_id: overlay_label(s) for s in runs if s.run_id != lab.run_id}
+        st.selectbox("Overlay an earlier run's curves on this run's (dotted)",
+                     [None, *labels], key="lab_overlay",
+                     format_func=lambda r: "none" if r is None else labels.get(r, r),
+                     help="Compare settings: alpha = 1 against alpha = 0.5, say.")
 
 
 def alignment_and_times(lab: LabState) -> None:
@@ -128,14 +169,21 @@ def intro() -> None:
 
 
 def downloads(lab: LabState) -> None:
-    """Downloads of the latest telemetry, the histories and the figures, built on click."""
+    """Downloads of the latest telemetry, the histories and the figures, built on click;
+    every file names the run, its configuration and step."""
     options = {k: st.session_state.get(k) for k in ("lab_quantity", "lab_log", "lab_front")}
+    session = lab.session
+    if session is None or session.model_config is None:
+        return
+    run = _figs.provenance(session)
     with st.expander("Download the data (CSV, JSON) and the figures (HTML, offline)"):
-        st.caption("Files hold the run as it is when you click: the telemetry of the latest "
-                   "batch (every rule, step and layer) and the whole training history.")
+        st.caption(f"Files hold run {lab.run_id} as it is when you click: the telemetry of the "
+                   "latest batch (every rule, step and layer) and the whole training history, "
+                   "with the run's id, configuration and step.")
         names = ("lab-telemetry.csv", "lab-telemetry.json", "lab-history.csv")
         show_downloads(name="lab-data", files={
             n: (lambda n=n: _figs.downloads(lab.session).get(n, "")) for n in names})
-        show_downloads(name="lab-heatmaps", figure=lambda: _figs.heatmaps(lab.session, options))
-        show_downloads(name="lab-curves", figure=lambda: _figs.curves(lab.session))
-        show_downloads(name="lab-step-times", figure=lambda: _figs.times(lab.session))
+        show_downloads(name="lab-heatmaps", run=run,
+                       figure=lambda: _figs.heatmaps(lab.session, options))
+        show_downloads(name="lab-curves", run=run, figure=lambda: _figs.curves(lab.session))
+        show_downloads(name="lab-step-times", run=run, figure=lambda: _figs.times(lab.session))

@@ -31,16 +31,19 @@ def _mime(filename: str) -> str:
 
 
 def show_downloads(*, name: str, figure: go.Figure | Callable[[], go.Figure] | None = None,
-                   files: Mapping[str, Content] | None = None) -> None:
+                   files: Mapping[str, Content] | None = None,
+                   run: Mapping | None = None) -> None:
     """Download buttons in one row: each of `files` (`{"credit.csv": text}`; a value may be a
     function returning the text, called only when clicked) and `figure` as standalone HTML
     (`{name}.html`, plotly.js embedded, built only when clicked; `figure` may be a function
-    returning the figure). Clicking downloads without rerunning the page."""
-    from ..figures import figure_html
+    returning the figure; `run`: `run_id`, `config` and `step` written into it). Clicking
+    downloads without rerunning the page."""
+    from ..export import figure_html
 
     items = dict(files or {})
     if figure is not None:
-        items[f"{name}.html"] = lambda: figure_html(figure() if callable(figure) else figure)
+        items[f"{name}.html"] = lambda: figure_html(figure() if callable(figure) else figure,
+                                                    **(run or {}))
     if not items:
         return
     columns = st.columns(len(items))
