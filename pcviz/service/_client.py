@@ -120,7 +120,7 @@ def open_live_run(run_id: str, model: ModelConfig, rule: RuleConfig, train: Trai
         return found
     handle = _actor().options(
         name=actor_name(run_id), namespace=_cluster.NAMESPACE, lifetime="detached",
-        get_if_exists=True, runtime_env={"env_vars": _settings()},
+        get_if_exists=True,
     ).remote(run_id, model, rule, train, store_url=store_url or default_store_url(),
-             restore=restore, idle=idle)
+             restore=restore, idle=idle, settings=_settings())
     return LiveRunClient(run_id, handle)

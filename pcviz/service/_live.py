@@ -101,14 +101,17 @@ class LiveRun:
 
     **Arguments:** `run_id`; `model`, `rule`, `train`, the validated configurations;
     `store_url`, the run store (`None`: the default); `restore`, reopen from the store's
-    latest checkpoint of this run.
+    latest checkpoint of this run; `idle`, seconds without a reader before the run is
+    checkpointed and closed (default `idle_seconds()`); `settings`, `PCVIZ_*` environment
+    settings to apply in the worker (the dashboard's own).
     """
 
     def __init__(self, run_id: str, model: ModelConfig, rule: RuleConfig, train: TrainConfig,
                  *, store_url: str | None = None, restore: bool = False,
-                 idle: float | None = None):
+                 idle: float | None = None, settings: dict[str, str] | None = None):
         from .._jaxcache import enable_compilation_cache
 
+        os.environ.update(settings or {})  # the dashboard's PCVIZ_* settings, as it has them
         enable_compilation_cache()
         self.run_id, self.configs = run_id, (model, rule, train)
         self.idle = idle_seconds() if idle is None else float(idle)
@@ -201,7 +204,7 @@ class LiveRun:
         if self.session is None or self.error is not None:
             return
         try:
-            warm_up(*self.configs, dataset=self.session.data)
+            warm_up(*self.configs, dataset=self.session.data, training_only=True)
         except Exception:  # the run itself reports errors when it steps
             pass
 

@@ -14,8 +14,9 @@ from ._live import EVAL_SAMPLES
 
 
 def warm_up(model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
-            dataset: Dataset | None = None) -> int:
-    """Compile the programs of a live run of this configuration (returns the steps taken).
+            dataset: Dataset | None = None, training_only: bool = False) -> int:
+    """Compile the programs of a live run of this configuration (returns the steps taken):
+    the training step, then (unless `training_only`) the alignment and the evaluation.
 
     `eta` is an argument of the compiled step, not part of it: a fixed value skips the power
     iteration of `eta="auto"`.
@@ -25,7 +26,8 @@ def warm_up(model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
     fixed = with_changes(rule, eta=0.25) if rule.eta == "auto" else rule
     session = Session(model, fixed, train, dataset=dataset)
     session.step(1)
-    session.gradient_alignment()
-    session.evaluate(max_samples=EVAL_SAMPLES)
+    if not training_only:
+        session.gradient_alignment()
+        session.evaluate(max_samples=EVAL_SAMPLES)
     session.close()
     return 1

@@ -40,6 +40,8 @@ CURVE_SECONDS = 1.0
 """Interval of the training curves' fragment while playing."""
 SLOW_SECONDS = 2.0
 """Interval of the third fragment (alignment with BP, one more inference; wall times)."""
+CONFIRM_SECONDS = 60.0
+"""Longest time the page shows Play or Pause as asked before the run confirms it."""
 START_SECONDS = 90.0
 """Longest wait for a new run's actor to build its network and data."""
 
@@ -63,6 +65,8 @@ class LabState:
     play_latency: float | None = None
     interval: float = 0.15
     overlay: tuple[str, dict] | None = None
+    expect: bool | None = None
+    expect_since: float = 0.0
 
     @property
     def session(self) -> RunView | None:
@@ -71,8 +75,19 @@ class LabState:
 
     @property
     def playing(self) -> bool:
-        """Whether the run is training continuously (as of the latest view)."""
+        """Whether the run is training continuously: as the visitor last asked (until the
+        run confirms it, at most `CONFIRM_SECONDS`), else as of the latest view."""
+        if self.expect is not None and time.monotonic() - self.expect_since < CONFIRM_SECONDS:
+            return self.expect
         return self.view is not None and self.view.playing
+
+    def confirm(self) -> None:
+        """Forget the asked-for state once the run reports it (or it is too old)."""
+        if self.expect is None:
+            return
+        old = time.monotonic() - self.expect_since >= CONFIRM_SECONDS
+        if old or (self.view is not None and self.view.playing == self.expect):
+            self.expect = None
 
     @property
     def updates_per_second(self) -> float:
@@ -209,14 +224,26 @@ def _command(**commands: Any) -> None:
         st.toast("The run did not answer; try again in a moment.", icon=":material/hourglass_top:")
 
 
+def _send(**commands: Any) -> None:
+    """Send commands without waiting for the run (a click never blocks the page; a run
+    still starting obeys once it is up). A play or pause is shown at once, as asked."""
+    lab = lab_state()
+    lab.notice = None
+    if lab.client is None:
+        return
+    lab.client.handle.control.remote(**commands)
+    if "play" in commands:
+        lab.expect, lab.expect_since = bool(commands["play"]), time.monotonic()
+
+
 def _play() -> None:
     lab = lab_state()
     lab.play_clicked, lab.play_latency = time.perf_counter(), None
-    _command(play=True, speed=int(st.session_state.get("lab_speed", 1)))
+    _send(play=True, speed=int(st.session_state.get("lab_speed", 1)))
 
 
 def _pause() -> None:
-    _command(play=False)
+    _send(play=False)
     pacer().forget(visitor_id())
 
 
@@ -225,7 +252,7 @@ def _step_once() -> None:
 
 
 def _speed() -> None:
-    _command(speed=int(st.session_state.get("lab_speed", 1)))
+    _send(speed=int(st.session_state.get("lab_speed", 1)))
 
 
 def _reset() -> None:
@@ -275,6 +302,7 @@ def _train_frame() -> None:
             _refresh(lab, timeout=START_SECONDS)
     else:
         _refresh(lab, timeout=max(2.0, 4 * lab.interval))
+    lab.confirm()
     if lab.view is None:
         view.starting("The run is still starting...")
         return
@@ -328,7 +356,8 @@ def lab_live(lab: LabState) -> None:
     _overlay(lab)  # the choice below, made on the previous run of the page
     lab.interval = pacer().interval()
     waiting = lab.client is None and lab.error is None
-    every = lab.interval if lab.playing else 1.0 if waiting or lab.view is None else None
+    unsure = waiting or lab.view is None or lab.expect is not None
+    every = lab.interval if lab.playing else 1.0 if unsure else None
     st.fragment(_train_frame, run_every=every, key="frag_train")()
     view.heatmap_text()
     st.fragment(_curves_frame, run_every=max(CURVE_SECONDS, lab.interval) if lab.playing
