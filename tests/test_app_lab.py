@@ -216,3 +216,17 @@ def test_without_fashion_mnist_the_default_runs_and_the_selector_says_how_to_add
         assert lab(at).session.step_count == 1 and not at.error
     finally:
         _available.clear()
+
+
+def test_earlier_runs_are_listed_and_one_overlays_its_curves():
+    first = click(click(open_app(alpha="0.5", **SMALL), "lab_step"), "lab_step")
+    earlier = lab(first).run_id
+    at = click(open_app(**SMALL), "lab_step")
+    table = at.dataframe[0].value
+    assert earlier in list(table["run"]) and "α=0.5" in " ".join(table["setting"])
+    at.selectbox(key="lab_overlay").set_value(earlier).run()
+    at.run()  # the curves fragment draws the choice
+    names = [t.get("name") for t in charts(at)["lab_curves"]["data"]]
+    assert f"run {earlier} PC-ALM" in names
+    dotted = [t for t in charts(at)["lab_curves"]["data"] if t.get("legendgroup") == f"run {earlier}"]
+    assert dotted and all(t["line"]["dash"] == "dot" for t in dotted)

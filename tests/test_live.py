@@ -138,3 +138,14 @@ def test_a_failing_step_is_a_message_with_the_knobs(monkeypatch):
     assert "ran out of memory" in view.error and "Reduce the width" in view.error
     assert not run.control(play=True).playing  # a failed run does not play on
     run.close()
+
+
+def test_a_reload_during_a_step_reattaches_and_sees_the_step_land(run_service):
+    run_id = new_run_id()
+    client = open_live_run(run_id, *SMALL)
+    client.view()
+    client.handle.control.remote(step=30)  # a long step under way...
+    reloaded = find_live_run(run_id)  # ...when the page reloads
+    assert reloaded is not None and reloaded.view(timeout=10).error is None
+    assert _wait(lambda: reloaded.view().step_count == 30)
+    reloaded.close()

@@ -1,7 +1,7 @@
 """Several visitors at once on one server, in real browser contexts.
 
 One server with the default settings (a local run service on every core) and a short idle
-time for unread runs (`PCVIZ_IDLE_SECONDS=8`). Four visitors, each with its own
+time for unread runs (`PCVIZ_IDLE_SECONDS=30`). Four visitors, each with its own
 configuration, press Play: every one sees heatmaps within 60 s and every run progresses (fair
 share: nobody waits in line). A reload reattaches to the same run at its step. Closed tabs'
 runs are checkpointed and closed. A thread asks `/_stcore/health` four times a second all
@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.needs_chromium, pytest.mark.slow]
 
 DEPTHS = (4, 5, 6, 7)
 """One configuration per visitor: the depth tells them apart."""
-IDLE = 8
+IDLE = 30
 
 
 def lab_url(base: str, depth: int) -> str:

@@ -25,6 +25,7 @@ from ._client import open_live_run as open_live_run
 from ._live import LiveRun as LiveRun
 from ._live import RunView as RunView
 from ._live import failure_message as failure_message
+from ._live import idle_seconds as idle_seconds
 from ._live import run_config as run_config
 from ._pacing import Pacer as Pacer
 from ._warm import warm_up as warm_up
@@ -42,6 +43,7 @@ __all__ = [
     "as_completed",
     "ensure",
     "failure_message",
+    "idle_seconds",
     "find_live_run",
     "open_live_run",
     "ready",

@@ -26,7 +26,9 @@ def _actor():
     if _actor_class is None:
         import ray
 
-        _actor_class = ray.remote(num_cpus=0, max_concurrency=4, max_restarts=0)(LiveRun)
+        # Reads and commands never queue behind computations (alignment, probes).
+        _actor_class = ray.remote(num_cpus=0, max_concurrency=6, max_restarts=0,
+                                  concurrency_groups={"compute": 2})(LiveRun)
     return _actor_class
 
 

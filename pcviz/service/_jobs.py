@@ -18,6 +18,7 @@ RETRIES = 3
 def _run(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     from .._jaxcache import enable_compilation_cache
 
+    _cluster.lower_priority()
     enable_compilation_cache()
     return fn(*args, **kwargs)
 

@@ -11,6 +11,7 @@ pause), so that a run whose actor is gone (a restarted server, a run nobody watc
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -20,9 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import ray
 
 from ..config import ModelConfig, RuleConfig, TrainConfig, encode, to_dict
 from ..data import DataError
+from ._cluster import lower_priority
 
 FLUSH_SECONDS = 2.0
 """Interval between two writes of a playing run's curve points to the store."""
@@ -112,6 +115,8 @@ class LiveRun:
         from .._jaxcache import enable_compilation_cache
 
         os.environ.update(settings or {})  # the dashboard's PCVIZ_* settings, as it has them
+        if settings is not None:  # a worker of its own, not a test's process
+            lower_priority()
         enable_compilation_cache()
         self.run_id, self.configs = run_id, (model, rule, train)
         self.idle = idle_seconds() if idle is None else float(idle)
@@ -120,6 +125,7 @@ class LiveRun:
         self._closing = threading.Event()
         self.session = None
         self.playing, self.speed, self.pending, self._busy = False, 1, 0, False
+        self._waiting, self._view_wanted = 0, False
         self.error: str | None = None
         self.notice: str | None = None
         self.store_problem: str | None = None
@@ -217,6 +223,8 @@ class LiveRun:
             batches = self._next_chunk()
             if batches:
                 self._train(batches)
+                while self._waiting and not self._closing.is_set():
+                    time.sleep(0.002)  # a page's call takes the session before the next chunk
             else:
                 self._wake.wait(0.5)
                 self._wake.clear()
@@ -245,6 +253,8 @@ class LiveRun:
                 if all(r.diverged_at is not None for r in session.records.values()):
                     self.playing = False
                 self._version += 1
+                if self._view_wanted:  # a page asked while this chunk trained
+                    self._view_wanted, self._view = False, self._make_view()
         except (ValueError, RuntimeError, MemoryError) as err:
             with self._lock:
                 self.error, self.playing = failure_message(err), False
@@ -337,13 +347,31 @@ class LiveRun:
 
     def view(self, since: int = -1) -> RunView | None:
         """The run as of its latest update, or `None` when nothing changed since version
-        `since` (what the page already drew)."""
+        `since` (what the page already drew).
+
+        Never waits for a training chunk: while one runs, the view built after the previous
+        chunk comes back and the next one is built as this chunk ends."""
         self._seen = time.monotonic()
         current = self._view
-        if current.version != self._version or current.playing != self.playing or \
-                current.store_problem != self.store_problem:
-            current = self._view = self._make_view()
+        stale = current.version != self._version or current.playing != self.playing or \
+            current.store_problem != self.store_problem
+        if stale and self._busy:
+            self._view_wanted = True
+        elif stale:
+            with self._waiting_for_session():
+                current = self._view = self._make_view()
         return None if current.version == since and not self.playing else current
+
+    @contextlib.contextmanager
+    def _waiting_for_session(self):
+        """Hold the session's lock; the play loop lets a waiting caller in between chunks."""
+        self._waiting += 1
+        self._lock.acquire()
+        self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def control(self, *, play: bool | None = None, step: int = 0, speed: int | None = None,
                 learning_rate: float | None = None, wait: float = 30.0) -> RunView:
@@ -351,7 +379,7 @@ class LiveRun:
         so the view returned shows them), set the batches per update, or change the learning
         rate (from the next step on, keeping weights and optimiser state)."""
         self._seen = time.monotonic()
-        with self._lock:
+        with self._waiting_for_session():
             if speed is not None:
                 self.speed = int(min(max(1, speed), MAX_BATCHES))
             if learning_rate is not None and self.session is not None:
@@ -370,15 +398,17 @@ class LiveRun:
             time.sleep(0.01)
         return self.view()
 
+    @ray.method(concurrency_group="compute")
     def alignment(self) -> dict[str, np.ndarray] | None:
         """Per rule, the cosine of its weight gradient with BP's per layer (see
         `Session.gradient_alignment`), at the current weights; `None` before any step."""
         self._seen = time.monotonic()
         if self.session is None or self.error is not None or self.session.step_count == 0:
             return None
-        with self._lock:
+        with self._waiting_for_session():
             return self.session.gradient_alignment()
 
+    @ray.method(concurrency_group="compute")
     def probe(self, rules: tuple[str, ...]):
         """`pcviz.runs.probe_model` of `rules` at the current weights, on the run's fixed
         probe batch and activity step."""
@@ -386,7 +416,7 @@ class LiveRun:
         from ..runs import probe_model
 
         self._seen = time.monotonic()
-        with self._lock:
+        with self._waiting_for_session():
             session = self.session
             rule = with_changes(session.rule_config, eta=session.eta)
             parts = [probe_model(session.model(r), session.probe_x, session.probe_labels,

@@ -13,6 +13,10 @@ a browser with no internet connection still shows it.
 
 from pathlib import Path
 
+# Plotly and Streamlit import pandas on first use; two visitors' first figures importing it at
+# once, from two script threads, can meet a half-initialised module. Import it here, once.
+import pandas  # noqa: F401
+
 from .._heap import limit_heap_fragmentation
 from ._compute import enable_compilation_cache as enable_compilation_cache
 from ._compute import warm_up_default as warm_up_default

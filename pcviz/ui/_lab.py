@@ -27,7 +27,7 @@ import streamlit as st
 
 from .. import service
 from ..config import ModelConfig, RuleConfig, TrainConfig, encode, with_changes
-from ..service import LiveRunClient, RunGone, RunView
+from ..service import LiveRunClient, RunGone, RunView, idle_seconds
 from . import _lab_view as view
 from ._visitors import pacer, visitor_id
 
@@ -67,6 +67,7 @@ class LabState:
     overlay: tuple[str, dict] | None = None
     expect: bool | None = None
     expect_since: float = 0.0
+    shown_playing: bool = False
 
     @property
     def session(self) -> RunView | None:
@@ -208,9 +209,12 @@ def _refresh(lab: LabState, *, timeout: float) -> None:
     except TimeoutError:
         return
     except RunGone:
+        playing = lab.playing  # as the visitor last saw or asked for it
         lab.client = None
         lab.notice = "The run's worker had stopped: it was reopened from its last checkpoint."
         _connect(lab)
+        if lab.client is not None and playing:
+            lab.client.handle.control.remote(play=True)
 
 
 def _command(**commands: Any) -> None:
@@ -270,6 +274,7 @@ def lab_controls(lab: LabState) -> None:
                                                            lab.view.error is not None)
     # Two buttons with their own keys, not one toggle: a click that reaches the server twice
     # must not pause and play again.
+    lab.shown_playing = lab.playing
     if lab.playing:
         play.button("Pause", key="lab_pause", type="primary", icon=":material/pause:",
                     on_click=_pause, width="stretch", help="Stop after the current update.")
@@ -288,7 +293,7 @@ def lab_controls(lab: LabState) -> None:
 
 def _train_frame() -> None:
     lab = lab_state()
-    started, was_playing, first = time.perf_counter(), lab.playing, lab.view is None
+    started, first = time.perf_counter(), lab.view is None
     if lab.error is None and lab.client is None:
         _connect(lab)
     if lab.error is not None:
@@ -308,21 +313,21 @@ def _train_frame() -> None:
         return
     view.status(lab)
     view.heatmaps(lab)
-    _pace(lab, time.perf_counter() - started, was_playing or first)
+    _pace(lab, time.perf_counter() - started, first)
 
 
-def _pace(lab: LabState, seconds: float, changed: bool) -> None:
-    """Record this redraw's cost; rerun the whole page when the run stopped or started on
-    its own (divergence, another tab; `changed`: it was playing, or had not started) or when
-    the server's pace moved far from ours."""
+def _pace(lab: LabState, seconds: float, first: bool) -> None:
+    """Record this redraw's cost; rerun the whole page when the buttons show another state
+    than the run's (it stopped or started on its own: divergence, another tab, a reload), on
+    the run's `first` view, or when the server's pace moved far from ours."""
     pace, me = pacer(), visitor_id()
     if lab.playing:
         pace.record(me, seconds)
     else:
         pace.forget(me)
     interval = pace.interval()
-    if changed != lab.playing or (lab.playing and not
-                                      lab.interval / 1.5 <= interval <= lab.interval * 1.5):
+    moved = not lab.interval / 1.5 <= interval <= lab.interval * 1.5
+    if first or lab.shown_playing != lab.playing or (lab.playing and moved):
         st.rerun(scope="app")
 
 
@@ -357,7 +362,9 @@ def lab_live(lab: LabState) -> None:
     lab.interval = pacer().interval()
     waiting = lab.client is None and lab.error is None
     unsure = waiting or lab.view is None or lab.expect is not None
-    every = lab.interval if lab.playing else 1.0 if unsure else None
+    # A paused page still looks in now and then, so that its run is not closed as unread
+    # while the tab is open (and sees what another tab did).
+    every = lab.interval if lab.playing else 1.0 if unsure else min(30.0, idle_seconds() / 3)
     st.fragment(_train_frame, run_every=every, key="frag_train")()
     view.heatmap_text()
     st.fragment(_curves_frame, run_every=max(CURVE_SECONDS, lab.interval) if lab.playing
