@@ -27,7 +27,7 @@ class Pacer:
     stopped redrawing no longer counts; `clock` (for tests).
     """
 
-    def __init__(self, *, base: float = 0.15, share: float = 0.5, ttl: float = 10.0,
+    def __init__(self, *, base: float = 0.15, share: float = 0.3, ttl: float = 10.0,
                  clock: Callable[[], float] = time.monotonic):
         self.base, self.share, self.ttl, self.clock = base, share, ttl, clock
         self._lock = threading.Lock()

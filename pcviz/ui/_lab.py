@@ -115,9 +115,9 @@ def _same_structure(url: dict[str, str], model, rule, train) -> bool:
         {k: v for k, v in want.items() if k != "lr"}
 
 
-def _known_run(run_id: str, model, rule, train) -> bool | None:
+def _known_run(run_id: str, model, rule, train) -> tuple[bool | None, RunView | None]:
     """Whether run `run_id` exists with this structure (True), exists with another (False),
-    or is unknown to the live service and the store (None)."""
+    or is unknown to the live service and the store (None); and its view when it is live."""
     client = service.find_live_run(run_id) if service.ready(0) else None
     if client is not None:
         try:
@@ -125,18 +125,19 @@ def _known_run(run_id: str, model, rule, train) -> bool | None:
         except (TimeoutError, RunGone):
             seen = None
         if seen is not None and seen.model_config is not None:
-            return _same_structure(encode(seen.model_config, seen.rule_config,
+            same = _same_structure(encode(seen.model_config, seen.rule_config,
                                           seen.train_config), model, rule, train)
+            return same, seen if same else None
     from ..store import StoreError, open_store
 
     try:
         record = open_store().get(run_id)
     except StoreError:
-        return None
+        return None, None
     if record is None:
-        return None
+        return None, None
     return record.kind == "lab" and _same_structure(record.config.get("url", {}), model,
-                                                    rule, train)
+                                                    rule, train), None
 
 
 def _choose_run(lab: LabState, model, rule, train) -> str:
@@ -148,11 +149,12 @@ def _choose_run(lab: LabState, model, rule, train) -> str:
         if not RUN_ID.match(wanted):
             lab.notice = (f"Ignored run={wanted!r} in the address: a run id is 6 to "
                           "32 lowercase letters and digits. This is a new run.")
-        elif _known_run(wanted, model, rule, train) is False:
+        else:
+            known, lab.view = _known_run(wanted, model, rule, train)
+            if known is not False:
+                return wanted
             lab.notice = (f"The run {wanted} has another configuration than the address's: "
                           "this is a new run with the address's configuration.")
-        else:
-            return wanted
     return new_run_id()
 
 
@@ -182,9 +184,9 @@ def sync_lab(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> LabSta
         if lab.client is not None:
             lab.client.handle.control.remote(play=False)
         run_id = _choose_run(lab, model, rule, train)
-        notice = lab.notice
+        seen = lab.view if lab.view is not None and lab.view.run_id == run_id else None
         lab.__init__(run_id=run_id, structure=structure, configs=(model, rule, train),
-                     notice=notice)
+                     notice=lab.notice, view=seen)  # a reattached run shows at once
     elif lab.configs != (model, rule, train):
         lab.configs = (model, rule, train)
         _command(learning_rate=_learning_rate(lab))
