@@ -77,6 +77,10 @@ def _connect() -> None:
         elif address() != "local":
             ray.init(address=address(), **common)
         else:
+            # On Linux a thread has a niceness of its own, which the processes it starts
+            # inherit: the local cluster's every process, workers included, runs below the
+            # dashboard, whose other threads keep theirs.
+            lower_priority()
             ray.init(num_cpus=local_workers(), include_dashboard=False,
                      object_store_memory=256 * 2**20, **common)
         _state["cpus"] = int(ray.cluster_resources().get("CPU", 0))

@@ -11,11 +11,17 @@ other three pages. `ICON` is the dashboard's icon, a file served by the server i
 a browser with no internet connection still shows it.
 """
 
+import sys
 from pathlib import Path
 
 # Plotly and Streamlit import pandas on first use; two visitors' first figures importing it at
 # once, from two script threads, can meet a half-initialised module. Import it here, once.
 import pandas  # noqa: F401
+
+# The server's event loop (pages' messages, the health check) shares the interpreter with the
+# visitors' script threads: hand the interpreter over every millisecond, not every five, so
+# that it answers at once however many pages are being drawn.
+sys.setswitchinterval(0.001)
 
 from .._heap import limit_heap_fragmentation
 from ._compute import enable_compilation_cache as enable_compilation_cache
