@@ -15,6 +15,12 @@ Complex eigenvalues have modulus $\sqrt{1 - \eta_h\rho s}$: $\alpha$ only rotate
 iteration is stable iff $\eta_h s(2\rho + \alpha) < 4$ and $\eta_h\rho s < 2$. $\alpha = 0$ is PC,
 whose residual decays by $1 - \eta_h\rho s$ per step ($\lambda$ stays 0). See Seely & Gould,
 *Augmented Lagrangian Predictive Coding* (2026).
+
+The same theory read at one configuration (`theory_point`, `stability_grid`,
+`chain_eigenvalues`, `dispersion_pair`) draws the linear theory page; the float64 exactness
+experiment (`exactness_point`, one task per number of steps $T$ on the run service, gathered by
+`gather_exactness`; in `pcviz._exactness`, re-exported here) checks in a real linear net that
+PC-ALM's weight gradient reaches BP's.
 """
 
 from __future__ import annotations
@@ -24,14 +30,43 @@ from typing import NamedTuple
 import numpy as np
 from jaxtyping import Bool, Complex, Float
 
+from ._exactness import (
+    EXACTNESS_NET,
+    EXACTNESS_RULES,
+    Exactness,
+    ExactnessPoint,
+    exactness,
+    exactness_csv,
+    exactness_json,
+    exactness_point,
+    exactness_steps,
+    gather_exactness,
+)
+
 __all__ = [
+    "EXACTNESS_NET",
+    "EXACTNESS_RULES",
     "Dispersion",
+    "Exactness",
+    "ExactnessPoint",
+    "TheoryPoint",
+    "chain_eigenvalues",
     "chain_singular_values",
     "dispersion",
+    "dispersion_pair",
+    "eigenvalues_csv",
+    "exactness",
+    "exactness_csv",
+    "exactness_json",
+    "exactness_point",
+    "exactness_steps",
+    "gather_exactness",
     "is_stable",
     "mode_matrix",
     "spectral_radius",
+    "stability_grid",
     "stability_region",
+    "theory_point",
     "transient_eigenvalues",
 ]
 
@@ -251,3 +286,106 @@ def dispersion(
     with np.errstate(divide="ignore"):
         decay = -np.log(np.abs(mu))
     return Dispersion(k, np.abs(np.angle(mu)), decay)
+
+
+# ------------------------------------------------------------------ one configuration's theory
+
+
+class TheoryPoint(NamedTuple):
+    r"""A configuration's place in the mode theory.
+
+    **Fields:** `eta`, `rho`, `alpha` ($\eta_h$ is $1/\sigma_{\max}^2$ when the configuration
+    says auto, then `eta_auto` is True) and `sigma_max`, the worst singular value.
+    """
+
+    eta: float
+    rho: float
+    alpha: float
+    sigma_max: float
+    eta_auto: bool
+
+
+def theory_point(
+    depth: int, *, eta: float | str, rho: float, alpha: float, sigma: str = "chain"
+) -> TheoryPoint:
+    r"""The step sizes and worst mode of a configuration.
+
+    $$\sigma_{\max} = \sigma_1(\text{identity residual chain of depth } L)\ \ (\texttt{chain})
+      \quad\text{or}\quad 2\ \ (\texttt{limit}), \qquad \eta_h^{\text{auto}} = 1/\sigma_{\max}^2$$
+
+    **Arguments:**
+
+    - `depth`: the depth $L$ (at least 2).
+    - `eta`, `rho`, `alpha`: keyword-only; `eta` is a number or `"auto"`.
+    - `sigma`: keyword-only, `"chain"` or `"limit"` (the deep limit $\sigma_{\max} = 2$).
+
+    **Returns:**
+
+    A `TheoryPoint`.
+    """
+    if sigma not in ("chain", "limit"):
+        raise ValueError(f"sigma={sigma!r} must be 'chain' or 'limit'.")
+    sigma_max = float(chain_singular_values(depth)[0]) if sigma == "chain" else 2.0
+    auto = eta == "auto"
+    value = 1.0 / sigma_max**2 if auto else float(eta)
+    return TheoryPoint(value, float(rho), float(alpha), sigma_max, auto)
+
+
+def stability_grid(point: TheoryPoint, *, size: tuple[int, int] = (240, 161)):
+    r"""`(etas, alphas, stable)`: `stability_region` on a grid that shows both the point and
+    the boundary, $\eta_h$ up to $\max(2.2/(\rho\sigma_{\max}^2), 1.3\eta_h)$ and $\alpha$ up
+    to $\max(4, 1.3\alpha)$.
+
+    **Arguments:**
+
+    - `point`: a `TheoryPoint`.
+    - `size`: keyword-only `(n_eta, n_alpha)`.
+
+    **Returns:**
+
+    `(n_eta,)` etas, `(n_alpha,)` alphas and the `(n_alpha, n_eta)` bool region.
+    """
+    eta_top = max(2.2 / (point.rho * point.sigma_max**2), 1.3 * point.eta)
+    etas = np.linspace(eta_top / size[0], eta_top, size[0])
+    alphas = np.linspace(0.0, max(4.0, 1.3 * point.alpha), size[1])
+    stable = stability_region(etas, alphas, rho=point.rho, sigma_max=point.sigma_max)
+    return etas, alphas, stable
+
+
+def chain_eigenvalues(depth: int, point: TheoryPoint) -> tuple[np.ndarray, np.ndarray]:
+    r"""`(sigmas, mu)`: the identity chain's `(L-1,)` singular values and the `(L-1, 2)`
+    eigenvalues $\mu_\pm$ of each mode at the point's step sizes (`transient_eigenvalues`)."""
+    sigmas = chain_singular_values(depth)
+    mu = transient_eigenvalues(sigmas, eta=point.eta, rho=point.rho, alpha=point.alpha)
+    return sigmas, mu
+
+
+def dispersion_pair(point: TheoryPoint, *, num: int = 200) -> tuple[Dispersion, Dispersion, float]:
+    r"""PC's and PC-ALM's `dispersion` at the point, and the $\alpha$ PC-ALM used (1 when the
+    point's $\alpha$ is 0, where PC-ALM is PC).
+
+    Wavenumbers run up to where $\eta_h\rho\sigma^2(k) = 0.9$ (or $\pi$): past
+    $\eta_h\rho\sigma^2 = 1$ PC's factor turns negative, a sign flip every step that would
+    read as a phase of $\pi$.
+
+    **Returns:**
+
+    `(pc, pcalm, alpha)`, each `Dispersion` over `num` wavenumbers.
+    """
+    reach = np.sqrt(0.9 / (4.0 * point.eta * point.rho))
+    top = 2.0 * np.arcsin(reach) if reach < 1 else np.pi
+    k = np.linspace(top / num, top, num)
+    alpha = point.alpha if point.alpha > 0 else 1.0
+    return (dispersion(k, eta=point.eta, rho=point.rho, alpha=0.0),
+            dispersion(k, eta=point.eta, rho=point.rho, alpha=alpha), alpha)
+
+
+def eigenvalues_csv(sigmas: np.ndarray, mu: np.ndarray) -> str:
+    """`sigma, mu_plus (re, im), mu_minus (re, im), max_modulus` per mode, as CSV text."""
+    lines = ["sigma,mu_plus_re,mu_plus_im,mu_minus_re,mu_minus_im,max_modulus"]
+    rows = [(s, m[0].real, m[0].imag, m[1].real, m[1].imag, np.abs(m).max())
+            for s, m in zip(sigmas, mu)]
+    lines += [",".join(repr(float(v)) for v in row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
