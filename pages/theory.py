@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from pcviz import figures, ui
-from pcviz.theory import is_stable
+from pcviz import figures, theory, ui
 from pcviz.ui import _theory as th
 from pcviz.ui._page import figure_files
 
@@ -22,7 +21,8 @@ sigma = th.controls()
 
 st.subheader("Exactness: PC-ALM reaches BP's gradient, PC does not")
 st.slider("Depth L of the small linear μPC net", *th.DEPTH_RANGE, key="theory_depth",
-          persist_state="session", help="Width 16, one batch of 16; T up to 2000 L.")
+          persist_state="session", help="Width 16, one batch of 16; T up to 2000 L. "
+          "Computed in float64 on the run service.")
 exact = th.exactness(st.session_state["theory_depth"], rule)
 if exact is not None:
     exact_fig = figures.exactness_plot(exact.steps, exact.errors)
@@ -48,14 +48,14 @@ p = th.point(model.depth, rule, sigma)
 st.subheader("Stability region")
 st.radio("Largest singular value σ_max", ("chain", "limit"), key="sigma", horizontal=True,
          persist_state="session", format_func=th.sigma_labels(model.depth).get)
-etas, alphas, stable = th.region(p)
+etas, alphas, stable = theory.stability_grid(p)
 stab_fig = figures.stability_plot(etas, alphas, stable, point=(p.eta, p.alpha), rho=p.rho,
                                   sigma_max=p.sigma_max)
 st.plotly_chart(stab_fig, key="theory-stability")
-if bool(is_stable(p.sigma_max, eta=p.eta, rho=p.rho, alpha=p.alpha)):
-    st.success(f"Your setting ({p.eta_note}, α = {p.alpha:g}, ρ = {p.rho:g}) is stable.")
+if bool(theory.is_stable(p.sigma_max, eta=p.eta, rho=p.rho, alpha=p.alpha)):
+    st.success(f"Your setting ({th.eta_note(p)}, α = {p.alpha:g}, ρ = {p.rho:g}) is stable.")
 else:
-    st.warning(f"Your setting ({p.eta_note}, α = {p.alpha:g}, ρ = {p.rho:g}) is unstable: "
+    st.warning(f"Your setting ({th.eta_note(p)}, α = {p.alpha:g}, ρ = {p.rho:g}) is unstable: "
                "lower η_h or α in the sidebar until the point is inside the blue region.")
 ui.explain(
     "Project one inference step of PC-ALM on a singular mode σ of the constraint Jacobian A "
@@ -69,7 +69,7 @@ ui.explain(
 )
 
 st.subheader("Transient eigenvalues")
-sigmas, mu = th.eigenvalues(model.depth, p)
+sigmas, mu = theory.chain_eigenvalues(model.depth, p)
 eig_fig = figures.eigenvalue_plot(mu, eta=p.eta, rho=p.rho, sigmas=sigmas)
 st.plotly_chart(eig_fig, key="theory-eigenvalues")
 ui.explain(
@@ -83,7 +83,7 @@ ui.explain(
 )
 
 st.subheader("Dispersion: wave against heat")
-pc_disp, alm_disp, alm_alpha = th.dispersions(p)
+pc_disp, alm_disp, alm_alpha = theory.dispersion_pair(p)
 disp_fig = figures.dispersion_plot(pc_disp, alm_disp, alpha=alm_alpha, eta=p.eta)
 st.plotly_chart(disp_fig, key="theory-dispersion")
 st.caption(f"Wavenumbers up to k = {pc_disp.wavenumber[-1]:.2f} rad/layer, where "
@@ -102,10 +102,11 @@ ui.explain(
 )
 
 st.subheader("Downloads")
-data = {"eigenvalues.csv": th.eigenvalues_csv(sigmas, mu)}
+data = {"eigenvalues.csv": theory.eigenvalues_csv(sigmas, mu)}
 figs = {"stability": stab_fig, "eigenvalues": eig_fig, "dispersion": disp_fig}
 if exact is not None:
-    data = {"exactness.csv": th.exactness_csv(exact), "exactness.json": th.exactness_json(exact),
+    data = {"exactness.csv": theory.exactness_csv(exact),
+            "exactness.json": theory.exactness_json(exact, rho=rule.rho, alpha=rule.alpha),
             **data}
     figs = {"exactness": exact_fig, **figs}
 ui.show_downloads(name="theory_data", files=data)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _apptest import array, charts
+from _apptest import array, charts, rerun_until
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -93,23 +93,66 @@ def test_credit_animation_has_frames(credit_page):
 # ------------------------------------------------------------------------------- theory
 
 
-def test_theory_page_figures():
+def _exactness_shown(at: AppTest) -> AppTest:
+    """Rerun the theory page until the exactness curve, computed on the run service, shows."""
+    return rerun_until(at, lambda: "theory-exactness" in charts(at) or bool(at.error),
+                       timeout=TIMEOUT)
+
+
+def test_theory_page_figures(run_service):
     at = open_page("pages/theory.py", depth="8")  # default: a linear net of depth 8
     assert not at.error
     assert at.slider(key="theory_depth").value == 8
     assert at.radio(key="sigma").value == "chain"
-    figs = charts(at)
-    exact = figs["theory-exactness"]
-    errors = {t["name"]: array(t["y"]) for t in exact["data"]}
-    assert errors["PC-ALM"][-1] < 1e-6 < 1e-2 < errors["PC"][-1]
+    figs = charts(at)  # the mode theory is drawn at once, the exactness curve when computed
     assert any("your setting (stable)" in n for n in names(figs["theory-stability"]))
     assert any("eigenvalues" in n for n in names(figs["theory-eigenvalues"]))
     assert any("PC-ALM (wave)" in n for n in names(figs["theory-dispersion"]))
+    _exactness_shown(at)
+    assert not at.error
+    exact = charts(at)["theory-exactness"]
+    errors = {t["name"]: array(t["y"]) for t in exact["data"]}
+    assert errors["PC-ALM"][-1] < 1e-6 < 1e-2 < errors["PC"][-1]
     assert at.success and not at.warning
     assert len(at.latex) >= 5
+    assert {"⬇ exactness.csv", "⬇ exactness.json"} <= {b.label for b in
+                                                      at.get("download_button")}
 
 
-def test_theory_unstable_point_is_flagged():
+def test_theory_exactness_is_shared_and_never_blocks(run_service):
+    from pcviz.ui import _pending
+
+    query = {"theory_depth": "5", "rho": "0.9"}
+    first = open_page("pages/theory.py", **query)
+    assert not first.error
+    if "theory-exactness" not in charts(first):  # still computing: a status, not a wait
+        assert "Computing on the run service" in first.get("progress")[0].proto.text
+    lock, memo = _pending._memo()
+    with lock:
+        tasks = {k: t for k, t in memo.items() if k[:2] == ("exactness", 5) and k[3] == 0.9}
+    assert len(tasks) == 1
+    _exactness_shown(first)
+    started = time.monotonic()
+    second = open_page("pages/theory.py", **query)  # another visitor: read, not recomputed
+    assert "theory-exactness" in charts(second) and time.monotonic() - started < 30
+    with lock:
+        assert [t for k, t in memo.items() if k in tasks] == list(tasks.values())
+
+
+def test_theory_failure_is_an_error_not_a_traceback(run_service, monkeypatch):
+    from pcviz.ui import _theory
+
+    # T = 0 is refused by the task on the worker (ValueError): the page says what to change
+    monkeypatch.setattr(_theory, "exactness_steps", lambda depth: np.array([0, 1]))
+    at = open_page("pages/theory.py", theory_depth="4", alpha="0.7")
+    _exactness_shown(at)
+    assert not at.exception
+    assert at.error and "cannot run with these settings" in at.error[0].value
+    assert "steps=0" in at.error[0].value and "Traceback" not in at.error[0].value
+    assert "theory-stability" in charts(at)  # the rest of the page is drawn
+
+
+def test_theory_unstable_point_is_flagged(run_service):
     at = open_page("pages/theory.py", theory_depth="3", eta="2.0")
     assert at.warning and "unstable" in at.warning[0].value
     assert any("(unstable)" in n for n in names(charts(at)["theory-stability"]))
