@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pcviz import figures, ui
+from pcviz.figures._credit import with_step_line
 from pcviz.ui import _credit as credit
 from pcviz.ui._page import figure_files
 
@@ -18,8 +19,9 @@ st.markdown(
 )
 
 model, rule, train = ui.current_config()
-options = credit.controls()
-run = credit.compute(model, rule, train, options["source"])
+live = credit.live_source()
+options = credit.controls(has_live=live is not None)
+run = credit.compute(model, rule, train, options["source"], live)
 if run is None:
     st.stop()
 credit.warn_if_diverged(run)
@@ -55,10 +57,10 @@ def scrubbed() -> None:
         st.plotly_chart(profile, key="credit-profile")
     left, right = st.columns(2)
     with left:
-        energy = credit.with_step_line(figures.energy_plot(run.field("energy")), step)
+        energy = with_step_line(figures.energy_plot(run.field("energy")), step)
         st.plotly_chart(energy, key="credit-energy")
     with right:
-        align = credit.with_step_line(figures.alignment_vs_step(run.field("alignment")), step)
+        align = with_step_line(figures.alignment_vs_step(run.field("alignment")), step)
         st.plotly_chart(align, key="credit-alignment")
     ui.explain(
         "**Energy** is what inference minimises: the output loss plus the penalty on every "

@@ -7,6 +7,10 @@ nearest the input and column `L-2` the one nearest the output; `bp_adjoint` is `
 PC-ALM's credit travels as a wave at about $\sqrt{\alpha\eta_h}$ layers per step, PC's spreads
 like heat over $\sqrt{\rho\eta_h t}$ layers (Seely & Gould, *Augmented Lagrangian Predictive
 Coding*, 2026; Innocenti et al., *muPC*, 2025).
+
+The credit page reads a probe through `credit_front` (layers reached by a step, the front's
+log-log slope and its fitted speed), `profile_frames` (the credit profile at the animation's
+steps) and `diverged_rules`; `merge_probes` joins per-rule probes of a live run.
 """
 
 from __future__ import annotations
@@ -18,14 +22,22 @@ import numpy as np
 from jaxtyping import Float, Int
 
 __all__ = [
+    "CreditFront",
     "FrontFit",
+    "ProfileFrames",
     "arrival_steps",
     "cosine",
+    "credit_front",
     "diffusion_reach",
     "distance_from_output",
+    "diverged_rules",
     "fit_front",
+    "fit_front_speed",
+    "frame_steps",
     "front_speed",
+    "merge_probes",
     "predicted_arrival",
+    "profile_frames",
     "tree_cosine",
 ]
 
@@ -238,7 +250,7 @@ def tree_cosine(tree_a: Any, tree_b: Any) -> float:
 
     The overall cosine as a float; 0.0 when either tree has zero norm.
     """
-    is_none = lambda x: x is None  # noqa: E731
+    is_none = lambda x: x is None
     leaves_a = jax.tree_util.tree_leaves(tree_a, is_leaf=is_none)
     leaves_b = jax.tree_util.tree_leaves(tree_b, is_leaf=is_none)
     if len(leaves_a) != len(leaves_b):
@@ -252,3 +264,128 @@ def tree_cosine(tree_a: Any, tree_b: Any) -> float:
     flat_a = np.concatenate([np.ravel(np.asarray(a, dtype=np.float64)) for a, _ in pairs])
     flat_b = np.concatenate([np.ravel(np.asarray(b, dtype=np.float64)) for _, b in pairs])
     return cosine(flat_a, flat_b)
+
+
+def fit_front_speed(arrival: Int[np.ndarray, " layers"]) -> float:
+    r"""Measured speed of the credit front, in layers per inference step: the least-squares
+    slope $c$ of distance against arrival step over the layers reached,
+
+    $$d_i \approx c\, t_i + b, \qquad d_i = L - 1 - i.$$
+
+    **Arguments:**
+
+    - `arrival`: `(L-1,)` arrival steps from `arrival_steps` (`-1` = never reached).
+
+    **Returns:**
+
+    $c$ as a float; NaN when fewer than 3 layers are reached or they all arrive at once.
+    """
+    arrival = np.asarray(arrival)
+    reached = arrival >= 1
+    if reached.sum() < _MIN_FIT_POINTS or np.ptp(arrival[reached]) == 0:
+        return float("nan")
+    d = distance_from_output(arrival.size + 1)[reached]
+    return float(np.polyfit(arrival[reached].astype(np.float64), d, 1)[0])
+
+
+class CreditFront(NamedTuple):
+    """How far and how fast a rule's credit travelled: `reached` of `total` hidden layers by
+    the step asked for, the log-log front `slope` (`fit_front`) and the fitted `speed`
+    (`fit_front_speed`, layers per step)."""
+
+    reached: int
+    total: int
+    slope: float
+    speed: float
+
+
+def credit_front(arrival: Int[np.ndarray, " layers"], *, step: int) -> CreditFront:
+    r"""The front of one inference run read at inference step `step`.
+
+    $$\text{reached}(t) = \#\{i : 1 \le t_i \le t\}$$
+
+    **Arguments:**
+
+    - `arrival`: `(L-1,)` arrival steps (`-1` = never reached).
+    - `step`: keyword-only 1-based inference step $t$.
+
+    **Returns:**
+
+    A `CreditFront` (slope and speed use every layer reached by the end of the run).
+    """
+    arrival = np.asarray(arrival)
+    reached = int(((arrival >= 1) & (arrival <= step)).sum())
+    return CreditFront(reached, int(arrival.size), fit_front(arrival).slope,
+                       fit_front_speed(arrival))
+
+
+def frame_steps(steps: int, *, max_frames: int = 100) -> Int[np.ndarray, " frames"]:
+    """At most `max_frames` 1-based inference steps spread evenly over `1..steps` (the first
+    and last included), for an animation."""
+    if steps < 1 or max_frames < 1:
+        raise ValueError(f"steps={steps!r} and max_frames={max_frames!r} must be at least 1.")
+    return np.unique(np.linspace(1, steps, min(steps, max_frames)).round().astype(np.int64))
+
+
+class ProfileFrames(NamedTuple):
+    """The credit profile at the animation's steps.
+
+    **Fields:** `steps` `(F,)` 1-based inference steps; per rule `credit` `(F, L-1)` and
+    `reached` `(F, L-1)` (credit at least `fraction` of BP's adjoint); `top`, a common upper
+    limit of the credit axis (finite values and the adjoint, plus 5 %).
+    """
+
+    steps: np.ndarray
+    credit: dict[str, np.ndarray]
+    reached: dict[str, np.ndarray]
+    top: float
+
+
+def profile_frames(
+    credit: dict[str, Float[np.ndarray, "steps layers"]],
+    bp_adjoint: Float[np.ndarray, " layers"],
+    *,
+    max_frames: int = 100,
+    fraction: float = 0.5,
+) -> ProfileFrames:
+    r"""The rows of each rule's credit at `frame_steps`, and which layers have arrived,
+    $\mathrm{credit}_{t,i} \ge f\|\delta_i\|$.
+
+    **Arguments:**
+
+    - `credit`: rule -> `(T, L-1)` credit norms (`Telemetry.credit`), same `T` for all.
+    - `bp_adjoint`: `(L-1,)` BP adjoint norms.
+    - `max_frames`, `fraction`: keyword-only, as in `frame_steps` and `arrival_steps`.
+
+    **Returns:**
+
+    A `ProfileFrames`.
+    """
+    total = next(iter(credit.values())).shape[0]
+    steps = frame_steps(total, max_frames=max_frames)
+    adjoint = np.asarray(bp_adjoint, dtype=np.float64)
+    rows = {r: np.asarray(a, dtype=np.float64)[steps - 1] for r, a in credit.items()}
+    reached = {r: a >= fraction * adjoint for r, a in rows.items()}
+    finite = [float(np.nanmax(a[np.isfinite(a)])) for a in credit.values()
+              if np.isfinite(a).any()]
+    scale = max(finite or [1.0])
+    if np.isfinite(adjoint).any():
+        scale = max(scale, float(np.nanmax(adjoint[np.isfinite(adjoint)])))
+    return ProfileFrames(steps, rows, reached, 1.05 * scale)
+
+
+def diverged_rules(credit: dict[str, Float[np.ndarray, "steps layers"]]) -> list[str]:
+    """The rules (in order) whose credit has no finite value left at the last inference step:
+    their inference blew up."""
+    return [r for r, a in credit.items() if not np.isfinite(np.asarray(a)[-1]).any()]
+
+
+def merge_probes(parts: list) -> Any:
+    """One probe of several rules from per-rule probes of the same weights and batch (e.g. a
+    live run's `LiveRunClient.probe`): the first part's `eta` and `steps`, every part's
+    `telemetry`, `arrivals` and `fits` (a `pcviz.runs.ProbeResult`)."""
+    if not parts:
+        raise ValueError("no probes to merge.")
+    merged = {f: {k: v for p in parts for k, v in getattr(p, f).items()}
+              for f in ("telemetry", "arrivals", "fits")}
+    return parts[0]._replace(**merged)

@@ -38,9 +38,15 @@ def names(spec: dict) -> list[str]:
 CREDIT = {"depth": "8", "width": "16", "batch": "16"}
 
 
+def _probe_shown(at: AppTest) -> AppTest:
+    """Rerun the credit page until the probe, computed on the run service, is drawn."""
+    return rerun_until(at, lambda: "credit-heatmaps" in charts(at) or bool(at.error),
+                       timeout=TIMEOUT)
+
+
 @pytest.fixture(scope="module")
-def credit_page() -> AppTest:
-    return open_page("pages/credit.py", **CREDIT)
+def credit_page(run_service) -> AppTest:
+    return _probe_shown(open_page("pages/credit.py", **CREDIT))
 
 
 def test_credit_controls_and_figures(credit_page):
@@ -254,25 +260,59 @@ def test_bad_query_parameters_warn(page, query):
     assert not at.error
 
 
-def test_credit_at_the_live_runs_weights():
+def test_credit_probe_is_shared_and_never_blocks(run_service):
+    from pcviz.ui import _credit
+
+    query = {**CREDIT, "seed": "7"}
+    before = _credit.PROBE_RUNS["count"]
+    first = open_page("pages/credit.py", **query)
+    assert not first.error and not first.exception
+    if "credit-heatmaps" not in charts(first):  # still computing: a status, not a wait
+        assert any("Computing on the run service" in i.value for i in first.info)
+    second = open_page("pages/credit.py", **query)  # another visitor, same configuration
+    _probe_shown(first)
+    _probe_shown(second)
+    assert not first.error and not second.error
+    assert _credit.PROBE_RUNS["count"] == before + 1  # computed once for both
+
+
+def test_credit_refused_configuration_is_an_error(run_service):
+    # too large for the server's budget: refused by the task, shown with what to change
+    at = _probe_shown(open_page("pages/credit.py", depth="256", width="512", batch="1024",
+                                steps="2048"))
+    assert not at.exception
+    assert at.error and "Could not run inference" in at.error[0].value
+    assert "Traceback" not in at.error[0].value
+
+
+def test_credit_at_the_live_runs_weights(run_service):
     from pcviz.config import ModelConfig, RuleConfig, TrainConfig
-    from pcviz.train import Session
+    from pcviz.store import new_run_id
+    from pcviz.ui import LabState
 
-    session = Session(ModelConfig(depth=4, width=8), RuleConfig(),
-                      TrainConfig(dataset="xor", batch_size=8, rules=("bp", "pcalm")))
-    session.step(2)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update(source="live")
-    at.session_state["pcviz_session"] = session
-    at.switch_page("pages/credit.py")
-    at.run()
-    assert not at.exception and not at.error
-    assert "after 2 training steps" in at.caption[0].value
-    heat = charts(at)["credit-heatmaps"]
-    assert [t["name"] for t in heat["data"] if t["type"] == "heatmap"] == ["PC-ALM"]
-    assert at.slider(key="t").max == 8
+    run_id = new_run_id()
+    client = run_service.open_live_run(run_id, ModelConfig(depth=4, width=8), RuleConfig(),
+                                       TrainConfig(dataset="xor", batch_size=8,
+                                                   rules=("bp", "pcalm")))
+    try:
+        assert client.control(step=2).step_count == 2
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.query_params.update(source="live")
+        at.session_state["pcviz_lab"] = LabState(run_id=run_id, client=client)
+        at.switch_page("pages/credit.py")
+        at.run()
+        assert not at.exception
+        _probe_shown(at)
+        assert not at.exception and not at.error
+        assert at.radio(key="source").value == "live"
+        assert "after 2 training steps" in at.caption[0].value
+        heat = charts(at)["credit-heatmaps"]
+        assert [t["name"] for t in heat["data"] if t["type"] == "heatmap"] == ["PC-ALM"]
+        assert at.slider(key="t").max == 8
+    finally:
+        client.close()
 
 
-def test_credit_divergence_is_a_warning():
-    at = open_page("pages/credit.py", **CREDIT, eta="5")
+def test_credit_divergence_is_a_warning(run_service):
+    at = _probe_shown(open_page("pages/credit.py", **CREDIT, eta="5"))
     assert any("diverged" in w.value for w in at.warning)

@@ -7,7 +7,13 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis import distance_from_output, fit_front, front_speed, predicted_arrival
+from ..analysis import (
+    ProfileFrames,
+    distance_from_output,
+    fit_front,
+    front_speed,
+    predicted_arrival,
+)
 from ._style import (
     LAYER_AXIS,
     STEP_AXIS,
@@ -191,3 +197,57 @@ def alignment_vs_step(alignments: Mapping[str, np.ndarray]) -> go.Figure:
     fig.update_yaxes(title_text="cosine to BP adjoint −δ<sub>i</sub>", range=[-1.05, 1.05])
     return style(fig, title="Credit alignment with BP during inference",
                  uirevision="alignment-vs-step", legend_title="rule and layers")
+
+
+def with_step_line(fig: go.Figure, step: int) -> go.Figure:
+    """`fig` with a dashed grey vertical line at inference step `step` (changed in place and
+    returned)."""
+    fig.add_vline(x=step, line=dict(dash="dash", color="#888888", width=1.5))
+    return fig
+
+
+def _animation_controls(names: list[str]) -> dict:
+    slider = dict(active=0, x=0.08, len=0.9, y=-0.12, currentvalue=dict(prefix="step t = "),
+                  steps=[dict(label=n, method="animate", args=[[n], dict(
+                      mode="immediate", frame=dict(duration=0, redraw=True))]) for n in names])
+    play = dict(label="▶ Play", method="animate", args=[None, dict(
+        frame=dict(duration=120, redraw=True), fromcurrent=True, transition=dict(duration=0))])
+    pause = dict(label="❚❚ Pause", method="animate", args=[[None], dict(
+        mode="immediate", frame=dict(duration=0, redraw=True))])
+    menu = dict(type="buttons", direction="left", x=0.0, y=-0.12, xanchor="right",
+                yanchor="top", showactive=False, buttons=[play, pause])
+    return dict(updatemenus=[menu], sliders=[slider])
+
+
+def animated_credit_profile(frames: ProfileFrames, bp_adjoint: np.ndarray) -> go.Figure:
+    r"""`credit_profile` with one Plotly frame per step of `frames` (`pcviz.analysis.
+    profile_frames`), a step slider and Play / Pause buttons: played in the browser, with a
+    fixed credit axis $[0, \text{top}]$.
+
+    **Arguments:**
+
+    - `frames`: a `ProfileFrames`.
+    - `bp_adjoint`: `(L-1,)` BP adjoint norms.
+
+    **Returns:**
+
+    A `go.Figure` with `frames`, `updatemenus` and `sliders`.
+    """
+    first = int(frames.steps[0])
+    base = credit_profile({r: a[0] for r, a in frames.credit.items()}, bp_adjoint, step=first)
+    names = {label(r): r for r in frames.credit}
+    index = [i for i, trace in enumerate(base.data) if trace.name in names]
+    rules = [names[base.data[i].name] for i in index]
+    title = base.layout.title.to_plotly_json()  # the whole title: a frame replaces it
+    text = title.get("text", "")
+    fig = go.Figure(base)
+    fig.frames = [go.Frame(
+        name=str(int(s)), traces=index,
+        layout=dict(title={**title, "text": text.replace(f"step {first}", f"step {int(s)}")}),
+        data=[dict(type="scatter", y=frames.credit[r][k], marker=dict(
+            symbol=np.where(frames.reached[r][k], "circle", "circle-open"))) for r in rules],
+    ) for k, s in enumerate(frames.steps)]
+    fig.update_yaxes(range=[0, frames.top], autorange=False)
+    fig.update_layout(margin=dict(b=150),
+                      **_animation_controls([str(int(s)) for s in frames.steps]))
+    return fig

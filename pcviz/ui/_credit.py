@@ -1,27 +1,36 @@
-r"""Streamlit side of the credit propagation page: one batch, one inference run per rule.
+r"""Streamlit side of the credit propagation page: one batch, one inference run per rule,
+computed on the run service.
 
-The probe at initialisation is cached by configuration (`st.cache_data`, keyed on the fields
-that change the result), so scrubbing through inference steps never recomputes it; the probe
-at the live run's current weights is kept per visitor, keyed on the run and its step count.
+The probe at initialisation is a task (`pcviz.runs.probe`) shared by every visitor with the
+same configuration (the fields that change it; `_pending.shared_task`). The probe at the live
+run's current weights is computed by the run's actor (`_live_probe`), kept per visitor and
+keyed on the run and its step count. The page never waits for either: a fragment polls the
+job and reruns the page once it has finished; scrubbing never recomputes anything.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, NamedTuple
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from ..analysis import diffusion_reach, distance_from_output, front_speed
+from .. import service
+from ..analysis import (
+    credit_front,
+    diffusion_reach,
+    diverged_rules,
+    front_speed,
+    merge_probes,
+    profile_frames,
+)
 from ..config import ModelConfig, RuleConfig, TrainConfig, with_changes
-from ..figures import RULE_LABELS, credit_profile
-from ..runs import ProbeResult, probe, probe_model
+from ..figures import RULE_LABELS
+from ..figures._credit import animated_credit_profile
+from ..runs import ProbeResult, probe
 from . import _page as params
-
-SESSION_KEY = "pcviz_session"
-"""Where the live lab keeps its `pcviz.train.Session`."""
+from ._pending import Task, forget, service_ready, shared_task, wait_for
 
 RULES = ("pc", "pcalm")
 INIT, LIVE = "init", "live"
@@ -32,10 +41,12 @@ DEFAULTS: dict[str, Any] = {"source": INIT, "show": "credit", "log": False, "t":
 """Page settings in the URL (`t = 0` means the middle of the run)."""
 
 MAX_FRAMES = 100
+LIVE_VIEW_SECONDS = 5.0
+"""Longest wait for the live run's current view."""
 _LIVE_MEMO = "pcviz_credit_live"
 
 PROBE_RUNS = {"count": 0}
-"""How many probes were actually computed (a cache miss): tests check scrubbing adds none."""
+"""How many probes at initialisation were submitted: tests check scrubbing adds none."""
 
 
 class CreditRun(NamedTuple):
@@ -62,78 +73,127 @@ class CreditRun(NamedTuple):
         return {r: getattr(self.result.telemetry[r], name) for r in self.rules}
 
 
-def live_session():
-    """The live lab's session, or None when there is none (or it holds no inference rule)."""
-    session = st.session_state.get(SESSION_KEY)
-    records = getattr(session, "records", None)
-    if not records or not any(r in records for r in RULES):
+class LiveSource(NamedTuple):
+    """The visitor's live run: its client, its current `RunView` and the inference rules it
+    trains."""
+
+    client: Any
+    view: Any
+    rules: tuple[str, ...]
+
+
+def live_source() -> LiveSource | None:
+    """The live lab's run for this visitor (`pcviz.ui._lab.live_client`) and its current view,
+    or None when there is none, it holds no inference rule, or it does not answer."""
+    from ._lab import live_client
+
+    client = live_client()
+    if client is None:
         return None
-    return session
+    try:
+        view = client.view(timeout=LIVE_VIEW_SECONDS)
+    except Exception:  # noqa: BLE001 - ended or busy: the page offers the initial weights
+        return None
+    if view is None or view.model_config is None or view.error is not None:
+        return None
+    rules = tuple(r for r in RULES if r in view.records)
+    return LiveSource(client, view, rules) if rules else None
 
 
 # ---------------------------------------------------------------------------------- probes
 
 
-@st.cache_data(show_spinner="Running inference on one batch…", max_entries=16)
-def _probe_at_init(model: dict, rule: dict, data: dict) -> ProbeResult:
+def _live_probe(client, rules: tuple[str, ...]) -> service.Job:
+    """Ask the live run for `probe_model` of `rules` at its current weights, on its fixed
+    probe batch and activity step, without waiting: its actor computes it, the job's result
+    is one `ProbeResult` per rule. The only place that knows how a live run is probed."""
+    return service.Job(client.handle.probe.remote(tuple(rules)), label="probe of the live run")
+
+
+def _init_key(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> tuple:
+    return ("credit-probe", model, rule.steps, rule.eta, rule.rho, rule.alpha, train.dataset,
+            train.batch_size, train.seed)
+
+
+def _start_init(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> Task:
     PROBE_RUNS["count"] += 1
-    train = TrainConfig(rules=RULES, **data)
-    return probe(ModelConfig(**model), RuleConfig(**rule), train)
-
-
-def probe_at_init(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> CreditRun:
-    """PC and PC-ALM on the fixed batch of `train.dataset` from the initial weights (cached)."""
-    rule_key = {k: getattr(rule, k) for k in ("steps", "eta", "rho", "alpha")}
-    data_key = {"dataset": train.dataset, "batch_size": train.batch_size, "seed": train.seed}
-    result = _probe_at_init(dataclasses.asdict(model), rule_key, data_key)
+    rule = RuleConfig(steps=rule.steps, eta=rule.eta, rho=rule.rho, alpha=rule.alpha)
+    train = TrainConfig(rules=RULES, dataset=train.dataset, batch_size=train.batch_size,
+                        seed=train.seed)
     where = f"at initialisation (seed {train.seed}), on one batch of {train.batch_size}"
-    return CreditRun(result, model.depth, rule.rho, rule.alpha, where)
+    job = service.submit(probe, model, rule, train, label=f"credit probe L={model.depth}")
+    return Task([job], label="probe", meta=(model.depth, rule.rho, rule.alpha, where))
 
 
-def probe_live(session) -> CreditRun:
-    """PC and PC-ALM, each from its own current weights in the live run, on the run's fixed
-    probe batch and activity step (kept until the run takes another step)."""
-    rules = tuple(r for r in RULES if r in session.records)
-    key = (id(session), session.step_count, rules)
+def _live_task(live: LiveSource) -> Task:
+    """The visitor's probe of the live run: the one for this step, or the one still running
+    for this run (a playing run is probed once at a time), else a new one."""
+    view = live.view
+    key = (live.client.run_id, view.step_count, live.rules)
     memo = st.session_state.get(_LIVE_MEMO)
-    if memo is not None and memo[0] == key:
-        return memo[1]
-    rule = with_changes(session.rule_config, eta=session.eta)
-    parts = [probe_model(session.model(r), session.probe_x, session.probe_labels, rule, (r,))
-             for r in rules]
-    result = ProbeResult(
-        parts[0].eta, parts[0].steps,
-        *({r: getattr(p, f)[r] for r, p in zip(rules, parts)}
-          for f in ("telemetry", "arrivals", "fits")),
-    )
-    run = CreditRun(result, session.model_config.depth, rule.rho, rule.alpha,
-                    f"at the current weights of the live run (after {session.step_count} "
-                    "training steps), on its fixed probe batch")
-    st.session_state[_LIVE_MEMO] = (key, run)
-    return run
+    if memo is not None:
+        old = memo.meta[0]
+        if old == key or (old[0] == key[0] and old[2] == key[2] and not memo.poll()):
+            return memo
+    rule = with_changes(view.rule_config, eta=view.eta)
+    where = (f"at the current weights of the live run (after {view.step_count} training "
+             "steps), on its fixed probe batch")
+    task = Task([_live_probe(live.client, live.rules)], label="live probe",
+                meta=(key, view.model_config.depth, rule.rho, rule.alpha, where))
+    st.session_state[_LIVE_MEMO] = task
+    return task
 
 
-def compute(model: ModelConfig, rule: RuleConfig, train: TrainConfig, source: str):
-    """The probe for the chosen source, or None after showing `st.error` with what to change."""
-    session = live_session() if source == LIVE else None
-    try:
-        if session is not None:
-            return probe_live(session)
-        return probe_at_init(model, rule, train)
-    except ValueError as err:  # includes BudgetError and DataError messages with the fix
-        st.error(f"Could not run inference: {err}")
-    except Exception as err:  # noqa: BLE001 - the visitor sees a message, never a traceback
-        st.error(f"Inference failed ({type(err).__name__}: {err}). Try a smaller depth, width "
-                 "or T, or a smaller activity step η_h in the sidebar.")
+def _failed(err: BaseException, *, retry: tuple | None) -> None:
+    if isinstance(err, ValueError):  # BudgetError and DataError messages say what to change
+        st.error(f"Could not run inference: {err}", icon=":material/error:")
+        return
+    if "Actor" in type(err).__name__ or isinstance(err, service.RunGone):
+        st.error("The live run has ended. Open the Live lab to reopen it, or choose the "
+                 "initial weights above.", icon=":material/error:")
+        return
+    st.error(f"Inference failed on the run service ({type(err).__name__}: {str(err)[:300]}). "
+             "Try a smaller depth, width or T, or a smaller activity step η_h in the sidebar.",
+             icon=":material/error:")
+    if retry is not None:
+        st.button("Try again", key="credit-retry", on_click=forget, args=(retry,))
+
+
+def compute(model: ModelConfig, rule: RuleConfig, train: TrainConfig, source: str,
+            live: LiveSource | None = None) -> CreditRun | None:
+    """The probe for the chosen source from the run service. None while it computes (a
+    status that polls, then reruns the page) or after an `st.error` saying what to change."""
+    if not service_ready():
+        return None
+    if source == LIVE and live is not None:
+        task, retry = _live_task(live), None
+    else:
+        retry = _init_key(model, rule, train)
+        task = shared_task(retry, lambda: _start_init(model, rule, train), size=16)
+    if task.poll():
+        if task.error is None:
+            result = task.results[0]  # a live run answers one probe per rule
+            result = merge_probes(result) if isinstance(result, list) else result
+            return CreditRun(result, *task.meta[-4:])
+        if retry is None:
+            st.session_state.pop(_LIVE_MEMO, None)  # the next visit asks the run again
+        _failed(task.error, retry=retry)
+        return None
+
+    def check() -> tuple[bool, str, float | None]:
+        return task.poll(), ("Computing on the run service: one inference run per rule on "
+                             "one batch…"), None
+
+    wait_for(check, key="credit-wait")
     return None
 
 
 # -------------------------------------------------------------------------------- controls
 
 
-def controls() -> dict[str, Any]:
-    """The page's own settings (weights source, quantity, log scale, animation)."""
-    has_live = live_session() is not None
+def controls(*, has_live: bool) -> dict[str, Any]:
+    """The page's own settings (weights source, quantity, log scale, animation); the live
+    source only when `has_live`."""
     params.seed("source", INIT, params.one_of((INIT, LIVE)))
     params.seed("show", "credit", params.one_of(tuple(QUANTITIES)))
     params.seed("log", False, params.yes_no)
@@ -172,28 +232,6 @@ def keep_in_url() -> None:
 # --------------------------------------------------------------------------------- metrics
 
 
-class Front(NamedTuple):
-    """How far and how fast a rule's credit travelled."""
-
-    reached: int
-    total: int
-    slope: float
-    speed: float
-
-
-def front(run: CreditRun, rule: str, step: int) -> Front:
-    """Layers reached by `step`, the log-log front slope, and the fitted speed (layers/step)
-    of the line distance = speed x arrival step through the layers reached."""
-    arrival = np.asarray(run.result.arrivals[rule])
-    hit = (arrival >= 1) & (arrival <= step)
-    everywhere = arrival >= 1
-    speed = float("nan")
-    if everywhere.sum() >= 3 and np.ptp(arrival[everywhere]) > 0:
-        d = distance_from_output(arrival.size + 1)[everywhere]
-        speed = float(np.polyfit(arrival[everywhere], d, 1)[0])
-    return Front(int(hit.sum()), int(arrival.size), run.result.fits[rule].slope, speed)
-
-
 def _fmt(value: float, spec: str = ".2f") -> str:
     return format(value, spec) if np.isfinite(value) else "n/a"
 
@@ -202,7 +240,7 @@ def metrics_row(run: CreditRun, step: int) -> None:
     """One row per rule: layers reached by step t, front slope, speed against theory."""
     eta = run.result.eta
     for rule in run.rules:
-        f, name = front(run, rule, step), RULE_LABELS[rule]
+        f, name = credit_front(run.result.arrivals[rule], step=step), RULE_LABELS[rule]
         reached, slope, speed = st.columns(3)
         reached.metric(f"{name} · layers reached by t = {step}", f"{f.reached} / {f.total}",
                        help="Layers whose credit has reached half of BP's adjoint ‖δᵢ‖.")
@@ -224,8 +262,7 @@ def metrics_row(run: CreditRun, step: int) -> None:
 
 def warn_if_diverged(run: CreditRun) -> None:
     """A warning naming every rule whose inference blew up, and what to change."""
-    dead = [RULE_LABELS[r] for r in run.rules
-            if not np.isfinite(run.result.telemetry[r].credit).any(axis=1)[-1]]
+    dead = [RULE_LABELS[r] for r in diverged_rules(run.field("credit"))]
     if dead:
         st.warning(f"{' and '.join(dead)} diverged during inference (η_h = "
                    f"{run.result.eta:.3g}, α = {run.alpha:g}, ρ = {run.rho:g}). Lower η_h or α "
@@ -235,55 +272,10 @@ def warn_if_diverged(run: CreditRun) -> None:
 # ------------------------------------------------------------------------------- figures
 
 
-def with_step_line(fig: go.Figure, step: int) -> go.Figure:
-    """`fig` with a dashed vertical line at inference step `step`."""
-    fig.add_vline(x=step, line=dict(dash="dash", color="#888888", width=1.5))
-    return fig
-
-
-def frame_steps(steps: int) -> np.ndarray:
-    """At most `MAX_FRAMES` inference steps spread over `1..T` for the animation."""
-    return np.unique(np.linspace(1, steps, min(steps, MAX_FRAMES)).round().astype(int))
-
-
-def _controls(names: list[str]) -> dict:
-    slider = dict(active=0, x=0.08, len=0.9, y=-0.12, currentvalue=dict(prefix="step t = "),
-                  steps=[dict(label=n, method="animate", args=[[n], dict(
-                      mode="immediate", frame=dict(duration=0, redraw=True))]) for n in names])
-    play = dict(label="▶ Play", method="animate", args=[None, dict(
-        frame=dict(duration=120, redraw=True), fromcurrent=True, transition=dict(duration=0))])
-    pause = dict(label="❚❚ Pause", method="animate", args=[[None], dict(
-        mode="immediate", frame=dict(duration=0, redraw=True))])
-    menu = dict(type="buttons", direction="left", x=0.0, y=-0.12, xanchor="right",
-                yanchor="top", showactive=False, buttons=[play, pause])
-    return dict(updatemenus=[menu], sliders=[slider])
-
-
 def animated_profile(run: CreditRun) -> go.Figure:
-    """The credit profile with Plotly frames over inference steps (played in the browser)."""
-    credit = run.field("credit")
-    steps = frame_steps(run.result.steps)
-    base = credit_profile({r: a[steps[0] - 1] for r, a in credit.items()}, run.adjoint,
-                          step=int(steps[0]))
-    names = {RULE_LABELS[r]: r for r in credit}
-    index = [i for i, trace in enumerate(base.data) if trace.name in names]
-    rules = [names[base.data[i].name] for i in index]
-    half = 0.5 * np.asarray(run.adjoint)
-    title = base.layout.title.to_plotly_json()  # the whole title: a frame replaces it
-    text = title.get("text", "")
-    frames = [go.Frame(
-        name=str(s), traces=index,
-        layout=dict(title={**title, "text": text.replace(f"step {steps[0]}", f"step {s}")}),
-        data=[dict(type="scatter", y=credit[r][s - 1], marker=dict(
-            symbol=np.where(credit[r][s - 1] >= half, "circle", "circle-open"))) for r in rules],
-    ) for s in steps]
-    top = max(float(np.nanmax(a)) if np.isfinite(a).any() else 1.0 for a in credit.values())
-    fig = go.Figure(base)
-    fig.frames = frames
-    fig.update_yaxes(range=[0, 1.05 * max(top, float(np.nanmax(run.adjoint)))],
-                     autorange=False)
-    fig.update_layout(margin=dict(b=150), **_controls([str(s) for s in steps]))
-    return fig
+    """The credit profile played over at most `MAX_FRAMES` inference steps in the browser."""
+    frames = profile_frames(run.field("credit"), run.adjoint, max_frames=MAX_FRAMES)
+    return animated_credit_profile(frames, run.adjoint)
 
 
 def data_files(run: CreditRun) -> dict[str, Any]:
