@@ -2,7 +2,8 @@
 
 Training runs in the run service's workers; what the dashboard's own process spends per
 update is drawing (building figures, sending them). `Pacer` keeps, per visitor watching a
-playing run, the time its last redraw took, and spaces redraws so that all of them together
+playing run, the CPU time its last redraw took (not the wall time, which waiting for a busy
+machine's cores would inflate), and spaces redraws so that all of them together
 use at most `share` of one core of the dashboard's process:
 
 $$ \\Delta t_v = \\max\\Big(\\Delta t_0,\\; \\frac{\\sum_w r_w}{s}\\Big) $$
@@ -27,7 +28,7 @@ class Pacer:
     stopped redrawing no longer counts; `clock` (for tests).
     """
 
-    def __init__(self, *, base: float = 0.15, share: float = 0.3, ttl: float = 10.0,
+    def __init__(self, *, base: float = 0.15, share: float = 0.5, ttl: float = 10.0,
                  clock: Callable[[], float] = time.monotonic):
         self.base, self.share, self.ttl, self.clock = base, share, ttl, clock
         self._lock = threading.Lock()
