@@ -7,14 +7,21 @@ import numpy as np
 import pytest
 
 from pcviz.analysis import (
+    CreditFront,
     FrontFit,
     arrival_steps,
     cosine,
+    credit_front,
     diffusion_reach,
     distance_from_output,
+    diverged_rules,
     fit_front,
+    fit_front_speed,
+    frame_steps,
     front_speed,
+    merge_probes,
     predicted_arrival,
+    profile_frames,
     tree_cosine,
 )
 
@@ -132,3 +139,66 @@ def test_tree_cosine_concatenates_leaves():
     assert tree_cosine(a, a) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="structure"):
         tree_cosine(a, {"w": np.ones(2)})
+
+
+def test_fit_front_speed_of_a_wave_and_too_few_layers():
+    distance = distance_from_output(33)
+    assert fit_front_speed(4 * distance) == pytest.approx(0.25)  # 1 layer per 4 steps
+    assert math.isnan(fit_front_speed(np.array([2, 1, -1, -1])))  # two layers: no fit
+    assert math.isnan(fit_front_speed(np.array([5, 5, 5, -1])))  # all at once: no speed
+
+
+def test_linear_chain_front_speed_is_the_theory():
+    depth, eta = 64, 0.25
+    credit = _linear_chain_credit(depth, 4 * depth, eta=eta, rho=1.0, alpha=1.0)
+    arrival = arrival_steps(credit, np.ones(depth - 1))
+    assert fit_front_speed(arrival) == pytest.approx(front_speed(1.0, eta), rel=0.1)
+
+
+def test_credit_front_counts_layers_reached_by_a_step():
+    arrival = np.array([9, 7, 5, 3, 1, -1])
+    front = credit_front(arrival, step=5)
+    assert isinstance(front, CreditFront)
+    assert (front.reached, front.total) == (3, 6)
+    assert front.slope == pytest.approx(fit_front(arrival).slope)
+    assert front.speed == pytest.approx(fit_front_speed(arrival))
+    assert credit_front(arrival, step=100).reached == 5
+
+
+def test_frame_steps_spread_over_the_run():
+    np.testing.assert_array_equal(frame_steps(5), [1, 2, 3, 4, 5])
+    frames = frame_steps(1000, max_frames=100)
+    assert len(frames) == 100 and frames[0] == 1 and frames[-1] == 1000
+    with pytest.raises(ValueError, match="steps"):
+        frame_steps(0)
+
+
+def test_profile_frames_rows_reached_and_axis_top():
+    credit = {"pc": np.arange(12.0).reshape(6, 2), "pcalm": np.full((6, 2), np.nan)}
+    frames = profile_frames(credit, np.array([4.0, 40.0]), max_frames=3)
+    np.testing.assert_array_equal(frames.steps, [1, 4, 6])  # rounded linspace(1, 6, 3)
+    np.testing.assert_array_equal(frames.credit["pc"], credit["pc"][[0, 3, 5]])
+    np.testing.assert_array_equal(frames.reached["pc"], [[False, False], [True, False],
+                                                         [True, False]])
+    assert not frames.reached["pcalm"].any()
+    assert frames.top == pytest.approx(1.05 * 40.0)
+
+
+def test_diverged_rules_looks_at_the_last_step():
+    blown = np.array([[1.0, 2.0], [np.inf, np.nan]])
+    recovered = np.array([[np.nan, np.nan], [1.0, np.nan]])
+    assert diverged_rules({"pc": recovered, "pcalm": blown}) == ["pcalm"]
+    assert diverged_rules({}) == []
+
+
+def test_merge_probes_joins_rules():
+    from pcviz.runs import ProbeResult
+
+    fit = fit_front(np.array([1, 2, 3]))
+    pc = ProbeResult(0.25, 8, {"pc": "tel-pc"}, {"pc": np.ones(3)}, {"pc": fit})
+    alm = ProbeResult(0.25, 8, {"pcalm": "tel-alm"}, {"pcalm": np.ones(3)}, {"pcalm": fit})
+    merged = merge_probes([pc, alm])
+    assert isinstance(merged, ProbeResult) and (merged.eta, merged.steps) == (0.25, 8)
+    assert list(merged.telemetry) == ["pc", "pcalm"] and set(merged.fits) == {"pc", "pcalm"}
+    with pytest.raises(ValueError):
+        merge_probes([])

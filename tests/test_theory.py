@@ -175,3 +175,131 @@ def test_bad_hyperparameters_raise():
         mode_matrix(1.0, eta=0.0, rho=1.0, alpha=1.0)
     with pytest.raises(ValueError, match="alpha"):
         is_stable(1.0, eta=0.1, rho=1.0, alpha=-1.0)
+
+
+# ------------------------------------------------------------- one configuration's theory
+
+
+def test_theory_point_chain_limit_and_auto_eta():
+    from pcviz.theory import theory_point
+
+    chain = theory_point(8, eta="auto", rho=1.0, alpha=1.0)
+    assert chain.sigma_max == pytest.approx(chain_singular_values(8)[0])
+    assert chain.eta_auto and chain.eta == pytest.approx(1 / chain.sigma_max**2)
+    limit = theory_point(8, eta=0.3, rho=2.0, alpha=0.5, sigma="limit")
+    assert (limit.sigma_max, limit.eta, limit.rho, limit.alpha, limit.eta_auto) == \
+        (2.0, 0.3, 2.0, 0.5, False)
+    with pytest.raises(ValueError, match="sigma"):
+        theory_point(8, eta=0.3, rho=1.0, alpha=1.0, sigma="huge")
+
+
+def test_stability_grid_shows_the_point_and_the_boundary():
+    from pcviz.theory import stability_grid, theory_point
+
+    p = theory_point(8, eta=0.2, rho=1.0, alpha=6.0)
+    etas, alphas, stable = stability_grid(p, size=(50, 40))
+    assert stable.shape == (40, 50) and etas.max() >= p.eta and alphas.max() >= p.alpha
+    assert stable.any() and not stable.all()  # the boundary crosses the grid
+    np.testing.assert_array_equal(stable, stability_region(etas, alphas, rho=1.0,
+                                                           sigma_max=p.sigma_max))
+
+
+def test_chain_eigenvalues_and_csv():
+    from pcviz.theory import chain_eigenvalues, eigenvalues_csv, theory_point
+
+    p = theory_point(6, eta=0.25, rho=1.0, alpha=1.0)
+    sigmas, mu = chain_eigenvalues(6, p)
+    assert sigmas.shape == (5,) and mu.shape == (5, 2)
+    np.testing.assert_allclose(mu, transient_eigenvalues(sigmas, eta=0.25, rho=1.0, alpha=1.0))
+    rows = eigenvalues_csv(sigmas, mu).splitlines()
+    assert rows[0].startswith("sigma,") and len(rows) == 6
+    assert float(rows[1].split(",")[-1]) == pytest.approx(np.abs(mu[0]).max())
+
+
+@pytest.mark.parametrize("alpha", [0.0, 2.0])
+def test_dispersion_pair_stops_before_pc_flips_sign(alpha):
+    from pcviz.theory import dispersion_pair, theory_point
+
+    p = theory_point(16, eta=0.25, rho=1.0, alpha=alpha)
+    pc, alm, used = dispersion_pair(p, num=50)
+    assert used == (alpha or 1.0)
+    assert pc.wavenumber.shape == (50,)
+    assert (p.eta * p.rho * 4 * np.sin(pc.wavenumber / 2) ** 2).max() == pytest.approx(0.9)
+    np.testing.assert_array_equal(pc.phase_per_step, 0.0)
+    assert (alm.phase_per_step > 0).all()
+
+
+# ------------------------------------------------------------------- float64 exactness
+
+
+def test_exactness_steps_log_grid():
+    from pcviz.theory import exactness_steps
+
+    steps = exactness_steps(8, points=8, steps_per_layer=2000)
+    assert steps[0] == 1 and steps[-1] == 16000 and len(steps) == 8
+    assert np.all(np.diff(steps) > 0)
+    assert list(exactness_steps(2, points=20, steps_per_layer=1)) == [1, 2]  # no duplicates
+    with pytest.raises(ValueError, match="depth"):
+        exactness_steps(1)
+
+
+def test_exactness_pcalm_reaches_bp_and_pc_does_not():
+    from pcviz.theory import exactness
+
+    curve = exactness(3, eta="auto", rho=1.0, alpha=1.0, points=3, steps_per_layer=300)
+    assert list(curve.steps) == [1, 30, 900]
+    assert 0 < curve.eta < 1
+    assert curve.errors["pcalm"][-1] < 1e-5 and curve.errors["pc"][-1] > 1e-2
+    assert curve.errors["pc"][0] == pytest.approx(curve.errors["pcalm"][0])  # T = 1: alike
+
+
+def test_exactness_point_refuses_bad_input_and_gathers_in_order():
+    from pcviz.theory import ExactnessPoint, exactness_point, gather_exactness
+
+    with pytest.raises(ValueError, match="steps=0"):
+        exactness_point(3, 0, eta="auto", rho=1.0, alpha=1.0)
+    with pytest.raises(ValueError):
+        gather_exactness(3, [])
+    points = [ExactnessPoint(10, 0.2, {"pc": 0.5, "pcalm": 0.1}),
+              ExactnessPoint(1, 0.2, {"pc": 0.9, "pcalm": 0.9})]
+    curve = gather_exactness(3, points)
+    assert list(curve.steps) == [1, 10] and list(curve.errors["pcalm"]) == [0.9, 0.1]
+
+
+def test_exactness_csv_and_json():
+    import json
+
+    from pcviz.theory import Exactness, exactness_csv, exactness_json
+
+    curve = Exactness(4, 0.25, np.array([1, 8]), {"pc": np.array([0.5, np.nan]),
+                                                   "pcalm": np.array([0.5, 1e-9])})
+    assert exactness_csv(curve).splitlines() == [
+        "T,pc_relative_error,pcalm_relative_error", "1,0.5,0.5", "8,nan,1e-09"]
+    doc = json.loads(exactness_json(curve, rho=1.0, alpha=2.0))
+    assert doc["relative_error"]["pc"] == [0.5, None] and doc["alpha"] == 2.0
+    assert (doc["depth"], doc["dtype"], doc["steps"]) == (4, "float64", [1, 8])
+
+
+def test_theory_command_on_the_run_service(run_service, tmp_path, capsys):
+    import argparse
+    import json
+
+    from pcviz.cli_theory import add_theory_command
+
+    parser = argparse.ArgumentParser()
+    add_theory_command(parser.add_subparsers(dest="command"))
+    out = tmp_path / "theory.json"
+    args = parser.parse_args(["theory", "--depth", "3", "--points", "3", "--steps-per-layer",
+                              "300", "--out", str(out)])
+    document = args.handler(args)
+    printed = capsys.readouterr().out
+    assert "PC-ALM" in printed and "stable on the chain's worst mode" in printed
+    assert document["command"] == "theory" and document["steps"] == [1, 30, 900]
+    assert document["relative_error"]["pcalm"][-1] < 1e-5 < document["relative_error"]["pc"][-1]
+    json.dumps(document)  # plain JSON
+    with pytest.raises(SystemExit):
+        parser.parse_args(["theory", "--eta", "fast"])
+    bad = parser.parse_args(["theory", "--depth", "100"])
+    with pytest.raises(ValueError, match="depth"):
+        bad.handler(bad)
+    assert not out.exists()  # --out is written by pcviz.cli's main, not by the handler
