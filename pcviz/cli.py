@@ -1,4 +1,4 @@
-"""The headless command line: `python -m pcviz train | probe | sweep`.
+"""The headless command line: `python -m pcviz train | probe | sweep | theory`.
 
 Each command prints a short table on stdout, a progress bar on stderr, and writes one JSON
 document with `--out`. Every command records its run(s) in the run store (`--store`, default
@@ -37,6 +37,7 @@ from .config import (
     with_changes,
 )
 from .data import DataError
+from .cli_theory import add_theory_command, run_theory
 from .runs import probe, record_probe, record_session
 from .train import Session
 
@@ -152,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
                            help="cells trained at once (default: the cluster's CPUs)")
     sweep_cmd.add_argument("--max-cells", type=_positive, default=None,
                            help="train at most this many unfinished cells, then stop")
+    add_theory_command(commands)
     return parser
 
 
@@ -331,7 +333,7 @@ def run_sweep(args: argparse.Namespace) -> dict:
             "cells": cells_out, "skipped": len(plan.done), "failed": len(failed)}
 
 
-_COMMANDS = {"train": run_train, "probe": run_probe, "sweep": run_sweep}
+_COMMANDS = {"train": run_train, "probe": run_probe, "sweep": run_sweep, "theory": run_theory}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

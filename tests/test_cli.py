@@ -60,6 +60,13 @@ def _store(path):
     return open_store(str(path))
 
 
+def test_theory_runs_on_the_service_and_pcalm_reaches_bp(run_service, tmp_path, capsys):
+    status, doc, captured = _run(["theory", "--depth", "4", "--points", "3"], tmp_path, capsys)
+    assert status == 0 and "PC-ALM" in captured.out
+    text = json.dumps(doc)
+    assert "e-1" in captured.out and ("e-15" in captured.out or "e-14" in captured.out), text[:300]
+
+
 def test_train_and_probe_are_recorded_with_a_checkpoint(tmp_path, capsys):
     path = tmp_path / "runs.sqlite"
     status, doc, captured = _run(["train", "--dataset", "xor", "--depth", "3", "--width", "4",
