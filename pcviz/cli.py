@@ -37,7 +37,7 @@ from .config import (
     with_changes,
 )
 from .data import DataError
-from .cli_theory import add_theory_command, run_theory
+from .cli_theory import _positive, add_theory_command, run_theory
 from .runs import probe, record_probe, record_session
 from .train import Session
 
@@ -82,16 +82,6 @@ def _rule_list(text: str) -> tuple[str, ...]:
     if bad or not rules:
         raise argparse.ArgumentTypeError(f"{text!r}: rules are a comma-separated list of bp, pc, pcalm")
     return rules
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
 
 
 def _eta(text: str) -> float | str:
