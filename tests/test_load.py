@@ -50,7 +50,9 @@ def load_server(tmp_path_factory):
     require_chromium()
     folder = tmp_path_factory.mktemp("streamlit")
     env = {"PCVIZ_IDLE_SECONDS": str(IDLE), "PCVIZ_STORE": str(folder / "runs.sqlite")}
-    with serve(env=env, log=folder / "server.log") as running:
+    # A closed tab's session is dropped after 3 s (Streamlit keeps it 120 s by default).
+    with serve("--server.disconnectedSessionTTL", "3", env=env,
+               log=folder / "server.log") as running:
         yield running.url, folder / "server.log", env["PCVIZ_STORE"]
 
 
@@ -118,7 +120,7 @@ def test_four_visitors_all_train_at_once_a_reload_reattaches_and_closed_tabs_fre
                     return all(r is not None and r.status == "paused" and r.step > 0
                                for r in records)
 
-                wait_until(pages[0], checkpointed, 90, "the closed tabs' runs to be saved")
+                wait_until(pages[0], checkpointed, 150, "the closed tabs' runs to be saved")
                 no_exception(pages[0])
         finally:
             browser.close()
