@@ -53,13 +53,9 @@ class LiveRunClient:
             cause = getattr(err, "cause", None)
             raise (cause if isinstance(cause, Exception) else RuntimeError(str(err))) from None
 
-    def view_ref(self, since: int = -1):
-        """Ask for the latest view without waiting (collect with `ray.get`/`ray.wait`)."""
-        return self.handle.view.remote(since)
-
     def view(self, since: int = -1, *, timeout: float | None = 60.0) -> RunView | None:
         """The run's latest `RunView` (`None`: unchanged since version `since`)."""
-        return self._get(self.view_ref(since), timeout)
+        return self._get(self.handle.view.remote(since), timeout)
 
     def control(self, *, timeout: float | None = None, **commands) -> RunView:
         """Send `play`, `step`, `speed` or `learning_rate` (see `LiveRun.control`); waits

@@ -96,7 +96,6 @@ class RunView:
     notice: str | None = None
     store_problem: str | None = None
     updates_per_second: float = math.nan
-    started: bool = False
 
 
 class LiveRun:
@@ -329,7 +328,7 @@ class LiveRun:
         session = self.session
         view = RunView(self.run_id, version=self._version, playing=self.playing,
                        speed=self.speed, error=self.error, notice=self.notice,
-                       store_problem=self.store_problem, started=True)
+                       store_problem=self.store_problem)
         if session is None:
             return view
         with self._lock:
