@@ -148,8 +148,19 @@ def _worker_of(store, run_ids):
     return None
 
 
-def test_a_killed_worker_reruns_its_cell_elsewhere(run_service, store):
+def test_a_killed_worker_reruns_its_cell_elsewhere(run_service, store, monkeypatch, tmp_path):
     store, url = store
+    real, first_try = sweeps.train_cells, tmp_path / "first-try"
+
+    def held_on_first_try(spec, depth, width, seeds, **kwargs):  # sent to the workers by value
+        held = not first_try.exists()  # the first try cannot end before the kill lands
+        first_try.touch()
+        out = real(spec, depth, width, seeds, **kwargs)
+        if held:
+            time.sleep(120)
+        return out
+
+    monkeypatch.setattr(sweeps, "train_cells", held_on_first_try)
     spec = GRID._replace(depths=(3,), seeds=(0,), max_steps=60)
     plan = sweeps.plan_sweep(spec, store=store)
     (rid,) = [sweeps.cell_id(plan.sweep_id, *c) for c in spec.cells()]
