@@ -122,8 +122,8 @@ def inference_step(
     return jax.vmap(one)(models, opt_states, alphas, active)
 
 
-def _layer_cosines(a: ResidualMLP, b: ResidualMLP) -> Array:
-    """Cosine per weight layer (`W_1`, each hidden `W_i`, `W_L`), then overall: `(L + 1,)`."""
+def _layer_sums(a: ResidualMLP, b: ResidualMLP) -> tuple[Array, Array, Array]:
+    """Per weight layer (`W_1`, each hidden `W_i`, `W_L`): `(<a, b>, |a|^2, |b|^2)`, each `(L,)`."""
 
     def parts(m):
         return [m.w_in.reshape(1, -1), m.w_hidden.reshape(m.w_hidden.shape[0], -1),
@@ -134,25 +134,54 @@ def _layer_cosines(a: ResidualMLP, b: ResidualMLP) -> Array:
         dots.append(jnp.sum(pa * pb, -1))
         na.append(jnp.sum(pa**2, -1))
         nb.append(jnp.sum(pb**2, -1))
-    dots, na, nb = (jnp.concatenate(v) for v in (dots, na, nb))
+    return tuple(jnp.concatenate(v) for v in (dots, na, nb))
+
+
+def _layer_cosines(a: ResidualMLP, b: ResidualMLP) -> Array:
+    """Cosine per weight layer (`W_1`, each hidden `W_i`, `W_L`), then overall: `(L + 1,)`."""
+    dots, na, nb = _layer_sums(a, b)
     layer = dots / jnp.sqrt(jnp.maximum(na * nb, 1e-30))
     total = jnp.sum(dots) / jnp.sqrt(jnp.maximum(jnp.sum(na) * jnp.sum(nb), 1e-30))
     return jnp.concatenate([layer, total[None]])
 
 
-@partial(jax.jit, static_argnames=("steps",))
-def gradient_alignment(models: ResidualMLP, alphas, x, y, eta, rho, *, steps: int) -> Array:
-    """Cosine of each stacked rule's weight gradient with BP's at the same weights.
+def _layer_norm_ratios(a: ResidualMLP, b: ResidualMLP) -> Array:
+    r"""$\|a_\ell\| / \|b_\ell\|$ per weight layer, then of the whole gradients: `(L + 1,)`."""
+    _, na, nb = _layer_sums(a, b)
+    layer = jnp.sqrt(na / jnp.maximum(nb, 1e-30))
+    total = jnp.sqrt(jnp.sum(na) / jnp.maximum(jnp.sum(nb), 1e-30))
+    return jnp.concatenate([layer, total[None]])
 
-    **Returns:** `(rules, L + 1)`: per weight layer (input first), then overall.
+
+@partial(jax.jit, static_argnames=("steps",))
+def gradient_comparison(models: ResidualMLP, alphas, x, y, eta, rho, *,
+                        steps: int) -> tuple[Array, Array]:
+    r"""Each stacked rule's weight gradient $g$ against BP's $g^{\mathrm{BP}}$ at the same weights.
+
+    $$\cos_\ell = \frac{\langle g_\ell, g^{\mathrm{BP}}_\ell\rangle}
+      {\|g_\ell\|\,\|g^{\mathrm{BP}}_\ell\|}, \qquad
+      n_\ell = \frac{\|g_\ell\|}{\|g^{\mathrm{BP}}_\ell\|}$$
+
+    **Returns:** `(cosines, norm_ratios)`, each `(rules, L + 1)`: per weight layer (input
+    first), then of the whole gradient.
     """
 
     def one(model, alpha):
         state, _ = infer(model, x, y, steps=steps, eta=eta, rho=rho, alpha=alpha, record=False)
         grads = energy_weight_grads(model, x, y, state, rho)
-        return _layer_cosines(grads, bp_grads(model, x, y)[0])
+        reference = bp_grads(model, x, y)[0]
+        return _layer_cosines(grads, reference), _layer_norm_ratios(grads, reference)
 
     return jax.vmap(one)(models, alphas)
+
+
+def gradient_alignment(models: ResidualMLP, alphas, x, y, eta, rho, *, steps: int) -> Array:
+    """Cosine of each stacked rule's weight gradient with BP's at the same weights (the first
+    half of `gradient_comparison`, the same compiled program).
+
+    **Returns:** `(rules, L + 1)`: per weight layer (input first), then overall.
+    """
+    return gradient_comparison(models, alphas, x, y, eta, rho, steps=steps)[0]
 
 
 @jax.jit
@@ -189,6 +218,7 @@ __all__ = [
     "bp_step",
     "evaluate",
     "gradient_alignment",
+    "gradient_comparison",
     "inference_step",
     "init_group",
     "make_optimizer",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -87,6 +87,14 @@ class RuleRecord:
         else:
             self.total_seconds += seconds
             self.timed_steps += 1
+
+
+class GradientComparison(NamedTuple):
+    """Rule -> `(L + 1,)` per weight layer (input first), then of the whole gradient: the
+    `cosine` of its weight gradient with BP's and the `norm_ratio` of their norms (rule / BP)."""
+
+    cosine: dict[str, np.ndarray]
+    norm_ratio: dict[str, np.ndarray]
 
 
 class OutOfMemory(MemoryError):
@@ -265,19 +273,26 @@ class Session:
                 self.records[name].test_accuracy.append(self.step_count, out[name])
         return out
 
-    def gradient_alignment(self) -> dict[str, np.ndarray]:
-        """Per rule, cosine of its weight gradient with BP's at its own weights on the fixed
-        probe batch: `(L + 1,)`, per weight layer (input first) then overall; BP is all ones."""
+    def gradient_comparison(self) -> GradientComparison:
+        """Per rule, its weight gradient against BP's at its own weights on the fixed probe
+        batch: the cosine and the norm ratio $\\|g_\\ell\\| / \\|g^{BP}_\\ell\\|$, each
+        `(L + 1,)`, per weight layer (input first) then of the whole gradient; BP's are ones."""
         x, y = self._probe_batch
-        out = {}
+        cosine, norm_ratio = {}, {}
         for group in self.groups:
             if group["rules"] == ["bp"]:
-                out["bp"] = np.ones(self.model_config.depth + 1)
+                cosine["bp"], norm_ratio["bp"] = (np.ones(self.model_config.depth + 1) for _ in "ab")
                 continue
-            cos = jax.device_get(_steps.gradient_alignment(
+            cos, ratio = jax.device_get(_steps.gradient_comparison(
                 group["models"], group["alphas"], x, y, self.eta, self.rule_config.rho,
                 steps=self.steps,
             ))
-            out.update({name: np.asarray(cos[i]) for i, name in enumerate(group["rules"])})
-        return out
+            for i, name in enumerate(group["rules"]):
+                cosine[name], norm_ratio[name] = np.asarray(cos[i]), np.asarray(ratio[i])
+        return GradientComparison(cosine, norm_ratio)
 
+    def gradient_alignment(self) -> dict[str, np.ndarray]:
+        """Per rule, cosine of its weight gradient with BP's at its own weights on the fixed
+        probe batch: `(L + 1,)`, per weight layer (input first) then overall; BP is all ones
+        (the `cosine` of `gradient_comparison`)."""
+        return self.gradient_comparison().cosine

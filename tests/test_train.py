@@ -113,6 +113,39 @@ def test_evaluate_and_alignment():
     assert cosines["pcalm"][-1] > cosines["pc"][-1]
 
 
+def _layer_norms(grads) -> np.ndarray:
+    """Per weight layer (input weights, each hidden, readout) norms of a gradient pytree."""
+    hidden = np.asarray(grads.w_hidden).reshape(grads.w_hidden.shape[0], -1)
+    return np.concatenate([[np.linalg.norm(grads.w_in)], np.linalg.norm(hidden, axis=1),
+                           [np.linalg.norm(grads.w_out)]])
+
+
+def test_gradient_comparison_norm_ratio_is_the_ratio_of_layer_norms():
+    from pcviz import weight_grads
+    from pcviz.config import with_changes
+
+    session = _session()
+    session.step(2)
+    comparison = session.gradient_comparison()
+    x, y = session._probe_batch
+    assert set(comparison.norm_ratio) == {"bp", "pc", "pcalm"}
+    np.testing.assert_array_equal(comparison.norm_ratio["bp"], np.ones(MODEL.depth + 1))
+    for rule in ("pc", "pcalm"):
+        model = session.model(rule)
+        cfg = with_changes(session.rule_config, rule=rule, eta=session.eta, record=False)
+        own = _layer_norms(weight_grads(model, x, y, cfg)[0])
+        ref = _layer_norms(weight_grads(model, x, y, RuleConfig(rule="bp"))[0])
+        ratio = comparison.norm_ratio[rule]
+        assert ratio.shape == (MODEL.depth + 1,)
+        np.testing.assert_allclose(ratio[:-1], own / ref, rtol=2e-3)
+        np.testing.assert_allclose(ratio[-1], np.linalg.norm(own) / np.linalg.norm(ref),
+                                   rtol=2e-3)
+    # the cosines are the same program's other half: nothing more is compiled for them
+    compiled = _steps.gradient_comparison._cache_size()
+    np.testing.assert_array_equal(session.gradient_alignment()["pc"], comparison.cosine["pc"])
+    assert _steps.gradient_comparison._cache_size() == compiled
+
+
 def test_history_stays_bounded_and_keeps_the_whole_run():
     history = History(capacity=100)
     for step in range(1, 10_001):
