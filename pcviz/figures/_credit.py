@@ -25,6 +25,7 @@ from ._style import (
     label,
     layer_ticks,
     row_mean,
+    set_log_axis,
     style,
 )
 
@@ -135,8 +136,8 @@ def arrival_plot(arrivals: Mapping[str, np.ndarray], *, alpha: float, eta: float
             line=dict(color="#555555", dash="dash", width=2.5),
             name=f"wave theory, speed √(αη) = {speed} layers/step",
         )
-    fig.update_xaxes(type="log", dtick="D2", title_text="distance from output d (layers)")
-    fig.update_yaxes(type="log", dtick="D2", title_text="arrival step t (inference steps)")
+    set_log_axis(fig, "x", title_text="distance from output d (layers)")
+    set_log_axis(fig, "y", title_text="arrival step t (inference steps)")
     return style(fig, title=title + " (log-log: slope 1 = wave, 2 = heat)",
                  uirevision="arrival-plot", legend_title="rule: fitted power law")
 
@@ -174,7 +175,7 @@ def energy_plot(energies: Mapping[str, np.ndarray]) -> go.Figure:
     """
     fig = _solid_and_dashed(energies, solid=("total", lambda a: a.sum(axis=1)),
                             dashed=("output loss", lambda a: a[:, -1]))
-    fig.update_yaxes(type="log", title_text="energy (batch mean, log scale)")
+    set_log_axis(fig, "y", title_text="energy (batch mean, log scale)")
     return style(fig, title="Energy during inference", uirevision="energy-plot",
                  legend_title="rule and term")
 

@@ -18,6 +18,7 @@ from ._style import (
     is_dead,
     label,
     layer_ticks,
+    log_colorbar,
     max_finite,
     note,
     style,
@@ -43,6 +44,7 @@ class _Scale(NamedTuple):
     title: str
     transform: Callable[[np.ndarray], np.ndarray]
     line_color: str
+    ticks: dict = {}
 
 
 def _scale(arrays: list[np.ndarray], quantity: str, log: bool, zmax: float | None) -> _Scale:
@@ -53,9 +55,10 @@ def _scale(arrays: list[np.ndarray], quantity: str, log: bool, zmax: float | Non
     if not log:
         return _Scale(0.0, top, "Viridis", f"{name}<br>{symbol}", lambda v: v, "white")
     floor = top * 10.0**-LOG_DECADES
+    low, high = float(np.log10(floor)), float(np.log10(top))
     return _Scale(
-        float(np.log10(floor)), float(np.log10(top)), "Viridis", f"{name}<br>log10 {symbol}",
-        lambda v: np.log10(np.maximum(v, floor)), "white",
+        low, high, "Viridis", f"{name}<br>{symbol}<br>(log scale)",
+        lambda v: np.log10(np.maximum(v, floor)), "white", log_colorbar(low, high),
     )
 
 
@@ -173,7 +176,8 @@ def _axes(fig: go.Figure, arrays: Mapping[str, np.ndarray], energy: bool, scale:
     fig.update_layout(
         coloraxis=dict(
             cmin=scale.cmin, cmax=scale.cmax, colorscale=scale.colorscale,
-            colorbar=dict(title=dict(text=scale.title, side="right"), thickness=14),
+            colorbar=dict(title=dict(text=scale.title, side="right"), thickness=14,
+                          **scale.ticks),
         ),
         legend=dict(orientation="h", x=0.0, y=-0.18, xanchor="left", yanchor="top"),
     )

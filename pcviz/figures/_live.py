@@ -8,7 +8,17 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ._style import color, diverged_note, empty, finite, is_dead, label, note, style
+from ._style import (
+    color,
+    diverged_note,
+    empty,
+    finite,
+    is_dead,
+    label,
+    note,
+    set_log_axis,
+    style,
+)
 
 Curve = tuple[np.ndarray, np.ndarray]
 
@@ -84,7 +94,7 @@ def training_curves(
     _style_keys(fig, bool(test_accuracy))
     diverged_note(fig, [r for r, c in loss.items() if diverged.get(r) is None and is_dead(c[1])])
     fig.update_xaxes(title_text="training step")
-    fig.update_yaxes(type="log", title_text="loss ½‖ŷ − y‖² (log scale)", row=1, col=1)
+    set_log_axis(fig, "y", title_text="loss ½‖ŷ − y‖² (log scale)")
     fig.update_yaxes(title_text="accuracy (%)", tickformat=".0%", range=[0, 1.02], row=1, col=2)
     return style(fig, title="Training curves (same initial weights and batches)",
                  uirevision="training-curves", legend_title="rule")
@@ -119,24 +129,58 @@ def overlay_curves(fig: go.Figure, curves: Mapping[str, Mapping[str, np.ndarray]
                 hovertemplate=f"{name} {label(rule)}{suffix}: %{{y:.3g}} at step %{{x}}"
                               "<extra></extra>", row=1, col=col,
             )
+    set_log_axis(fig, "y")  # the loss axis now also shows the earlier run
     return fig
 
 
-def layer_alignment(cosines: Mapping[str, np.ndarray]) -> go.Figure:
-    r"""Cosine of each rule's weight gradient with BP's, per weight layer.
+def _ratio_traces(fig: go.Figure, norm_ratios: Mapping[str, np.ndarray]) -> None:
+    for k, rule in enumerate(norm_ratios):
+        arr = finite(norm_ratios[rule]).ravel()
+        if arr.size < 2 or is_dead(arr):
+            continue
+        fig.add_scatter(
+            x=np.arange(1, arr.size), y=arr[:-1], mode="lines+markers", legendgroup=rule,
+            name=f"{label(rule)} size", showlegend=False,
+            line=dict(color=color(rule, k), width=2, dash="dot" if rule == "bp" else "solid"),
+            hovertemplate="weight layer %{x}<br>‖g‖ / ‖g<sub>BP</sub>‖ %{y:.3g}"
+                          "<extra>%{fullData.name}</extra>", row=1, col=2,
+        )
+    fig.add_hline(y=1, line=dict(color="#999999", width=1, dash="dot"), row=1, col=2)
+    set_log_axis(fig, "y", "y2", title_text="‖g‖ / ‖g<sub>BP</sub>‖ (log scale)")
 
-    $$\cos_\ell = \frac{g_\ell \cdot g^{\mathrm{BP}}_\ell}{\|g_\ell\|\,\|g^{\mathrm{BP}}_\ell\|}$$
+
+def layer_alignment(
+    cosines: Mapping[str, np.ndarray],
+    *,
+    norm_ratios: Mapping[str, np.ndarray] | None = None,
+) -> go.Figure:
+    r"""Each rule's weight gradient against BP's, per weight layer: its direction (cosine)
+    and, with `norm_ratios`, beside it its size relative to BP's (log scale).
+
+    $$\cos_\ell = \frac{g_\ell \cdot g^{\mathrm{BP}}_\ell}{\|g_\ell\|\,\|g^{\mathrm{BP}}_\ell\|},
+      \qquad n_\ell = \frac{\|g_\ell\|}{\|g^{\mathrm{BP}}_\ell\|}$$
+
+    A cosine near 1 says nothing of the size: a layer the credit has barely reached can
+    point BP's way with a gradient a million times smaller.
 
     **Arguments:**
 
     - `cosines`: rule -> `(L+1,)`: the cosine for weight layers 1..L (input first), then the
       overall cosine of the whole gradient last.
+    - `norm_ratios`: keyword-only, rule -> `(L+1,)` norm ratios laid out the same way
+      (`Session.gradient_comparison`); drawn as a second panel on a log axis.
 
     **Returns:**
 
-    A `go.Figure`, y in [-1, 1]; legend entries read "PC-ALM (overall 0.93)".
+    A `go.Figure`, cosine in [-1, 1]; legend entries read "PC-ALM (overall 0.93)". With
+    `norm_ratios`, two subplots, the ratios on `yaxis2`, traces named "PC-ALM size".
     """
-    fig = go.Figure()
+    if norm_ratios:
+        fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+            "direction: cosine to BP's gradient", "size relative to BP's gradient"))
+    else:
+        fig = go.Figure()
+    panel = dict(row=1, col=1) if norm_ratios else {}
     longest = 0
     for k, rule in enumerate(cosines):
         arr = finite(cosines[rule]).ravel()
@@ -146,14 +190,17 @@ def layer_alignment(cosines: Mapping[str, np.ndarray]) -> go.Figure:
             continue
         overall = f"{arr[-1]:.2f}" if np.isfinite(arr[-1]) else "n/a"
         fig.add_scatter(
-            x=np.arange(1, arr.size), y=arr[:-1], mode="lines+markers",
+            x=np.arange(1, arr.size), y=arr[:-1], mode="lines+markers", legendgroup=rule,
             name=f"{label(rule)} (overall {overall})", line=dict(color=color(rule, k), width=2),
             hovertemplate="weight layer %{x}<br>cosine %{y:.3f}<extra>%{fullData.name}</extra>",
+            **panel,
         )
-    fig.add_hline(y=0, line=dict(color="#999999", width=1, dash="dot"))
+    fig.add_hline(y=0, line=dict(color="#999999", width=1, dash="dot"), **panel)
+    if norm_ratios:
+        _ratio_traces(fig, norm_ratios)
     fig.update_xaxes(title_text="weight layer (1 = input weights, L = readout)",
                      rangemode="tozero", dtick=None if longest > 10 else 1)
-    fig.update_yaxes(title_text="cosine to BP gradient", range=[-1.05, 1.05])
+    fig.update_yaxes(title_text="cosine to BP gradient", range=[-1.05, 1.05], **panel)
     return style(fig, title="Weight-gradient alignment with BP per layer",
                  uirevision="layer-alignment", legend_title="rule (overall cosine)")
 

@@ -123,3 +123,97 @@ def layer_ticks(count: int, *, output: bool = False) -> dict:
         vals, text = [*vals, top], [*text, "output"]
     return dict(tickmode="array", tickvals=vals, ticktext=text, range=[0.5, top + 0.5],
                 autorange=False)
+
+
+_MANTISSAS = ((1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9))
+"""Tick mantissas of a log axis from coarse to fine: 1-2-5, then every integer."""
+_MAX_LOG_TICKS = 8
+
+
+def _tick_text(value: float) -> str:
+    """A tick label that reads as a plain number: "0.08", "20", "500", or a power of ten
+    "10<sup>-5</sup>" (with a mantissa, "2×10<sup>-5</sup>") outside 0.001 ... 10000."""
+    value = float(f"{value:.6g}")
+    if 1e-3 <= value < 1e5:
+        return np.format_float_positional(value, trim="-")
+    exponent = int(np.floor(np.log10(value)))
+    mantissa = float(f"{value / 10.0**exponent:.6g}")
+    power = f"10<sup>{exponent}</sup>"
+    return power if mantissa == 1 else f"{mantissa:g}×{power}"
+
+
+def _linear_ticks(lo: float, hi: float) -> np.ndarray:
+    """Round values (steps of 1, 2 or 5 times a power of ten) inside `[lo, hi]`, 3 to 6."""
+    for step in sorted({m * 10.0**e for e in range(-12, 13) for m in (1, 2, 5)}, reverse=True):
+        ticks = np.arange(np.ceil(lo / step), np.floor(hi / step) + 1) * step
+        if ticks.size >= 3:
+            return np.array([float(f"{t:.10g}") for t in ticks if t > 0])
+    return np.array([lo, hi])
+
+
+def log_ticks(lo: float, hi: float) -> np.ndarray:
+    r"""Tick values for a log axis over `[lo, hi]` (`0 < lo <= hi`): three to eight round
+    numbers that read in order.
+
+    Over many decades, powers of ten ($10^{-6}, 10^{-4}, \dots, 1$, every $k$-th decade);
+    over a few, 1-2-5 per decade (0.05, 0.1, 0.2, 0.5); over about one, every integer
+    mantissa (0.3, 0.4, ... 0.9); narrower still, evenly spaced round values (0.65, 0.7).
+    """
+    decades = np.arange(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+    for mantissas in _MANTISSAS:
+        values = np.array([m * 10.0**e for e in decades for m in mantissas])
+        inside = values[(values >= lo * (1 - 1e-9)) & (values <= hi * (1 + 1e-9))]
+        if inside.size > _MAX_LOG_TICKS:
+            return log_ticks_every(lo, hi)
+        if inside.size >= 3:
+            return inside
+    return _linear_ticks(lo, hi)
+
+
+def log_ticks_every(lo: float, hi: float) -> np.ndarray:
+    """Powers of ten inside `[lo, hi]`, every `k`-th decade counted down from the highest,
+    so that there are at most eight."""
+    first, last = int(np.ceil(np.log10(lo) - 1e-9)), int(np.floor(np.log10(hi) + 1e-9))
+    every = max(1, int(np.ceil((last - first + 1) / _MAX_LOG_TICKS)))
+    return 10.0 ** np.arange(last, first - 1, -every)[::-1].astype(np.float64)
+
+
+def log_axis(*arrays, pad: float = 0.04) -> dict:
+    """Settings of a readable log axis that shows every finite positive value of `arrays`:
+    `type="log"`, a range padded by `pad` of its span (in decades), and `log_ticks` of
+    that range as `tickvals` with plain-number `ticktext`. Pass them to `update_xaxes` /
+    `update_yaxes`; with no positive value the axis is left to Plotly."""
+    values = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays] or [[]])
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return dict(type="log")
+    low, high = np.log10(values.min()), np.log10(values.max())
+    margin = max(pad * (high - low), 0.02)
+    low, high = low - margin, high + margin
+    ticks = [float(f"{t:.10g}") for t in log_ticks(10.0**low, 10.0**high)]
+    return dict(type="log", range=[float(low), float(high)], autorange=False, tickmode="array",
+                tickvals=ticks, ticktext=[_tick_text(t) for t in ticks])
+
+
+def traces_on(fig: go.Figure, axis: str, anchor: str | None = None) -> list[np.ndarray]:
+    """The `axis` (`"x"` or `"y"`) values of every trace of `fig` drawn on the axis `anchor`
+    (`"y"`, `"y2"`, ...; default: the first axis of that letter)."""
+    anchor = anchor or axis
+    return [np.asarray(getattr(t, axis), dtype=np.float64) for t in fig.data
+            if getattr(t, axis) is not None and (getattr(t, f"{axis}axis") or axis) == anchor]
+
+
+def set_log_axis(fig: go.Figure, axis: str, anchor: str | None = None, **settings) -> None:
+    """Make one axis of `fig` (`axis` `"x"` or `"y"`; `anchor` names which, e.g. `"y2"`) a
+    readable log axis over what its traces show (`log_axis`), with extra `settings`."""
+    anchor = anchor or axis
+    fig.layout[f"{axis}axis{anchor[1:]}"].update(**log_axis(*traces_on(fig, axis, anchor)),
+                                                 **settings)
+
+
+def log_colorbar(low: float, high: float) -> dict:
+    """Colour-bar ticks for a colour axis that holds $\\log_{10}$ of the values, from `low` to
+    `high` (both log10): `tickvals` at the logs of `log_ticks`, labelled with the values."""
+    ticks = [float(f"{t:.10g}") for t in log_ticks(10.0**low, 10.0**high)]
+    return dict(tickmode="array", tickvals=[float(np.log10(t)) for t in ticks],
+                ticktext=[_tick_text(t) for t in ticks])

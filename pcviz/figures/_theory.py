@@ -9,7 +9,17 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..theory import Dispersion, is_stable
-from ._style import BAD, GOOD, color, diverged_note, finite, is_dead, label, style
+from ._style import (
+    BAD,
+    GOOD,
+    color,
+    diverged_note,
+    finite,
+    is_dead,
+    label,
+    set_log_axis,
+    style,
+)
 
 _STABLE, _UNSTABLE = "#cfe3f2", "#fbe0c8"
 
@@ -37,9 +47,9 @@ def exactness_plot(steps: np.ndarray, errors: Mapping[str, np.ndarray]) -> go.Fi
         fig.add_scatter(x=x, y=finite(errors[rule]).ravel(), mode="lines+markers",
                         name=label(rule), line=dict(color=color(rule, k), width=2))
     diverged_note(fig, dead)
-    fig.update_xaxes(type="log", title_text="inference steps T")
-    fig.update_yaxes(type="log", exponentformat="power",
-                     title_text="relative error ‖g − g<sub>BP</sub>‖ / ‖g<sub>BP</sub>‖")
+    set_log_axis(fig, "x", title_text="inference steps T")
+    set_log_axis(fig, "y",
+                 title_text="relative error ‖g − g<sub>BP</sub>‖ / ‖g<sub>BP</sub>‖")
     return style(fig, title="Exactness: weight gradient against BP's as T grows (linear net)",
                  uirevision="exactness-plot", legend_title="rule")
 
