@@ -16,6 +16,7 @@ Private modules: `_style` (look, NaN helpers), `_heatmap` (inference heatmaps), 
 (depth x width grid), `_html` (offline HTML export).
 """
 
+from ._boundary import decision_regions as decision_regions
 from ._credit import alignment_vs_step as alignment_vs_step
 from ._credit import arrival_plot as arrival_plot
 from ._credit import credit_profile as credit_profile
@@ -26,6 +27,7 @@ from ._live import layer_alignment as layer_alignment
 from ._live import overlay_curves as overlay_curves
 from ._live import step_times as step_times
 from ._live import training_curves as training_curves
+from ._network import network_diagram as network_diagram
 from ._style import RULE_COLORS as RULE_COLORS
 from ._style import RULE_LABELS as RULE_LABELS
 from ._sweep import sweep_heatmaps as sweep_heatmaps
@@ -40,6 +42,7 @@ __all__ = [
     "alignment_vs_step",
     "arrival_plot",
     "credit_profile",
+    "decision_regions",
     "dispersion_plot",
     "eigenvalue_plot",
     "energy_plot",
@@ -47,9 +50,10 @@ __all__ = [
     "figure_html",
     "inference_heatmaps",
     "layer_alignment",
+    "network_diagram",
     "overlay_curves",
-    "sweep_heatmaps",
     "stability_plot",
     "step_times",
+    "sweep_heatmaps",
     "training_curves",
 ]
