@@ -47,8 +47,9 @@ def test_step_trains_one_batch_and_draws_the_figures():
     assert "PC-ALM arrival front" in [t.get("name") for t in heat["data"]]
     curve_names = {t.get("name") for t in figs["lab_curves"]["data"]}
     assert {"BP", "PC", "PC-ALM", "PC-ALM train", "PC-ALM test"} <= curve_names
-    alignment = figs["lab_alignment"]["data"]
-    assert len(alignment) == 3 and all(len(array(t["y"])) == 8 for t in alignment)  # L layers
+    alignment = figs["lab_alignment"]["data"]  # cosine, and beside it the norm ratio (y2)
+    assert [t.get("yaxis", "y") for t in alignment] == ["y"] * 3 + ["y2"] * 3
+    assert all(len(array(t["y"])) == 8 for t in alignment)  # L layers
     bars = figs["lab_times"]["data"]
     assert [t["name"] for t in bars] == ["BP", "PC", "PC-ALM"] and all(t["type"] == "bar"
                                                                         for t in bars)

@@ -67,7 +67,8 @@ class LiveRunClient:
         return self._get(self.handle.control.remote(**commands), timeout)
 
     def alignment(self, *, timeout: float | None = 60.0):
-        """Per-layer gradient cosine with BP at the current weights (or `None`)."""
+        """Per-layer gradient cosine with BP and norm ratio to BP at the current weights
+        (a `pcviz.train.GradientComparison`, or `None`)."""
         return self._get(self.handle.alignment.remote(), timeout)
 
     def probe(self, rules: tuple[str, ...], *, timeout: float | None = 120.0):

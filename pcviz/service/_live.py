@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import ray
 
 from ..config import ModelConfig, RuleConfig, TrainConfig, encode, to_dict
@@ -398,14 +397,15 @@ class LiveRun:
         return self.view()
 
     @ray.method(concurrency_group="compute")
-    def alignment(self) -> dict[str, np.ndarray] | None:
-        """Per rule, the cosine of its weight gradient with BP's per layer (see
-        `Session.gradient_alignment`), at the current weights; `None` before any step."""
+    def alignment(self):
+        """Per rule, the cosine of its weight gradient with BP's and their norm ratio, per
+        layer (a `GradientComparison`, see `Session.gradient_comparison`), at the current
+        weights; `None` before any step."""
         self._seen = time.monotonic()
         if self.session is None or self.error is not None or self.session.step_count == 0:
             return None
         with self._waiting_for_session():
-            return self.session.gradient_alignment()
+            return self.session.gradient_comparison()
 
     @ray.method(concurrency_group="compute")
     def probe(self, rules: tuple[str, ...]):

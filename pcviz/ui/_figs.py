@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from .. import export, figures
 from ..analysis import arrival_steps
 from ..config import INFERENCE_RULES
-from ..train import History, Session
+from ..train import GradientComparison, History, Session
 
 QUANTITY_NAMES = {
     "credit": "credit ‖λ + ρr‖",
@@ -93,9 +93,12 @@ def curves(session: Session) -> go.Figure:
     )
 
 
-def alignment(cosines: Mapping[str, np.ndarray]) -> go.Figure:
-    """Per-layer cosine of each rule's weight gradient with BP's."""
-    return figures.layer_alignment(cosines)
+def alignment(comparison: GradientComparison | Mapping[str, np.ndarray]) -> go.Figure:
+    """Per-layer cosine of each rule's weight gradient with BP's and, from a
+    `GradientComparison`, beside it the ratio of their norms."""
+    if isinstance(comparison, GradientComparison):
+        return figures.layer_alignment(comparison.cosine, norm_ratios=comparison.norm_ratio)
+    return figures.layer_alignment(comparison)
 
 
 def seconds_per_step(session: Session) -> dict[str, float]:
