@@ -10,6 +10,7 @@ def live_lab() -> None:
     lab = ui.sync_lab(*ui.current_config())
     ui.lab_controls(lab)
     ui.lab_live(lab)
+    ui.lab_boundary(lab)
     ui.lab_history(lab)
     ui.lab_downloads(lab)
 

@@ -75,6 +75,10 @@ class LiveRunClient:
         """`pcviz.runs.ProbeResult` per rule at the current weights (a list, one per rule)."""
         return self._get(self.handle.probe.remote(tuple(rules)), timeout)
 
+    def boundary(self, *, timeout: float | None = 30.0):
+        """`pcviz.boundary.DecisionGrid` at the current weights (`None`: the data are not 2-D)."""
+        return self._get(self.handle.boundary.remote(), timeout)
+
     def close(self) -> None:
         """Checkpoint and stop the run (it reopens from the store when asked for again)."""
         self.handle.close.remote()

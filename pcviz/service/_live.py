@@ -422,6 +422,19 @@ class LiveRun:
                                  rule, (r,)) for r in rules]
         return parts
 
+    @ray.method(concurrency_group="compute")
+    def boundary(self):
+        """Every rule's decision regions at the current weights (`pcviz.boundary`), or `None`
+        when the data are not 2-D; the session is held only to take the weights."""
+        from ..boundary import is_planar, run_models, session_grid
+
+        self._seen = time.monotonic()
+        if self.session is None or self.error is not None or not is_planar(self.session.data):
+            return None
+        with self._waiting_for_session():
+            models, step = run_models(self.session)
+        return session_grid(self.session, models, step)
+
     def close(self) -> None:
         """Checkpoint now and stop training (the actor ends at its next idle check)."""
         self.playing = False

@@ -33,6 +33,7 @@ from ._lab import lab_history as lab_history
 from ._lab import lab_intro as lab_intro
 from ._lab import lab_live as lab_live
 from ._lab import sync_lab as sync_lab
+from ._lab_boundary import lab_boundary as lab_boundary
 from ._presets import PRESETS as PRESETS
 from ._state import UI_LIMITS as UI_LIMITS
 from ._state import current_config as current_config
@@ -54,6 +55,7 @@ __all__ = [
     "current_config",
     "enable_compilation_cache",
     "explain",
+    "lab_boundary",
     "lab_controls",
     "lab_downloads",
     "lab_history",
