@@ -17,8 +17,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# The locked dependencies, every file checked against its hash (a layer that changes only when
+# the lock does).
+COPY requirements.lock .
+RUN pip install --require-hashes -r requirements.lock
 
 # Optional: JAX's CUDA wheels (CUDA itself comes as pip packages), same JAX version.
 ARG JAX_CUDA=""
@@ -27,6 +29,8 @@ RUN if [ -n "$JAX_CUDA" ]; then \
     fi
 
 COPY . .
+# pcviz itself (the `pcviz` command), its dependencies already installed from the lock.
+RUN pip install --no-deps --no-build-isolation .
 
 # Run as an unprivileged user; the app's files stay read-only to it. Its home holds JAX's
 # persistent compilation cache (~/.cache/pcviz/jax), so restarts compile nothing twice.
