@@ -2,6 +2,8 @@
 
 import resource
 
+import pytest
+
 from pcviz.config import ModelConfig, RuleConfig, TrainConfig
 from pcviz.train import Session
 
@@ -14,6 +16,7 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+@pytest.mark.slow
 def test_two_thousand_steps_keep_memory_flat():
     session = Session(ModelConfig(depth=8, width=64), RuleConfig(steps=8),
                       TrainConfig(dataset="spirals", batch_size=16))
