@@ -1,6 +1,6 @@
 """A straightforward PC / PC-ALM implementation, written for the benchmark only.
 
-What a competent person would write first from SCIENCE.md: a per-layer Python list of
+What a competent person would write first from docs/science.md: a per-layer Python list of
 weights, the energy as a Python loop over layers, `jax.grad` of the energy with respect to the
 list of states for each inference step inside one `lax.fori_loop`, then `jax.grad` with
 respect to the list of weights; everything under one `jax.jit`. Same maths as the engine

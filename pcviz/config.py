@@ -69,7 +69,7 @@ def _check_float(name: str, value: Any, bounds: tuple[float, float]) -> None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Shape of the residual MLP (SCIENCE.md).
+    """Shape of the residual MLP (docs/science.md, "The network").
 
     **Arguments:**
 
@@ -186,7 +186,8 @@ class TrainConfig:
         _check_choice("batch_rules", self.batch_rules, (True, False))
 
     def resolved_learning_rate(self, model: ModelConfig) -> float:
-        """The learning rate, with the default `1e-3 sqrt(N/L)` resolved (SCIENCE.md)."""
+        """The learning rate, with the default `1e-3 sqrt(N/L)` resolved (docs/science.md,
+        "PC-ALM")."""
         if self.learning_rate is not None:
             return float(self.learning_rate)
         return 1e-3 * math.sqrt(model.width / model.depth)

@@ -1,4 +1,5 @@
-"""The residual MLP of SCIENCE.md as an `eqx.Module`, in muPC or standard parameterisation."""
+"""The residual MLP of docs/science.md ("The network") as an `eqx.Module`, in muPC or standard
+parameterisation."""
 
 from __future__ import annotations
 

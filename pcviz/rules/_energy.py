@@ -1,7 +1,8 @@
 """Energies and their state gradients, every layer at once (the bottom of the engine).
 
-Notation (SCIENCE.md): states $h_i$, predictions $f_i(h_{i-1})$, prediction errors
-$r_i = h_i - f_i(h_{i-1})$, multipliers $\\lambda_i$, composite credit $e_i = \\lambda_i + \\rho r_i$.
+Notation (docs/science.md, "Notation"): states $h_i$, predictions $f_i(h_{i-1})$, prediction
+errors $r_i = h_i - f_i(h_{i-1})$, multipliers $\\lambda_i$, composite credit
+$e_i = \\lambda_i + \\rho r_i$.
 Arrays of states, errors, multipliers and credit have shape `(L-1, B, N)`; index 0 is the first
 hidden layer. Everything here is local: given the states, each layer's quantities depend only on
 its own weights and the layer below, and all of them come from one batched contraction.

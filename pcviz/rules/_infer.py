@@ -161,5 +161,6 @@ def constraint_spectral_norm(
 
 
 def auto_eta(model: ResidualMLP, x: Float[Array, "batch input"]) -> Array:
-    """The default activity step $\\eta_h = 1/\\lambda_{\\max}(A^\\top A)$ (SCIENCE.md)."""
+    """The default activity step $\\eta_h = 1/\\lambda_{\\max}(A^\\top A)$ (docs/science.md,
+    "PC-ALM")."""
     return 1.0 / constraint_spectral_norm(model, x)
