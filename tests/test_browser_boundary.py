@@ -1,0 +1,106 @@
+"""The decision regions and the network diagram in a real browser: `streamlit run app.py`
+driven by Debian's Chromium, on the spirals (a planar data set) and on the default data (not
+planar). The regions must be drawn before Play (the untrained networks' classes), then follow
+the run while it plays. Screenshots go to `tests/artifacts/screenshots/`, or with
+`PCVIZ_SCREENSHOTS=docs/screenshots` to the README's pictures."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from _browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    VIEWPORT,
+    WAIT_MS,
+    no_exception,
+    press,
+    require_chromium,
+    serve,
+    step_count,
+    wait_idle,
+    wait_until,
+)
+
+SHOTS = ROOT / os.environ.get("PCVIZ_SCREENSHOTS", "tests/artifacts/screenshots")
+REGIONS = ".st-key-live_boundary .js-plotly-plot .heatmaplayer image"
+NETWORK_BLOCKS = ".st-key-live_network .js-plotly-plot .bars path"
+TITLE = ".st-key-live_boundary .js-plotly-plot .gtitle"
+
+pytestmark = [pytest.mark.needs_chromium, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_chromium()
+    with serve(log=tmp_path_factory.mktemp("streamlit") / "server.log") as running:
+        yield running.url
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def regions_step(page) -> int:
+    """The training step the drawn regions belong to, from the figure's title (-1: none)."""
+    title = page.evaluate("(sel) => document.querySelector(sel)?.textContent ?? ''", TITLE)
+    found = re.search(r"after ([\d,]+) training step", title)
+    return int(found.group(1).replace(",", "")) if found else -1
+
+
+def test_spirals_show_their_regions_before_play_and_they_follow_the_run(page, server):
+    page.goto(server + "/?dataset=spirals&depth=8&width=16&batch=16", timeout=WAIT_MS)
+    page.get_by_role("button", name="Play").wait_for(timeout=WAIT_MS)
+    page.locator(REGIONS).first.wait_for(timeout=WAIT_MS)
+    assert page.locator(REGIONS).count() == 3  # BP, PC, PC-ALM side by side
+    assert page.locator(NETWORK_BLOCKS).count() >= 3 * 9  # input, 7 hidden, output per rule
+    assert regions_step(page) == 0  # the untrained networks' classes, before Play
+    press(page, "Play", shows="Pause")
+    wait_until(page, lambda: regions_step(page) >= 5, 90, "the regions of step 5 or later")
+    seen = regions_step(page)
+    wait_until(page, lambda: regions_step(page) > seen, 30, "the regions to follow the run")
+    assert page.locator(REGIONS).count() == 3
+    assert step_count(page) >= seen
+    press(page, "Pause", shows="Play")
+    wait_idle(page)
+    no_exception(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    box = page.locator(".st-key-live_boundary")
+    box.scroll_into_view_if_needed()
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(1000)
+    box.screenshot(path=str(SHOTS / "lab_boundary.png"))
+    page.locator(".st-key-live_network").screenshot(path=str(SHOTS / "lab_network.png"))
+
+
+def test_data_that_are_not_planar_show_no_regions(page, server):
+    page.goto(server + "/?depth=8&width=16&batch=16", timeout=WAIT_MS)
+    page.get_by_role("button", name="Play").wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_until(page, lambda: step_count(page) >= 1, 90, "one training step")
+    wait_idle(page)
+    assert page.locator(".st-key-live_boundary").count() == 0
+    assert page.locator(".st-key-live_network").count() == 0
+    assert page.get_by_text("decision regions").count() == 0
+    no_exception(page)
