@@ -5,7 +5,8 @@ the URL) and the four pages. The live lab opens by default.
 
 `app` is the same dashboard as an ASGI application (`st.App`), which `streamlit run app.py`
 serves: as the server starts, it begins compiling the default run's programs in the
-background, so that the first visitor's Play does not wait for the compiler.
+background, so that the first visitor's Play does not wait for the compiler; it also serves
+plotly.js for the live charts, which update in place.
 """
 
 from contextlib import asynccontextmanager
@@ -22,8 +23,22 @@ async def _warm_start(_app):
     yield
 
 
+def _plotly_js(_request):
+    """plotly.js from the installed plotly package, for the live charts (cached a day)."""
+    from starlette.responses import FileResponse
+
+    from pcviz.ui import PLOTLY_JS
+
+    return FileResponse(PLOTLY_JS, media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 if __name__ != "__main__":  # imported by the server, not run as a visitor's script
-    app = st.App(__file__, lifespan=_warm_start)
+    from starlette.routing import Route
+
+    from pcviz.ui import PLOTLY_ROUTE
+
+    app = st.App(__file__, lifespan=_warm_start, routes=[Route(PLOTLY_ROUTE, _plotly_js)])
 
 
 def run() -> None:

@@ -4,9 +4,8 @@ figures a page drew."""
 from __future__ import annotations
 
 import base64
-import re
 import json
-
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,14 @@ from streamlit.testing.v1 import AppTest
 
 
 def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly figures on the page, by the chart's key (its id ends with the key)."""
-    return {c.proto.id.split("-", 2)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    """Plotly figures on the page, by the chart's key (its id ends with the key): Streamlit's
+    own charts and the live lab's charts updated in place (`pcviz.ui.live_chart`)."""
+    drawn = {c.proto.id.split("-", 2)[-1]: json.loads(c.proto.spec)
+             for c in at.get("plotly_chart")}
+    for c in at.get("bidi_component"):
+        if c.proto.component_name == "pcviz_live_chart":
+            drawn[c.proto.id.split("-", 2)[-1]] = json.loads(json.loads(c.proto.json))["figure"]
+    return drawn
 
 
 def array(value) -> np.ndarray:

@@ -15,9 +15,10 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -216,7 +217,8 @@ def press(page, name: str, *, shows: str, seconds: float = 30) -> None:
             return
         except PlaywrightTimeout:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"pressing {name!r} did not show {shows!r} in {seconds} s")
+                raise TimeoutError(
+                    f"pressing {name!r} did not show {shows!r} in {seconds} s") from None
             print(f"\n{name!r} did not show {shows!r} within 5 s: pressing again")
         wait_ms = 5_000
 
@@ -272,3 +274,36 @@ def explain_failure(browser, folder: Path, log: Path | None = None) -> Iterator[
 
 def no_exception(page) -> None:
     assert page.get_by_test_id("stException").count() == 0
+
+
+_FRAME_JS = """(key) => {
+  const box = document.querySelector('.st-key-' + key);
+  if (!box) return 'blank';
+  if (!box.querySelector('.heatmaplayer image')) return 'blank';
+  for (let el = box; el && el !== document.body; el = el.parentElement) {
+    if (Number(getComputedStyle(el).opacity) < 0.95) return 'dimmed';
+  }
+  return box.getAttribute('data-stale') === 'true' ? 'stale' : 'shown';
+}"""
+
+
+class Frames(NamedTuple):
+    """What `sample_frames` saw: how many samples showed the chart blank, dimmed (it or an
+    element around it drawn faded), marked stale by Streamlit while being redrawn but drawn in
+    full, or shown."""
+
+    blank: int
+    dimmed: int
+    stale: int
+    shown: int
+
+
+def sample_frames(page, key: str, *, samples: int = 80, period_ms: int = 250) -> Frames:
+    """Look at the chart with widget key `key` every `period_ms` ms, `samples` times: blank
+    (no heatmap image in it), dimmed (it or an element around it is drawn faded), stale
+    (marked so, drawn in full) or shown."""
+    seen = {"blank": 0, "dimmed": 0, "stale": 0, "shown": 0}
+    for _ in range(samples):
+        seen[page.evaluate(_FRAME_JS, key)] += 1
+        page.wait_for_timeout(period_ms)
+    return Frames(**seen)

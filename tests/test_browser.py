@@ -23,9 +23,11 @@ from _browser import (
     VIEWPORT,
     WAIT_MS,
     no_exception,
+    open_lab,
     press,
     require_chromium,
     run_caption,
+    sample_frames,
     serve,
     step_count,
     wait_idle,
@@ -123,6 +125,35 @@ def test_lab_plays_and_its_address_reopens_the_run(page, browser, server):
         no_exception(shared)
     finally:
         shared.context.close()
+
+
+def test_a_playing_run_never_blinks(page, browser, server):
+    """Two visitors play; one page's heatmap, sampled every 250 ms for 20 s (80 samples), is
+    never blank (the chart rebuilt) nor faded (drawn as stale) while its run plays; the
+    curves keep their chart too."""
+    other = open_lab(browser.new_context(viewport=VIEWPORT), server + "/?depth=8&width=16")
+    try:
+        press(other, "Play", shows="Pause")
+        page.goto(server + "/", timeout=WAIT_MS)
+        page.get_by_role("button", name="Play").wait_for(timeout=WAIT_MS)
+        wait_idle(page)
+        press(page, "Play", shows="Pause")
+        page.locator(HEATMAP).first.wait_for(timeout=WAIT_MS)
+        wait_until(page, lambda: page.locator(".st-key-lab_curves .js-plotly-plot").count(),
+                   60, "the training curves")
+        page.evaluate("document.querySelector('.st-key-lab_curves .js-plotly-plot')"
+                      ".__kept = true")
+        frames = sample_frames(page, "lab_heatmaps", samples=80, period_ms=250)
+        print(f"\nheatmap over 80 samples while playing: {frames}")
+        assert frames.blank == 0 and frames.dimmed == 0, frames
+        assert frames.shown + frames.stale == 80
+        kept = page.evaluate("!!document.querySelector('.st-key-lab_curves .js-plotly-plot')"
+                             "?.__kept")
+        assert kept, "the curves' chart was rebuilt instead of updated"
+        press(page, "Pause", shows="Play")
+        no_exception(page)
+    finally:
+        other.context.close()
 
 
 def test_a_preset_link_shows_the_ballistic_wave(page, server):

@@ -34,6 +34,8 @@ from ._lab import lab_intro as lab_intro
 from ._lab import lab_live as lab_live
 from ._lab import sync_lab as sync_lab
 from ._lab_boundary import lab_boundary as lab_boundary
+from ._live_chart import PLOTLY_JS as PLOTLY_JS
+from ._live_chart import PLOTLY_ROUTE as PLOTLY_ROUTE
 from ._presets import PRESETS as PRESETS
 from ._state import UI_LIMITS as UI_LIMITS
 from ._state import current_config as current_config

@@ -20,6 +20,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,8 @@ from . import _lab_view as view
 from ._visitors import pacer, visitor_id
 
 _STATE = "pcviz_lab"
+LIVE_CSS = Path(__file__).with_name("live.css")
+"""Styles of the live sections (figures are not faded while they redraw)."""
 RUN_PARAM = "run"
 """The query parameter holding the live run's id."""
 RUN_ID = re.compile(r"^[a-z0-9]{6,32}$")
@@ -313,8 +316,12 @@ def _train_frame() -> None:
     if lab.view is None:
         view.starting("The run is still starting...")
         return
-    view.status(lab)
-    view.heatmaps(lab)
+    # Two keyed boxes in a fixed order: whatever the status shows (a notice, a warning), the
+    # heatmaps keep their place, so the browser updates the chart instead of rebuilding it.
+    with st.container(key="live_status"):
+        view.status(lab)
+    with st.container(key="live_heatmaps"):
+        view.heatmaps(lab)
     _pace(lab, time.thread_time() - started, first)
 
 
@@ -336,7 +343,8 @@ def _pace(lab: LabState, seconds: float, first: bool) -> None:
 def _curves_frame() -> None:
     lab = lab_state()
     if lab.view is not None and lab.view.error is None:
-        view.curves(lab)
+        with st.container(key="live_curves"):
+            view.curves(lab)
 
 
 def _slow_frame() -> None:
@@ -350,7 +358,8 @@ def _slow_frame() -> None:
         except (TimeoutError, RunGone, ValueError, RuntimeError, MemoryError):
             lab.alignment = None  # the training fragment reports errors
         lab.aligned_step = seen.step_count
-    view.alignment_and_times(lab)
+    with st.container(key="live_alignment"):
+        view.alignment_and_times(lab)
 
 
 def lab_live(lab: LabState) -> None:
@@ -358,6 +367,7 @@ def lab_live(lab: LabState) -> None:
     training status and heatmaps at the server's pace, the training curves every
     `CURVE_SECONDS`, the alignment with BP and the wall times every `SLOW_SECONDS`. The text
     on diffusive and ballistic credit between them is static."""
+    st.html(LIVE_CSS)
     if lab.notice:  # until the visitor's next command
         st.info(view.plain(lab.notice), icon=":material/info:")
     _overlay(lab)  # the choice below, made on the previous run of the page

@@ -15,6 +15,7 @@ from .. import figures
 from ..config import INFERENCE_RULES
 from ..history import RunSummary, overlay_label
 from . import _figs, _text
+from ._live_chart import live_chart
 from ._sidebar import DATASET_NAMES
 from ._visitors import server_load
 from ._widgets import plain as plain
@@ -22,9 +23,6 @@ from ._widgets import show_downloads
 
 if TYPE_CHECKING:
     from ._lab import LabState
-
-_CHART = {"theme": None, "config": _figs.CONFIG}
-
 
 def starting(message: str) -> None:
     """The run is not there yet (the run service or the run's worker is starting)."""
@@ -58,7 +56,7 @@ def status(lab: LabState) -> None:
         f"Run {lab.run_id} · {DATASET_NAMES.get(session.dataset, session.dataset)}; "
         f"depth L = {session.model_config.depth}, width N = {session.model_config.width}; "
         f"T = {session.steps} inference steps; "
-        f"η_h = {session.eta:.3g} ({'auto' if rule.eta == 'auto' else 'set'}); "
+        f"η_h = {session.eta:.3g} ({_text.eta_origin(auto=rule.eta == 'auto')}); "
         f"learning rate {session.learning_rate:.2e}; batch {train.batch_size}"
         + (f" · {rate:.1f} updates/s" if lab.playing and np.isfinite(rate) else "")
         + f"  \n{server_load()}"
@@ -88,10 +86,10 @@ def heatmaps(lab: LabState) -> None:
     if not any(r in INFERENCE_RULES for r in session.records):
         st.info("BP alone has no inference to show: add PC or PC-ALM in the sidebar.")
     elif session.step_count == 0:
-        st.plotly_chart(_figs.placeholder(_text.PAUSED), key="lab_heatmaps", **_CHART)
+        live_chart(_figs.placeholder(_text.PAUSED), key="lab_heatmaps", config=_figs.CONFIG)
     else:
-        st.plotly_chart(_figs.heatmaps(session, st.session_state, live=True),
-                        key="lab_heatmaps", **_CHART)
+        live_chart(_figs.heatmaps(session, st.session_state, live=True), key="lab_heatmaps",
+                   config=_figs.CONFIG)
         if lab.play_clicked is not None and lab.play_latency is None:
             lab.play_latency = time.perf_counter() - lab.play_clicked
 
@@ -116,7 +114,7 @@ def curves(lab: LabState) -> None:
         fig = _figs.curves(lab.session)
         if overlay is not None:
             figures.overlay_curves(fig, overlay[1], name=f"run {overlay[0]}")
-        st.plotly_chart(fig, key="lab_curves", **_CHART)
+        live_chart(fig, key="lab_curves", config=_figs.CONFIG)
         st.caption(_text.CURVES + (f" Dotted: the earlier run {overlay[0]}." if overlay else ""))
 
 
@@ -151,11 +149,11 @@ def alignment_and_times(lab: LabState) -> None:
         return
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(_figs.alignment(lab.alignment), key="lab_alignment", **_CHART)
-        st.caption(_text.ALIGNMENT)
+        live_chart(_figs.alignment(lab.alignment), key="lab_alignment", config=_figs.CONFIG)
+        st.caption(f"{_text.ALIGNMENT} {_text.alignment_note(lab.alignment)}")
         st.latex(_text.ALIGNMENT_EQ)
     with right:
-        st.plotly_chart(_figs.times(lab.session), key="lab_times", **_CHART)
+        live_chart(_figs.times(lab.session), key="lab_times", config=_figs.CONFIG)
         st.caption(_text.TIMES)
 
 
