@@ -25,8 +25,7 @@ run = credit.compute(model, rule, train, options["source"], live)
 if run is None:
     st.stop()
 credit.warn_if_diverged(run)
-st.caption(f"Depth L = {run.depth}, T = {run.result.steps} inference steps, "
-           f"η_h = {run.result.eta:.3g}, ρ = {run.rho:g}, α = {run.alpha:g}; {run.where}.")
+st.caption(credit.settings_text(run))
 
 
 @st.fragment
@@ -63,11 +62,12 @@ def scrubbed() -> None:
         align = with_step_line(figures.alignment_vs_step(run.field("alignment")), step)
         st.plotly_chart(align, key="credit-alignment")
     ui.explain(
-        "**Energy** is what inference minimises: the output loss plus the penalty on every "
-        "layer's prediction error. **Alignment** is the cosine between each layer's credit and "
-        "BP's exact adjoint −δᵢ: 1 means the layer would learn exactly what BP teaches it.",
+        credit.energy_text(run),
+        r"\min_h\,\max_\lambda\ \mathcal L_\rho(h, \lambda),\qquad"
         r"\mathcal L_\rho = \ell(\hat y, y) + \sum_i \lambda_i^\top r_i"
         r" + \frac{\rho}{2}\sum_i \|r_i\|^2",
+        r"\text{plotted:}\ \ \ell + \sum_i \frac{\|\lambda_i + \rho\, r_i\|^2}{2\rho}"
+        r" = \mathcal L_\rho + \sum_i \frac{\|\lambda_i\|^2}{2\rho}",
     )
     st.caption(f"Figures at step {step}, as standalone HTML:")
     ui.show_downloads(name="credit_figures", files=figure_files(
@@ -83,7 +83,7 @@ ui.explain(
     "On log-log axes a power law is a straight line. A wave arrives at distance d after "
     "d / c steps (slope 1, the dashed line is the theory's speed c = √(αη_h)); heat needs "
     "about d² / (ρη_h) steps (slope 2), and in deep nets it never gets far: only the layers "
-    "that were reached appear.",
+    "that were reached appear. " + credit.arrival_text(run),
     r"t(d) = \frac{d}{\sqrt{\alpha\,\eta_h}}\quad\text{(PC-ALM, wave)},\qquad"
     r"t(d) \approx \frac{d^2}{\rho\,\eta_h}\quad\text{(PC, heat)}",
 )

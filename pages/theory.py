@@ -32,7 +32,7 @@ if exact is not None:
     left.metric(f"PC-ALM at T = {exact.steps[-1]}", f"{last['pcalm']:.1e}",
                 help="Relative error ‖g − g_BP‖ / ‖g_BP‖ of the weight gradient.")
     right.metric(f"PC at T = {exact.steps[-1]}", f"{last['pc']:.1e}")
-    st.caption(f"float64, η_h = {exact.eta:.3g}, ρ = {rule.rho:g}, α = {rule.alpha:g}.")
+    st.caption(th.exactness_note(exact, rule))
 ui.explain(
     "PC-ALM's inference is a saddle-point search for the Karush-Kuhn-Tucker point of the "
     "constrained problem. When it is stable it converges there, the states return to the "
@@ -52,11 +52,12 @@ etas, alphas, stable = theory.stability_grid(p)
 stab_fig = figures.stability_plot(etas, alphas, stable, point=(p.eta, p.alpha), rho=p.rho,
                                   sigma_max=p.sigma_max)
 st.plotly_chart(stab_fig, key="theory-stability")
+setting = f"{th.eta_note(p, depth=model.depth, sigma=sigma)}, α = {p.alpha:g}, ρ = {p.rho:g}"
 if bool(theory.is_stable(p.sigma_max, eta=p.eta, rho=p.rho, alpha=p.alpha)):
-    st.success(f"Your setting ({th.eta_note(p)}, α = {p.alpha:g}, ρ = {p.rho:g}) is stable.")
+    st.success(f"Your setting ({setting}) is stable.")
 else:
-    st.warning(f"Your setting ({th.eta_note(p)}, α = {p.alpha:g}, ρ = {p.rho:g}) is unstable: "
-               "lower η_h or α in the sidebar until the point is inside the blue region.")
+    st.warning(f"Your setting ({setting}) is unstable: lower η_h or α in the sidebar until the "
+               "point is inside the blue region.")
 ui.explain(
     "Project one inference step of PC-ALM on a singular mode σ of the constraint Jacobian A "
     "(s = σ²): the error r and the multiplier λ of that mode obey a 2 × 2 linear map. It "

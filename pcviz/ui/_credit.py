@@ -25,12 +25,14 @@ from ..analysis import (
     merge_probes,
     profile_frames,
 )
+from ..claims import alignment_trends, energy_trends, front_summary
 from ..config import ModelConfig, RuleConfig, TrainConfig, with_changes
 from ..figures import RULE_LABELS
 from ..figures._credit import animated_credit_profile
 from ..runs import ProbeResult, probe
 from . import _page as params
 from ._pending import Task, forget, service_ready, shared_task, wait_for
+from ._text import eta_origin
 
 RULES = ("pc", "pcalm")
 INIT, LIVE = "init", "live"
@@ -50,13 +52,14 @@ PROBE_RUNS = {"count": 0}
 
 
 class CreditRun(NamedTuple):
-    """A probe and what it was run on."""
+    """A probe and what it was run on (`eta_origin`: what η_h was computed from)."""
 
     result: ProbeResult
     depth: int
     rho: float
     alpha: float
     where: str
+    eta_origin: str = ""
 
     @property
     def rules(self) -> list[str]:
@@ -92,7 +95,7 @@ def live_source() -> LiveSource | None:
         return None
     try:
         view = client.view(timeout=LIVE_VIEW_SECONDS)
-    except Exception:  # noqa: BLE001 - ended or busy: the page offers the initial weights
+    except Exception:  # ended or busy: the page offers the initial weights
         return None
     if view is None or view.model_config is None or view.error is not None:
         return None
@@ -122,7 +125,8 @@ def _start_init(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> Tas
                         seed=train.seed)
     where = f"at initialisation (seed {train.seed}), on one batch of {train.batch_size}"
     job = service.submit(probe, model, rule, train, label=f"credit probe L={model.depth}")
-    return Task([job], label="probe", meta=(model.depth, rule.rho, rule.alpha, where))
+    origin = eta_origin(auto=rule.eta == "auto")
+    return Task([job], label="probe", meta=(model.depth, rule.rho, rule.alpha, where, origin))
 
 
 def _live_task(live: LiveSource) -> Task:
@@ -138,8 +142,9 @@ def _live_task(live: LiveSource) -> Task:
     rule = with_changes(view.rule_config, eta=view.eta)
     where = (f"at the current weights of the live run (after {view.step_count} training "
              "steps), on its fixed probe batch")
+    origin = eta_origin(auto=view.rule_config.eta == "auto", live=True)
     task = Task([_live_probe(live.client, live.rules)], label="live probe",
-                meta=(key, view.model_config.depth, rule.rho, rule.alpha, where))
+                meta=(key, view.model_config.depth, rule.rho, rule.alpha, where, origin))
     st.session_state[_LIVE_MEMO] = task
     return task
 
@@ -174,7 +179,7 @@ def compute(model: ModelConfig, rule: RuleConfig, train: TrainConfig, source: st
         if task.error is None:
             result = task.results[0]  # a live run answers one probe per rule
             result = merge_probes(result) if isinstance(result, list) else result
-            return CreditRun(result, *task.meta[-4:])
+            return CreditRun(result, *task.meta[-5:])
         if retry is None:
             st.session_state.pop(_LIVE_MEMO, None)  # the next visit asks the run again
         _failed(task.error, retry=retry)
@@ -267,6 +272,64 @@ def warn_if_diverged(run: CreditRun) -> None:
         st.warning(f"{' and '.join(dead)} diverged during inference (η_h = "
                    f"{run.result.eta:.3g}, α = {run.alpha:g}, ρ = {run.rho:g}). Lower η_h or α "
                    "in the sidebar; the Linear theory page shows the stable region.", icon="⚠️")
+
+
+# -------------------------------------------------------------------------------- captions
+
+
+def settings_text(run: CreditRun) -> str:
+    """The line under the controls: the probe's depth, T, step sizes (and what η_h was
+    computed from) and where its weights come from."""
+    origin = f" ({run.eta_origin})" if run.eta_origin else ""
+    return (f"Depth L = {run.depth}, T = {run.result.steps} inference steps, "
+            f"η_h = {run.result.eta:.3g}{origin}, ρ = {run.rho:g}, α = {run.alpha:g}; "
+            f"{run.where}.")
+
+
+def energy_text(run: CreditRun) -> str:
+    """The explanation beside the energy and alignment figures, with what they show for
+    this probe (`pcviz.claims.energy_trends`, `alignment_trends`, `front_summary`)."""
+    energy = energy_trends(run.field("energy"))
+    cosine = alignment_trends(run.field("alignment"))
+    fronts = {r: front_summary(run.result.arrivals[r]) for r in run.rules}
+    names = {r: RULE_LABELS[r] for r in run.rules}
+    text = ("**Energy** is the output loss plus every layer's ‖eᵢ‖²/2ρ, eᵢ = λᵢ + ρrᵢ. For "
+            "PC (λ = 0) it is PC's energy F, and PC's inference is gradient descent on it")
+    if "pc" in energy:
+        text += f": here it {energy['pc'].direction}, {_arrow(energy['pc'])}"
+    text += (". PC-ALM's inference is not a descent but a **saddle-point search** of the "
+             "augmented Lagrangian: it descends in the states h and *ascends* in the "
+             "multipliers λ (min over h, max over λ), so nothing makes its curve fall. The "
+             "curve is 𝓛_ρ + Σ‖λᵢ‖²/2ρ, which grows as the multipliers fill with credit")
+    if "pcalm" in energy:
+        text += f": here it {energy['pcalm'].direction}, {_arrow(energy['pcalm'])}"
+    text += (". At the saddle point every rᵢ = 0 and λᵢ = −δᵢ: the curve would settle at "
+             "ℓ + Σ‖δᵢ‖²/2ρ, BP's credit in every layer. **Alignment** is the cosine between "
+             "each layer's credit and BP's exact adjoint −δᵢ: 1 means the credit points where "
+             "BP's does. Like every cosine it ignores size, so a layer can look aligned with "
+             "almost no credit: compare the profile above.")
+    reached = [f"{names[r]}'s ends at {cosine[r].last:.2f} with credit in "
+               f"{fronts[r].reached} of {fronts[r].total} layers"
+               for r in run.rules if r in cosine]
+    return text + (" Here the mean over layers of " + "; ".join(reached) + "."
+                   if reached else "")
+
+
+def _arrow(t) -> str:
+    return f"{t.first:.3g} → {t.last:.3g}"
+
+
+def arrival_text(run: CreditRun) -> str:
+    """What the arrival figure shows for this probe, rule by rule
+    (`pcviz.claims.front_summary`)."""
+    parts = []
+    for rule in run.rules:
+        f = front_summary(run.result.arrivals[rule])
+        shape = (f"slope {f.slope:.2f}, a {f.kind}" if f.kind != "too few layers"
+                 else "too few layers for a slope")
+        parts.append(f"{RULE_LABELS[rule]}'s credit reached {f.reached} of {f.total} layers "
+                     f"({shape})")
+    return ("Here " + "; ".join(parts) + ".") if parts else ""
 
 
 # ------------------------------------------------------------------------------- figures

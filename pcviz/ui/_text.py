@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ..claims import gradient_summary
+from ..config import RULE_LABELS
+
 INTRO = (
     "Three ways of assigning credit in a deep network, trained side by side from the same "
     "weights on the same batches. **BP** computes the exact gradient in one backward pass. "
@@ -51,7 +54,8 @@ BALLISTIC = (
     "layer; states and multipliers together obey a wave equation. The front moves at a "
     "constant $\\sqrt{\\alpha\\,\\eta_h}$ layers per step, a *straight diagonal*, and reaches "
     "the input at $t \\approx L/\\sqrt{\\alpha\\eta_h}$: $2L$ for $\\eta_h = 1/4$, "
-    "$\\alpha = 1$, hence the default $T = 2L$."
+    "$\\alpha = 1$, hence the default $T = 2L$; an auto $\\eta_h$ below $1/4$ needs a few "
+    "steps more."
 )
 BALLISTIC_EQ = (
     r"\text{front}_{\mathrm{ALM}}(t) \approx \sqrt{\alpha\,\eta_h}\;t,"
@@ -65,14 +69,62 @@ CURVES = (
 )
 
 ALIGNMENT = (
-    "Cosine between each weight layer's update under PC or PC-ALM and BP's gradient, on a "
-    "fixed batch at that rule's current weights: 1 is BP's direction, 0 is unrelated. "
-    "Layers the credit has not reached stay near 0."
+    "Left, the **direction**: the cosine between each weight layer's update under PC or PC-ALM "
+    "and BP's gradient, on a fixed batch at that rule's current weights (1: BP's direction, "
+    "0: unrelated). Right, the **size**: that update's norm relative to BP's, on a log scale "
+    "(1: BP's size). A cosine ignores size: a layer the credit has barely reached can point "
+    "BP's way with an update thousands of times too small, and learn almost nothing. Read the "
+    "two panels together."
 )
 ALIGNMENT_EQ = (
     r"\cos_\ell = \frac{\langle g_\ell,\, g^{\mathrm{BP}}_\ell\rangle}"
-    r"{\lVert g_\ell\rVert\,\lVert g^{\mathrm{BP}}_\ell\rVert}"
+    r"{\lVert g_\ell\rVert\,\lVert g^{\mathrm{BP}}_\ell\rVert},"
+    r"\qquad n_\ell = \frac{\lVert g_\ell\rVert}{\lVert g^{\mathrm{BP}}_\ell\rVert}"
 )
+
+
+def _share(ratio: float) -> str:
+    """A norm ratio as a share of BP's: "0.48 of BP's", "1/24,000 of BP's"."""
+    if not ratio > 0:
+        return "none of BP's"
+    if ratio >= 0.1:
+        return f"{ratio:.2f} of BP's"
+    return f"1/{float(f'{1 / ratio:.2g}'):,.0f} of BP's"
+
+
+def alignment_note(comparison) -> str:
+    """What the alignment figure shows now, rule by rule, in words: the range of the cosine
+    and of the size, and how many layers get under a tenth of BP's update
+    (`pcviz.claims.gradient_summary` of a `GradientComparison`); "" without norm ratios."""
+    ratios = getattr(comparison, "norm_ratio", None)
+    if not ratios:
+        return ""
+    parts = []
+    for rule, cos in comparison.cosine.items():
+        if rule not in ratios or rule == "bp":
+            continue
+        try:
+            g = gradient_summary(cos, ratios[rule])
+        except ValueError:
+            continue
+        text = (f"{RULE_LABELS.get(rule, rule)}: cosine {g.cosine_low:.2f} to "
+                f"{g.cosine_high:.2f}, size from {_share(g.ratio_low)} (layer "
+                f"{g.smallest_ratio_layer}) to {_share(g.ratio_high)}")
+        if g.small:
+            text += f"; under a tenth of BP's in {g.small} of {g.layers} layers"
+        parts.append(text)
+    return ("**Now**: " + ". ".join(parts) + ".") if parts else ""
+
+
+def eta_origin(*, auto: bool, live: bool = False) -> str:
+    """What the activity step η_h shown beside a run was computed from (the live lab and the
+    credit page compute the same value for the same settings)."""
+    if not auto:
+        return "set in the sidebar"
+    start = "auto, computed once at the live run's start: " if live else "auto: "
+    return (start + "1/λ_max(AᵀA) of this network's constraint Jacobian at its initial weights, "
+            "on the fixed probe batch")
+
 
 TIMES = (
     "Wall time of one training step of each rule on this machine, averaged after the first "

@@ -98,9 +98,26 @@ def point(depth: int, rule: RuleConfig, sigma: str) -> theory.TheoryPoint:
                                sigma=sigma)
 
 
-def eta_note(p: theory.TheoryPoint) -> str:
-    """How η_h reads in the page's messages."""
-    return f"η_h = auto, taken as 1/σ_max² = {p.eta:.3g}" if p.eta_auto else f"η_h = {p.eta:g}"
+def eta_note(p: theory.TheoryPoint, *, depth: int, sigma: str) -> str:
+    """How η_h reads in the page's messages: with auto, what it was computed from (the mode
+    theory's own chain, not the network of the live lab)."""
+    if not p.eta_auto:
+        return f"η_h = {p.eta:g}"
+    chain = (f"the identity residual chain of depth L = {depth}" if sigma == "chain"
+             else "the deep limit σ_max = 2")
+    return (f"η_h = auto, taken here as 1/σ_max² = {p.eta:.3g} of {chain}; the live lab "
+            "and the credit page compute theirs from the actual network, 1/λ_max(AᵀA) at its "
+            "initial weights")
+
+
+def exactness_note(exact: theory.Exactness, rule: RuleConfig) -> str:
+    """The line under the exactness curve: precision, step sizes, and what an auto η_h was
+    computed from (this small linear net, not the sidebar's)."""
+    net = theory.EXACTNESS_NET
+    eta = (f"η_h = auto: 1/λ_max(AᵀA) of this linear net (L = {exact.depth}, width "
+           f"{net['width']}, batch {net['batch']}) = {exact.eta:.3g}" if rule.eta == "auto"
+           else f"η_h = {exact.eta:.3g}")
+    return f"float64, {eta}, ρ = {rule.rho:g}, α = {rule.alpha:g}."
 
 
 def keep_in_url() -> None:
