@@ -134,7 +134,7 @@ def _layer_sums(a: ResidualMLP, b: ResidualMLP) -> tuple[Array, Array, Array]:
         dots.append(jnp.sum(pa * pb, -1))
         na.append(jnp.sum(pa**2, -1))
         nb.append(jnp.sum(pb**2, -1))
-    return tuple(jnp.concatenate(v) for v in (dots, na, nb))
+    return jnp.concatenate(dots), jnp.concatenate(na), jnp.concatenate(nb)
 
 
 def _layer_cosines(a: ResidualMLP, b: ResidualMLP) -> Array:

@@ -281,7 +281,8 @@ class Session:
         cosine, norm_ratio = {}, {}
         for group in self.groups:
             if group["rules"] == ["bp"]:
-                cosine["bp"], norm_ratio["bp"] = (np.ones(self.model_config.depth + 1) for _ in "ab")
+                ones = np.ones(self.model_config.depth + 1)
+                cosine["bp"], norm_ratio["bp"] = ones, ones.copy()
                 continue
             cos, ratio = jax.device_get(_steps.gradient_comparison(
                 group["models"], group["alphas"], x, y, self.eta, self.rule_config.rho,

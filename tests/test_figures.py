@@ -5,12 +5,11 @@ from html.parser import HTMLParser
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from _logaxes import assert_readable_log_axes, tick_number
 
 from pcviz import analysis, figures, theory
 from pcviz.figures._heatmap import LOG_DECADES
 from pcviz.figures._style import log_ticks
-
-from _logaxes import assert_readable_log_axes, tick_number
 
 T, N = 12, 5  # inference steps, hidden layers (L = 6)
 
@@ -157,7 +156,7 @@ def test_training_curves_one_loss_and_one_accuracy_trace_per_rule():
     marker = trace(fig, "PC diverged")
     assert marker.x == (7,) and marker.marker.symbol == "x"
     assert fig.layout.yaxis.type == "log"
-    assert not any("test" == t.name for t in fig.data)  # no test key without test data
+    assert not any(t.name == "test" for t in fig.data)  # no test key without test data
 
 
 def test_training_curves_note_a_loss_with_no_finite_value():
@@ -261,7 +260,7 @@ def test_stability_plot_point_and_boundary(point, stable):
     np.testing.assert_array_equal(heatmaps(fig)[0].z, region.astype(float))
     (mark,) = [t for t in fig.data if t.name.startswith("your setting")]
     assert mark.marker.color == ("#009E73" if stable else "#D55E00")
-    boundary = [t for t in fig.data if t.name.startswith("boundary")][0]
+    boundary = next(t for t in fig.data if t.name.startswith("boundary"))
     np.testing.assert_allclose(boundary.x, 4.0 / (4.0 * (2.0 + np.asarray(boundary.y))))
     assert {t.name for t in fig.data} >= {"stable", "unstable"}
 

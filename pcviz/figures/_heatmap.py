@@ -44,7 +44,7 @@ class _Scale(NamedTuple):
     title: str
     transform: Callable[[np.ndarray], np.ndarray]
     line_color: str
-    ticks: dict = {}
+    ticks: dict | None = None
 
 
 def _scale(arrays: list[np.ndarray], quantity: str, log: bool, zmax: float | None) -> _Scale:
@@ -177,7 +177,7 @@ def _axes(fig: go.Figure, arrays: Mapping[str, np.ndarray], energy: bool, scale:
         coloraxis=dict(
             cmin=scale.cmin, cmax=scale.cmax, colorscale=scale.colorscale,
             colorbar=dict(title=dict(text=scale.title, side="right"), thickness=14,
-                          **scale.ticks),
+                          **(scale.ticks or {})),
         ),
         legend=dict(orientation="h", x=0.0, y=-0.18, xanchor="left", yanchor="top"),
     )

@@ -183,7 +183,8 @@ def log_axis(*arrays, pad: float = 0.04) -> dict:
     `type="log"`, a range padded by `pad` of its span (in decades), and `log_ticks` of
     that range as `tickvals` with plain-number `ticktext`. Pass them to `update_xaxes` /
     `update_yaxes`; with no positive value the axis is left to Plotly."""
-    values = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays] or [[]])
+    values = np.concatenate([np.zeros(0), *(np.asarray(a, dtype=np.float64).ravel()
+                                            for a in arrays)])
     values = values[np.isfinite(values) & (values > 0)]
     if values.size == 0:
         return dict(type="log")
