@@ -300,7 +300,8 @@ def energy_text(run: CreditRun) -> str:
     text += (". PC-ALM's inference is not a descent but a **saddle-point search** of the "
              "augmented Lagrangian: it descends in the states h and *ascends* in the "
              "multipliers λ (min over h, max over λ), so nothing makes its curve fall. The "
-             "curve is 𝓛_ρ + Σ‖λᵢ‖²/2ρ, which grows as the multipliers fill with credit")
+             "curve is $\\mathcal L_\\rho + \\sum_i \\lVert\\lambda_i\\rVert^2/2\\rho$, "
+             "which grows as the multipliers fill with credit")
     if "pcalm" in energy:
         text += f": here it {energy['pcalm'].direction}, {_arrow(energy['pcalm'])}"
     text += (". At the saddle point every rᵢ = 0 and λᵢ = −δᵢ: the curve would settle at "
