@@ -293,7 +293,7 @@ def test_a_planar_data_set_shows_its_regions_and_the_network():
 def test_other_data_sets_show_no_regions_and_no_network():
     from _apptest import SMALL, charts, click, open_app
 
-    at = click(open_app(**SMALL), "lab_step")
+    at = click(open_app(dataset="teacher", **SMALL), "lab_step")
     assert "lab_heatmaps" in charts(at)
     assert not {"lab_boundary", "lab_network"} & set(charts(at))
     assert not any("decision regions" in h.value for h in at.subheader)

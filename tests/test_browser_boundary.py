@@ -1,8 +1,9 @@
 """The decision regions and the network diagram in a real browser: `streamlit run app.py`
-driven by Debian's Chromium, on the spirals (a planar data set) and on the default data (not
-planar). The regions must be drawn before Play (the untrained networks' classes), then follow
-the run while it plays. Screenshots go to `tests/artifacts/screenshots/`, or with
-`PCVIZ_SCREENSHOTS=docs/screenshots` to the README's pictures."""
+driven by Debian's Chromium, on the spirals (a planar data set) and on the linear teacher (32
+features). The regions must be drawn before Play (the untrained networks' classes), then
+follow the run while it plays, redrawn in place (one chart, never blank or faded).
+Screenshots go to `tests/artifacts/screenshots/`, or with `PCVIZ_SCREENSHOTS=docs/screenshots`
+to the README's pictures."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from _browser import (
     no_exception,
     press,
     require_chromium,
+    sample_frames,
     serve,
     step_count,
     wait_idle,
@@ -29,6 +31,7 @@ SHOTS = ROOT / os.environ.get("PCVIZ_SCREENSHOTS", "tests/artifacts/screenshots"
 REGIONS = ".st-key-live_boundary .js-plotly-plot .heatmaplayer image"
 NETWORK_BLOCKS = ".st-key-live_network .js-plotly-plot .bars path"
 TITLE = ".st-key-live_boundary .js-plotly-plot .gtitle"
+CHARTS_IN_BOX = "document.querySelectorAll('.st-key-live_boundary .js-plotly-plot').length"
 
 pytestmark = [pytest.mark.needs_chromium, pytest.mark.slow]
 
@@ -78,8 +81,11 @@ def test_spirals_show_their_regions_before_play_and_they_follow_the_run(page, se
     press(page, "Play", shows="Pause")
     wait_until(page, lambda: regions_step(page) >= 5, 90, "the regions of step 5 or later")
     seen = regions_step(page)
-    wait_until(page, lambda: regions_step(page) > seen, 30, "the regions to follow the run")
-    assert page.locator(REGIONS).count() == 3
+    # While the run plays the regions are redrawn in place: one chart, never blank or faded.
+    frames = sample_frames(page, "live_boundary", samples=40)
+    assert frames.blank == frames.dimmed == 0, frames
+    assert page.evaluate(CHARTS_IN_BOX) == 1 and page.locator(REGIONS).count() == 3
+    assert regions_step(page) > seen, "the regions did not follow the run"
     assert step_count(page) >= seen
     press(page, "Pause", shows="Play")
     wait_idle(page)
@@ -94,7 +100,7 @@ def test_spirals_show_their_regions_before_play_and_they_follow_the_run(page, se
 
 
 def test_data_that_are_not_planar_show_no_regions(page, server):
-    page.goto(server + "/?depth=8&width=16&batch=16", timeout=WAIT_MS)
+    page.goto(server + "/?dataset=teacher&depth=8&width=16&batch=16", timeout=WAIT_MS)
     page.get_by_role("button", name="Play").wait_for(timeout=WAIT_MS)
     wait_idle(page)
     page.get_by_role("button", name="Step", exact=True).click()

@@ -3,9 +3,10 @@ by side, and a compact diagram of the network with the layers each rule's credit
 
 Shown only when the data set is a planar one (`pcviz.boundary.PLANAR_DATASETS`). A fragment
 reruns every `BOUNDARY_SECONDS` while the run plays (at the server's pace when that is
-slower); on each rerun it asks the run's actor for the regions at its current weights when the
-run has moved since the last answer (`LiveRunClient.boundary`: computed beside training, never
-in its way) and draws the latest answer. The diagram is read from the run's latest view.
+slower), its charts updated in place (`live_chart`). On each rerun it asks the run's actor
+for the regions at its current weights when the run has moved since the last answer
+(`LiveRunClient.boundary`: computed beside training, never in its way) and draws the latest
+answer. The diagram is read from the run's latest view.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..boundary import (
 from ..service import RunGone
 from . import _figs
 from ._lab import LabState, lab_state
+from ._live_chart import live_chart
 from ._widgets import show_downloads
 
 _STATE = "pcviz_lab_boundary"
@@ -33,7 +35,6 @@ BOUNDARY_SECONDS = 1.0
 """Interval of the decision regions' fragment while playing."""
 ASK_SECONDS = 20.0
 """Longest wait for the run's answer (the first compiles the grid's program)."""
-_CHART = {"theme": None, "config": _figs.CONFIG}
 
 ABOUT = (
     "Each panel is one rule's network at the run's current weights, evaluated on a "
@@ -109,13 +110,11 @@ def _boundary_frame() -> None:
         st.caption("The decision regions appear once the run has started.")
         return
     with st.container(key="live_boundary"):
-        if grid is None:
-            st.plotly_chart(_figs.placeholder("Computing the decision regions..."),
-                            key="lab_boundary", **_CHART)
-        else:
-            st.plotly_chart(_regions(grid), key="lab_boundary", **_CHART)
+        figure = _figs.placeholder("Computing the decision regions...") if grid is None \
+            else _regions(grid)
+        live_chart(figure, key="lab_boundary", config=_figs.CONFIG)
     with st.container(key="live_network"):
-        st.plotly_chart(_network(view), key="lab_network", **_CHART)
+        live_chart(_network(view), key="lab_network", config=_figs.CONFIG)
 
 
 def _downloads(lab: LabState, seen: BoundaryState) -> None:
