@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Float, Int
 
 from .analysis import arrival_steps
 from .config import INFERENCE_RULES
@@ -51,13 +52,13 @@ class DecisionGrid(NamedTuple):
 
     dataset: str
     step: int
-    x1: np.ndarray
-    x2: np.ndarray
-    probabilities: dict[str, np.ndarray]
-    predicted: dict[str, np.ndarray]
-    points: np.ndarray
-    labels: np.ndarray
-    point_predicted: dict[str, np.ndarray]
+    x1: Float[np.ndarray, " grid"]
+    x2: Float[np.ndarray, " grid"]
+    probabilities: dict[str, Float[np.ndarray, "grid grid classes"]]
+    predicted: dict[str, Int[np.ndarray, "grid grid"]]
+    points: Float[np.ndarray, "sample 2"]
+    labels: Int[np.ndarray, " sample"]
+    point_predicted: dict[str, Int[np.ndarray, " sample"]]
     num_classes: int
 
     @property
@@ -75,7 +76,8 @@ def is_planar(dataset: Any) -> bool:
     return int(np.shape(dataset.x_train)[1]) == 2
 
 
-def data_box(points: np.ndarray, *, margin: float = MARGIN) -> tuple[tuple[float, float], ...]:
+def data_box(points: Float[np.ndarray, "n 2"], *,
+             margin: float = MARGIN) -> tuple[tuple[float, float], ...]:
     """`((lo1, hi1), (lo2, hi2))`: each coordinate's range over `points` `(n, 2)`, widened by
     `margin` times that range on each side (by 1 when the range is empty)."""
     points = np.asarray(points, dtype=np.float64)
@@ -86,20 +88,22 @@ def data_box(points: np.ndarray, *, margin: float = MARGIN) -> tuple[tuple[float
     return tuple((float(a), float(b)) for a, b in zip(lo - pad, hi + pad))
 
 
-def grid_axes(box, size: int = GRID_SIZE) -> tuple[np.ndarray, np.ndarray]:
+def grid_axes(box, size: int = GRID_SIZE) -> tuple[Float[np.ndarray, " grid"], ...]:
     """`size` evenly spaced coordinates along each side of `box`, ends included."""
     if size < 2:
         raise ValueError(f"size={size!r} must be at least 2.")
     return tuple(np.linspace(lo, hi, size) for lo, hi in box)
 
 
-def sample_points(count: int, total: int, *, seed: int = 0) -> np.ndarray:
+def sample_points(count: int, total: int, *, seed: int = 0) -> Int[np.ndarray, " sample"]:
     """Indices of `min(count, total)` distinct points of `total`, sorted, fixed by `seed`."""
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(total, size=min(count, total), replace=False))
 
 
-def class_probabilities(outputs: np.ndarray) -> np.ndarray:
+def class_probabilities(
+    outputs: Float[np.ndarray, "*batch classes"],
+) -> Float[np.ndarray, "*batch classes"]:
     r"""Class probabilities read from a network's outputs `(..., K)`.
 
     $$p_k = \frac{[\hat y_k]_0^1}{\sum_j [\hat y_j]_0^1}$$
@@ -118,7 +122,7 @@ def class_probabilities(outputs: np.ndarray) -> np.ndarray:
     return np.where(finite, probs, np.nan).astype(np.float32)
 
 
-def predicted_class(outputs: np.ndarray) -> np.ndarray:
+def predicted_class(outputs: Float[np.ndarray, "*batch classes"]) -> Int[np.ndarray, "*batch"]:
     """$\\arg\\max_k \\hat y_k$ of outputs `(..., K)` as int16 (-1 where one is not finite):
     the class the accuracy counts."""
     outputs = np.asarray(outputs)
@@ -131,13 +135,14 @@ def _outputs(model, x):
     return model(x)
 
 
-def network_outputs(model, x: np.ndarray) -> np.ndarray:
+def network_outputs(model, x: Float[np.ndarray, "n input"]) -> Float[np.ndarray, "n classes"]:
     """`model(x)` on the host, `(n, D) -> (n, K)`, compiled once per model and input shape."""
     dtype = model.w_in.dtype
     return np.asarray(jax.device_get(_outputs(model, jnp.asarray(x, dtype=dtype))))
 
 
-def decision_grid(models: Mapping[str, Any], x_train: np.ndarray, y_train: np.ndarray, *,
+def decision_grid(models: Mapping[str, Any], x_train: Float[np.ndarray, "n 2"],
+                  y_train: Int[np.ndarray, " n"], *,
                   num_classes: int, dataset: str = "", step: int = 0, size: int = GRID_SIZE,
                   sample: int = SAMPLE_POINTS, seed: int = 0) -> DecisionGrid:
     """Every rule's decision regions on a `size x size` grid over the box of `x_train`
@@ -185,7 +190,8 @@ def session_grid(session, models: Mapping[str, Any], step: int, **options) -> De
                          **options)
 
 
-def credit_reach(records: Mapping[str, Any], *, layers: int) -> dict[str, np.ndarray | None]:
+def credit_reach(records: Mapping[str, Any], *,
+                 layers: int) -> dict[str, Int[np.ndarray, " layers"] | None]:
     """Rule -> `(layers,)` int: the inference step at which its credit reached each hidden
     layer in the latest batch (`pcviz.analysis.arrival_steps`, half of BP's adjoint norm),
     -1 where it never did, 0 for BP (its backward pass is exact in every layer); `None` for an
@@ -193,7 +199,7 @@ def credit_reach(records: Mapping[str, Any], *, layers: int) -> dict[str, np.nda
 
     `records`: rule -> an object with `telemetry` and `diverged_at` (a `RuleRecord`).
     """
-    out: dict[str, np.ndarray | None] = {}
+    out: dict[str, Int[np.ndarray, " layers"] | None] = {}
     for rule, rec in records.items():
         if rule not in INFERENCE_RULES:
             out[rule] = np.zeros(layers, dtype=np.int64)

@@ -80,44 +80,50 @@ def network_diagram(
     largest = max(width, input_dim, output_dim)
     h_in, h_mid, h_out = (block_height(n, largest) for n in (input_dim, width, output_dim))
     fig = go.Figure()
-    ends_x, ends_h, ends_base, ends_text = [], [], [], []
     for k, rule in enumerate(rules):
-        row = len(rules) - 1 - k
-        times = arrival[rule]
-        reached = np.zeros(hidden, bool) if times is None else np.asarray(times) >= 0
-        texts = _hidden_text(times, hidden, steps)
-        layers = np.arange(1, hidden + 1)
-        edge = 0 if hidden > 100 else 0.5 if hidden > 40 else 1
-        for state, mask, fill in (("reached", reached, color(rule, k)),
-                                  ("not reached", ~reached, UNREACHED)):
-            fig.add_bar(
-                x=layers[mask], y=np.full(mask.sum(), h_mid), base=row - h_mid / 2,
-                width=_BAR, name=f"{label(rule)} {state}", showlegend=False, marker=dict(
-                    color=fill, line=dict(color="white", width=edge)),
-                customdata=np.array(texts, dtype=object)[mask],
-                hovertemplate=f"hidden layer %{{x}} (width {width}): %{{customdata}}"
-                              f"<extra>{label(rule)}</extra>")
-        ends_x += [0, depth]
-        ends_h += [h_in, h_out]
-        ends_base += [row - h_in / 2, row - h_out / 2]
-        ends_text += [f"input: {input_dim} features", f"output: {output_dim} classes"]
-    fig.add_bar(x=ends_x, y=ends_h, base=ends_base, width=_BAR, name="input / output",
-                showlegend=False,
-                marker=dict(color=ENDS), customdata=ends_text,
-                hovertemplate="%{customdata}<extra></extra>")
-    ticks = layer_ticks(hidden)
-    room = 0 if hidden <= 12 else depth / 12  # no layer number under "input" or "output"
-    inner = [(v, t) for v, t in zip(ticks["tickvals"], ticks["ticktext"])
-             if room < v < depth - room]
-    fig.update_xaxes(tickmode="array", tickvals=[0, *(v for v, _ in inner), depth],
-                     ticktext=["input", *(t for _, t in inner), "output"], tickangle=0,
-                     range=[-0.7, depth + 0.7],
+        _hidden_blocks(fig, rule, k, arrival[rule], hidden=hidden, row=len(rules) - 1 - k,
+                       height=h_mid, width=width, steps=steps)
+    rows = np.arange(len(rules))
+    fig.add_bar(x=np.tile([0, depth], len(rules)), y=np.tile([h_in, h_out], len(rules)),
+                base=np.repeat(rows, 2) - np.tile([h_in / 2, h_out / 2], len(rules)),
+                width=_BAR, name="input / output", showlegend=False, marker=dict(color=ENDS),
+                customdata=[f"input: {input_dim} features", f"output: {output_dim} classes"]
+                * len(rules), hovertemplate="%{customdata}<extra></extra>")
+    fig.update_xaxes(**_layer_axis(depth), range=[-0.7, depth + 0.7],
                      title_text="layer (credit enters at the output and travels left)",
                      showgrid=False, zeroline=False)
-    fig.update_yaxes(tickmode="array", tickvals=list(range(len(rules)))[::-1],
+    fig.update_yaxes(tickmode="array", tickvals=list(rows[::-1]),
                      ticktext=[f"{label(r)}<br>{reach_summary(arrival[r])}" for r in rules],
                      range=[-0.6, len(rules) - 0.4], showgrid=False, zeroline=False)
     style(fig, title=f"The network: depth L = {depth}, {hidden} hidden layers of width {width};"
           " coloured where the credit reached", uirevision="network", height=110 + 75 * len(rules))
     fig.update_layout(barmode="overlay", margin=dict(l=110, r=30, t=60, b=55))
     return fig
+
+
+def _hidden_blocks(fig: go.Figure, rule: str, k: int, arrival: np.ndarray | None, *,
+                   hidden: int, row: int, height: float, width: int, steps: int | None) -> None:
+    """A rule's `hidden` layers on row `row`: one trace of those its credit reached (in the
+    rule's colour), one of the others."""
+    texts = np.array(_hidden_text(arrival, hidden, steps), dtype=object)
+    reached = np.zeros(hidden, bool) if arrival is None else np.asarray(arrival) >= 0
+    layers = np.arange(1, hidden + 1)
+    edge = 0 if hidden > 100 else 0.5 if hidden > 40 else 1
+    for state, mask, fill in (("reached", reached, color(rule, k)),
+                              ("not reached", ~reached, UNREACHED)):
+        fig.add_bar(
+            x=layers[mask], y=np.full(mask.sum(), height), base=row - height / 2, width=_BAR,
+            name=f"{label(rule)} {state}", showlegend=False,
+            marker=dict(color=fill, line=dict(color="white", width=edge)),
+            customdata=texts[mask], hovertemplate=f"hidden layer %{{x}} (width {width}): "
+                                                  f"%{{customdata}}<extra>{label(rule)}</extra>")
+
+
+def _layer_axis(depth: int) -> dict:
+    """Ticks "input", a few hidden layers' numbers (none crowding the ends), "output"."""
+    ticks = layer_ticks(depth - 1)
+    room = 0 if depth - 1 <= 12 else depth / 12
+    inner = [(v, t) for v, t in zip(ticks["tickvals"], ticks["ticktext"])
+             if room < v < depth - room]
+    return dict(tickmode="array", tickvals=[0, *(v for v, _ in inner), depth],
+                ticktext=["input", *(t for _, t in inner), "output"], tickangle=0)
