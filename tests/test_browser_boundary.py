@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 from _browser import (
@@ -90,6 +91,7 @@ def test_spirals_show_their_regions_before_play_and_they_follow_the_run(page, se
     press(page, "Pause", shows="Play")
     wait_idle(page)
     no_exception(page)
+    check_the_csv_download(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     box = page.locator(".st-key-live_boundary")
     box.scroll_into_view_if_needed()
@@ -97,6 +99,23 @@ def test_spirals_show_their_regions_before_play_and_they_follow_the_run(page, se
     page.wait_for_timeout(1000)
     box.screenshot(path=str(SHOTS / "lab_boundary.png"))
     page.locator(".st-key-live_network").screenshot(path=str(SHOTS / "lab_network.png"))
+
+
+def check_the_csv_download(page) -> None:
+    """The regions' CSV names the page's run and holds a grid row per rule and point."""
+    import csv
+    import io
+
+    page.get_by_text("Download the decision regions").click()
+    with page.expect_download(timeout=WAIT_MS) as caught:
+        page.get_by_role("button", name=re.compile("lab-boundary.csv")).click()
+    text = Path(caught.value.path()).read_text(encoding="utf-8")
+    run_id = re.search(r"[?&]run=([a-z0-9]+)", page.url).group(1)
+    assert text.startswith(f"# pcviz run {run_id} step ")
+    rows = list(csv.DictReader(io.StringIO(text.split("\n", 1)[1])))
+    grid = [r for r in rows if r["kind"] == "grid"]
+    assert {r["rule"] for r in grid} == {"bp", "pc", "pcalm"} and len(grid) == 3 * 64 * 64
+    assert abs(float(grid[0]["p_0"]) + float(grid[0]["p_1"]) - 1) < 1e-3
 
 
 def test_data_that_are_not_planar_show_no_regions(page, server):
