@@ -283,6 +283,12 @@ def test_a_planar_data_set_shows_its_regions_and_the_network():
     maps = [t for t in figs["lab_boundary"]["data"] if t["type"] == "heatmap"]
     assert [t["name"] for t in maps] == ["BP", "PC", "PC-ALM"]
     assert array(maps[0]["z"]).shape == (bd.GRID_SIZE, bd.GRID_SIZE)
+    dots = [t for t in figs["lab_boundary"]["data"] if t["type"] == "scatter"]
+    assert sum(len(array(t["x"])) for t in dots) == 3 * bd.SAMPLE_POINTS
+    about = next(c.value for c in at.caption if "grid over the data" in c.value)
+    # the caption states the grid and the points the figure draws
+    assert f"{bd.GRID_SIZE} × {bd.GRID_SIZE} grid" in about
+    assert f"The dots are {bd.SAMPLE_POINTS} training points" in about
     rows = figs["lab_network"]["layout"]["yaxis"]["ticktext"]
     assert rows[0] == "BP<br>7/7 layers" and all(r.endswith("/7 layers") for r in rows)
     keys = {b.proto.id for b in at.get("download_button")}
