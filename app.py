@@ -46,7 +46,8 @@ def run() -> None:
     import pcviz.ui
 
     st.set_page_config(page_title="pcviz: how credit travels", page_icon=pcviz.ui.ICON,
-                       layout="wide")
+                       layout="wide", initial_sidebar_state="collapsed"
+                       if pcviz.ui.lecture_in_address() else "auto")
     page = st.navigation([
         st.Page("pages/live_lab.py", title="Live lab", icon=":material/science:",
                 url_path="lab", default=True),

@@ -4,17 +4,15 @@ import streamlit as st
 
 import pcviz.ui as ui
 
-
-def live_lab() -> None:
-    """Controls, then the live figures (fragments), earlier runs, then the downloads."""
-    lab = ui.sync_lab(*ui.current_config())
-    ui.lab_controls(lab)
-    ui.lab_live(lab)
-    ui.lab_boundary(lab)
-    ui.lab_history(lab)
-    ui.lab_downloads(lab)
-
-
-st.title("Live lab: how credit travels in a deep net")
-ui.lab_intro()
-live_lab()
+lecture = ui.lecture_layout()
+if not lecture:
+    st.title("Live lab: how credit travels in a deep net")
+    ui.lab_intro()
+lab = ui.sync_lab(*ui.current_config())
+ui.lab_controls(lab, lecture=lecture)
+ui.lab_live(lab, lecture=lecture)
+ui.lab_boundary(lab)
+ui.lab_history(lab)
+ui.lab_downloads(lab)
+if lecture:  # what the page shows, after the figures
+    ui.lab_intro()

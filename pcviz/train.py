@@ -194,7 +194,7 @@ class Session:
         """Which of a group's rules are still training (not diverged)."""
         return np.array([self.records[r].diverged_at is None for r in group["rules"]])
 
-    def _step_group(self, group, x, y):
+    def _step_group(self, group, x, y, record: bool = True):
         lr = jnp.asarray(self.learning_rate, x.dtype)
         active = jnp.asarray(self.active(group))
         if group["rules"] == ["bp"]:
@@ -207,7 +207,8 @@ class Session:
             models, states, metrics, telemetry = _steps.inference_step(
                 group["models"], group["opt_states"], group["alphas"], active, x, y,
                 self.eta, self.rule_config.rho, lr, steps=self.steps,
-                record=self.rule_config.record, optimizer=self.train_config.optimizer,
+                record=self.rule_config.record and record,
+                optimizer=self.train_config.optimizer,
             )
         group["models"], group["opt_states"] = models, states
         return jax.block_until_ready((metrics, telemetry))
@@ -218,12 +219,18 @@ class Session:
         self.groups, self._test_sets, self._probe_batch = [], {}, None
         self.closed = True
 
-    def step(self, batches: int = 1) -> None:
-        """Train every rule on the next `batches` mini-batches."""
+    def step(self, batches: int = 1, *, record_last_only: bool = False) -> None:
+        """Train every rule on the next `batches` mini-batches.
+
+        With `record_last_only`, the inference telemetry is recorded for the last batch only
+        (what a page shows after a chunk of batches), which makes the others cheaper; losses,
+        accuracies and times are recorded for every batch either way.
+        """
         if self.closed:
             raise RuntimeError("This run was closed to free the server's memory. "
                                "Press Reset to start a new one.")
-        for _ in range(batches):
+        for done in range(batches):
+            record = not record_last_only or done == batches - 1
             x_np, labels = next(self.batches)
             x = jnp.asarray(x_np)
             y = jax.nn.one_hot(jnp.asarray(labels), self.data.num_classes, dtype=x.dtype)
@@ -232,7 +239,7 @@ class Session:
             outputs, seconds = [], []
             for group in self.groups:
                 start = time.perf_counter()
-                outputs.append(_out_of_memory_guard(self._step_group, group, x, y))
+                outputs.append(_out_of_memory_guard(self._step_group, group, x, y, record))
                 seconds.append(time.perf_counter() - start)
             outputs = jax.device_get(outputs)  # one transfer to the host per training step
             for group, (metrics, telemetry), took in zip(self.groups, outputs, seconds):

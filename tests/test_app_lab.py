@@ -19,7 +19,8 @@ def test_controls_exist():
     at = open_app()
     assert {"lab_play", "lab_step", "lab_reset"} <= {b.key for b in at.button}
     assert at.button(key="lab_play").label == "Play"
-    assert at.select_slider(key="lab_speed").value == 1
+    assert at.select_slider(key="lab_speed").value == "auto"
+    assert at.toggle(key="lecture").value is False and at.title
     assert metric(at, "Training step") == "0"
     inputs = {w.key: w for w in at.number_input}
     assert {"cfg_depth", "cfg_width", "cfg_steps", "cfg_eta", "cfg_rho", "cfg_alpha",
@@ -55,6 +56,23 @@ def test_step_trains_one_batch_and_draws_the_figures():
     bars = figs["lab_times"]["data"]
     assert [t["name"] for t in bars] == ["BP", "PC", "PC-ALM"] and all(t["type"] == "bar"
                                                                         for t in bars)
+
+
+def test_the_lecture_layout_is_kept_in_the_address():
+    at = open_app(lecture="1", **SMALL)
+    assert at.toggle(key="lecture").value is True
+    assert not at.title  # the title and the introduction go below the figures
+    assert at.selectbox(key="lab_quantity").value == "credit"  # on the controls' row
+    at = click(at, "lab_step")
+    heat, curves = charts(at)["lab_heatmaps"], charts(at)["lab_curves"]
+    assert heat["layout"]["font"]["size"] >= 18 and heat["layout"]["height"] >= 400
+    assert min(t["line"]["width"] for t in curves["data"] if t.get("line", {}).get("width"))\
+        >= 4
+    at.toggle(key="lecture").set_value(False).run()
+    assert "lecture" not in at.query_params and at.title
+    bad = open_app(lecture="maybe", **SMALL)
+    assert bad.toggle(key="lecture").value is False
+    assert "lecture" not in bad.query_params  # the address is corrected
 
 
 def test_play_trains_until_pause():

@@ -156,6 +156,61 @@ def test_a_playing_run_never_blinks(page, browser, server):
         other.context.close()
 
 
+_LAYOUT_JS = """() => {
+  const leaves = [...document.querySelectorAll('.stMain [data-testid=stElementContainer]')]
+    .filter(e => !e.querySelector('[data-testid=stElementContainer]'))
+    .filter(e => !e.closest('details:not([open])') && e.checkVisibility())
+    .map(e => e.getBoundingClientRect())
+    .filter(r => r.width > 1 && r.height > 1)
+    .map(r => [r.left, r.top, r.right, r.bottom]);
+  return {width: document.documentElement.scrollWidth, leaves};
+}"""
+
+
+def _overlaps(boxes: list[list[float]]) -> list[tuple]:
+    """Pairs of boxes that cover each other by more than 2 px both ways."""
+    return [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if min(a[2], b[2]) - max(a[0], b[0]) > 2 and min(a[3], b[3]) - max(a[1], b[1]) > 2]
+
+
+def test_the_lecture_layout_fits_one_screen_and_a_phone(browser, server):
+    """1920x1080 at 150 % zoom (1280x720 CSS pixels): Pause, the PC and PC-ALM heatmaps and
+    the curves are all on the first screen. A phone (390x844): nothing runs off the side and
+    no two elements overlap."""
+    screen = browser.new_context(viewport={"width": 1280, "height": 720},
+                                 device_scale_factor=1.5)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3,
+                                is_mobile=True, has_touch=True)
+    try:
+        page = open_lab(screen, server + "/?lecture=1")
+        press(page, "Play", shows="Pause")
+        page.locator(HEATMAP).first.wait_for(timeout=WAIT_MS)
+        wait_until(page, lambda: page.locator(".st-key-lab_curves .js-plotly-plot").count(),
+                   60, "the training curves")
+        for key in ("lab_pause", "lab_step", "lab_heatmaps", "lab_curves"):
+            box = page.locator(f".st-key-{key}").first.bounding_box()
+            assert box is not None, key
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, (key, box)
+            assert box["y"] >= 0 and box["y"] + box["height"] <= 720, (key, box)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "lab_lecture.png"))
+        press(page, "Pause", shows="Play")
+
+        small = open_lab(phone, server + "/")
+        press(small, "Play", shows="Pause")
+        small.locator(HEATMAP).first.wait_for(timeout=WAIT_MS)
+        small.wait_for_timeout(2000)
+        layout = small.evaluate(_LAYOUT_JS)
+        assert layout["width"] <= 390, f"the page is {layout['width']} px wide on a phone"
+        assert all(box[2] <= 391 for box in layout["leaves"]), layout["leaves"]
+        assert not _overlaps(layout["leaves"]), _overlaps(layout["leaves"])[:3]
+        small.screenshot(path=str(SHOTS / "lab_phone.png"))
+        press(small, "Pause", shows="Play")
+    finally:
+        screen.close()
+        phone.close()
+
+
 def test_a_preset_link_shows_the_ballistic_wave(page, server):
     page.goto(server + "/?depth=64&rules=pc,pcalm&steps=256&eta=0.25", timeout=WAIT_MS)
     step = page.get_by_role("button", name="Step", exact=True)

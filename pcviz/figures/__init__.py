@@ -13,7 +13,7 @@ the input) at the bottom.
 
 Private modules: `_style` (look, NaN helpers), `_heatmap` (inference heatmaps), `_credit`
 (credit propagation page), `_live` (live lab), `_theory` (linear theory page), `_sweep`
-(depth x width grid), `_html` (offline HTML export).
+(depth x width grid), `_html` (offline HTML export), `_lecture` (large type for a lecture).
 """
 
 from ._boundary import decision_regions as decision_regions
@@ -23,6 +23,7 @@ from ._credit import credit_profile as credit_profile
 from ._credit import energy_plot as energy_plot
 from ._heatmap import inference_heatmaps as inference_heatmaps
 from ._html import figure_html as figure_html
+from ._lecture import for_lecture as for_lecture
 from ._live import layer_alignment as layer_alignment
 from ._live import overlay_curves as overlay_curves
 from ._live import step_times as step_times
@@ -48,6 +49,7 @@ __all__ = [
     "energy_plot",
     "exactness_plot",
     "figure_html",
+    "for_lecture",
     "inference_heatmaps",
     "layer_alignment",
     "network_diagram",

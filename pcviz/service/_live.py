@@ -35,6 +35,8 @@ EVAL_EVERY = 25
 EVAL_SAMPLES = 2000
 """Test samples per evaluation (a fixed shape: compiled once)."""
 MAX_BATCHES = 200
+AUTO_CHUNK_SECONDS = 0.25
+"""At speed "auto", a chunk trains as many batches as fit in this many seconds."""
 """Most batches per update a page may ask for."""
 
 
@@ -90,7 +92,7 @@ class RunView:
     groups: list = field(default_factory=list)
     dataset: str = ""
     playing: bool = False
-    speed: int = 1
+    speed: int | str = "auto"
     error: str | None = None
     notice: str | None = None
     store_problem: str | None = None
@@ -122,7 +124,7 @@ class LiveRun:
         self._wake = threading.Event()
         self._closing = threading.Event()
         self.session = None
-        self.playing, self.speed, self.pending, self._busy = False, 1, 0, False
+        self.playing, self.speed, self.pending, self._busy = False, "auto", 0, False
         self._waiting, self._view_wanted = 0, False
         self.error: str | None = None
         self.notice: str | None = None
@@ -130,6 +132,7 @@ class LiveRun:
         self._seen = time.monotonic()
         self._version, self._view = 0, RunView(run_id)
         self._frames: list[float] = []
+        self._batch_seconds = 0.05  # a running estimate of one batch's time, for "auto"
         self._evaluated = 0
         self._flushed = {"points": 0, "checkpoint": 0, "time": 0.0, "saved_at": 0.0}
         self._store = self._open_store(store_url)
@@ -234,16 +237,26 @@ class LiveRun:
                 return 0
             if self.playing:
                 self._busy = True
-                return self.speed
+                return self._chunk()
             batches, self.pending = self.pending, 0
             self._busy = batches > 0
             return batches
+
+    def _chunk(self) -> int:
+        """Batches in the next chunk while playing: the speed, or at "auto" as many as fit in
+        `AUTO_CHUNK_SECONDS` at the measured time per batch."""
+        if self.speed != "auto":
+            return int(self.speed)
+        return int(min(max(1, AUTO_CHUNK_SECONDS // self._batch_seconds), MAX_BATCHES))
 
     def _train(self, batches: int) -> None:
         session = self.session
         try:
             with self._lock:
-                session.step(batches)
+                started = time.perf_counter()
+                session.step(batches, record_last_only=True)
+                per_batch = (time.perf_counter() - started) / batches
+                self._batch_seconds = 0.7 * self._batch_seconds + 0.3 * per_batch
                 due = session.step_count - self._evaluated >= EVAL_EVERY or not self.playing
                 if due:
                     session.evaluate(max_samples=EVAL_SAMPLES)
@@ -371,15 +384,17 @@ class LiveRun:
         finally:
             self._lock.release()
 
-    def control(self, *, play: bool | None = None, step: int = 0, speed: int | None = None,
+    def control(self, *, play: bool | None = None, step: int = 0, speed: int | str | None = None,
                 learning_rate: float | None = None, wait: float = 30.0) -> RunView:
         """Play or pause, train `step` more batches (waiting up to `wait` seconds for them,
         so the view returned shows them), set the batches per update, or change the learning
         rate (from the next step on, keeping weights and optimiser state)."""
         self._seen = time.monotonic()
         with self._waiting_for_session():
-            if speed is not None:
-                self.speed = int(min(max(1, speed), MAX_BATCHES))
+            if speed == "auto":
+                self.speed = "auto"
+            elif speed is not None:
+                self.speed = int(min(max(1, int(speed)), MAX_BATCHES))
             if learning_rate is not None and self.session is not None:
                 self.session.learning_rate = float(learning_rate)
             if play is not None and self.error is None and self.session is not None:

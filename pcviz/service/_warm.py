@@ -25,9 +25,9 @@ def warm_up(model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
 
     fixed = with_changes(rule, eta=0.25) if rule.eta == "auto" else rule
     session = Session(model, fixed, train, dataset=dataset)
-    session.step(1)
+    session.step(2, record_last_only=True)  # with and without telemetry, as a chunk runs
     if not training_only:
         session.gradient_alignment()
         session.evaluate(max_samples=EVAL_SAMPLES)
     session.close()
-    return 1
+    return 2

@@ -4,9 +4,11 @@ and the live lab.
 The only part of pcviz that imports streamlit. Pages hold layout only and reach the engine
 through these functions and `pcviz.figures`. Private modules: `_state` (configuration <-> URL
 <-> widgets), `_sidebar` (the widgets), `_presets`, `_compute` (shared data sets, compilation
-cache, warm-up), `_lab` (the live lab's state and fragments), `_lab_view` (what the lab
-draws), `_figs` (session -> figures and files), `_text` (the lab's words and equations),
-`_widgets` (downloads, explanations); `_credit`, `_theory`, `_sweep` and `_page` serve the
+cache, warm-up), `_lab_state` (a visitor's `LabState`), `_lab_controls` (the lab's
+buttons), `_lab` (the live lab's run and fragments), `_lab_view` (what the lab draws),
+`_live_chart` (charts updated in place), `_lecture` (the one-screen lecture layout),
+`_figs` (session -> figures and files), `_text` (the lab's words and equations), `_widgets`
+(downloads, explanations); `_credit`, `_theory`, `_sweep` and `_page` serve the
 other three pages. `ICON` is the dashboard's icon, a file served by the server itself, so that
 a browser with no internet connection still shows it.
 """
@@ -27,13 +29,15 @@ from .._heap import limit_heap_fragmentation
 from ._compute import enable_compilation_cache as enable_compilation_cache
 from ._compute import warm_up_default as warm_up_default
 from ._lab import LabState as LabState
-from ._lab import lab_controls as lab_controls
 from ._lab import lab_downloads as lab_downloads
 from ._lab import lab_history as lab_history
 from ._lab import lab_intro as lab_intro
 from ._lab import lab_live as lab_live
 from ._lab import sync_lab as sync_lab
 from ._lab_boundary import lab_boundary as lab_boundary
+from ._lab_controls import lab_controls as lab_controls
+from ._lecture import lecture_in_address as lecture_in_address
+from ._lecture import lecture_layout as lecture_layout
 from ._live_chart import PLOTLY_JS as PLOTLY_JS
 from ._live_chart import PLOTLY_ROUTE as PLOTLY_ROUTE
 from ._presets import PRESETS as PRESETS

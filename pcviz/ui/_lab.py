@@ -16,100 +16,32 @@ learning rate is passed on without a reset. The buttons send commands in callbac
 
 from __future__ import annotations
 
-import math
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import streamlit as st
 
 from .. import service
 from ..config import ModelConfig, RuleConfig, TrainConfig, encode, with_changes
-from ..service import LiveRunClient, RunGone, RunView, idle_seconds
+from ..service import RunGone, RunView, idle_seconds
 from . import _lab_view as view
+from ._lab_controls import send_learning_rate
+from ._lab_state import LabState, lab_state
+from ._lab_state import live_client as live_client
 from ._visitors import pacer, visitor_id
 
-_STATE = "pcviz_lab"
 LIVE_CSS = Path(__file__).with_name("live.css")
 """Styles of the live sections (figures are not faded while they redraw)."""
 RUN_PARAM = "run"
 """The query parameter holding the live run's id."""
 RUN_ID = re.compile(r"^[a-z0-9]{6,32}$")
-SPEEDS = (1, 2, 5, 10, 20, 50)
 CURVE_SECONDS = 1.0
 """Interval of the training curves' fragment while playing."""
 SLOW_SECONDS = 2.0
 """Interval of the third fragment (alignment with BP, one more inference; wall times)."""
-CONFIRM_SECONDS = 60.0
-"""Longest time the page shows Play or Pause as asked before the run confirms it."""
 START_SECONDS = 90.0
 """Longest wait for a new run's actor to build its network and data."""
-
-
-@dataclass
-class LabState:
-    """One visitor's view of a live run: its id, the client, the latest view, and what the
-    page measured."""
-
-    run_id: str | None = None
-    client: LiveRunClient | None = None
-    structure: tuple | None = None
-    configs: tuple | None = None
-    view: RunView | None = None
-    error: str | None = None
-    notice: str | None = None
-    fresh: bool = False
-    alignment: dict[str, np.ndarray] | None = None
-    aligned_step: int = -1
-    play_clicked: float | None = None
-    play_latency: float | None = None
-    interval: float = 0.15
-    overlay: tuple[str, dict] | None = None
-    expect: bool | None = None
-    expect_since: float = 0.0
-    shown_playing: bool = False
-
-    @property
-    def session(self) -> RunView | None:
-        """The latest view, shaped like a `Session` for the figure helpers."""
-        return self.view
-
-    @property
-    def playing(self) -> bool:
-        """Whether the run is training continuously: as the visitor last asked (until the
-        run confirms it, at most `CONFIRM_SECONDS`), else as of the latest view."""
-        if self.expect is not None and time.monotonic() - self.expect_since < CONFIRM_SECONDS:
-            return self.expect
-        return self.view is not None and self.view.playing
-
-    def confirm(self) -> None:
-        """Forget the asked-for state once the run reports it (or it is too old)."""
-        if self.expect is None:
-            return
-        old = time.monotonic() - self.expect_since >= CONFIRM_SECONDS
-        if old or (self.view is not None and self.view.playing == self.expect):
-            self.expect = None
-
-    @property
-    def updates_per_second(self) -> float:
-        """Training updates per second while playing (NaN when unknown)."""
-        return self.view.updates_per_second if self.view is not None else math.nan
-
-
-def lab_state() -> LabState:
-    """This visitor's `LabState` (created on first use)."""
-    if _STATE not in st.session_state:
-        st.session_state[_STATE] = LabState()
-    return st.session_state[_STATE]
-
-
-def live_client() -> LiveRunClient | None:
-    """The client of this visitor's live run (for other pages), or `None`."""
-    lab = st.session_state.get(_STATE)
-    return None if lab is None else lab.client
 
 
 def _same_structure(url: dict[str, str], model, rule, train) -> bool:
@@ -192,7 +124,7 @@ def sync_lab(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> LabSta
                      notice=lab.notice, view=seen)  # a reattached run shows at once
     elif lab.configs != (model, rule, train):
         lab.configs = (model, rule, train)
-        _command(learning_rate=_learning_rate(lab))
+        send_learning_rate(_learning_rate(lab))
     st.query_params[RUN_PARAM] = lab.run_id
     _connect(lab)
     return lab
@@ -222,81 +154,7 @@ def _refresh(lab: LabState, *, timeout: float) -> None:
             lab.client.handle.control.remote(play=True)
 
 
-def _command(**commands: Any) -> None:
-    lab = lab_state()
-    lab.notice = None
-    if lab.client is None:
-        return
-    try:
-        lab.view = lab.client.control(**commands)
-    except (TimeoutError, RunGone):
-        st.toast("The run did not answer; try again in a moment.", icon=":material/hourglass_top:")
-
-
-def _send(**commands: Any) -> None:
-    """Send commands without waiting for the run (a click never blocks the page; a run
-    still starting obeys once it is up). A play or pause is shown at once, as asked."""
-    lab = lab_state()
-    lab.notice = None
-    if lab.client is None:
-        return
-    lab.client.handle.control.remote(**commands)
-    if "play" in commands:
-        lab.expect, lab.expect_since = bool(commands["play"]), time.monotonic()
-
-
-def _play() -> None:
-    lab = lab_state()
-    lab.play_clicked, lab.play_latency = time.perf_counter(), None
-    _send(play=True, speed=int(st.session_state.get("lab_speed", 1)))
-
-
-def _pause() -> None:
-    _send(play=False)
-    pacer().forget(visitor_id())
-
-
-def _step_once() -> None:
-    _command(step=1)
-
-
-def _speed() -> None:
-    _send(speed=int(st.session_state.get("lab_speed", 1)))
-
-
-def _reset() -> None:
-    lab = lab_state()
-    if lab.client is not None:
-        lab.client.handle.control.remote(play=False)
-    lab.structure, lab.fresh = None, True  # the next `sync_lab` starts a fresh run
-
-
-def lab_controls(lab: LabState) -> None:
-    """Play / Pause, Step, Reset and the speed (batches per update)."""
-    st.session_state.setdefault("lab_speed", 1)
-    play, step, reset, speed, _ = st.columns([1, 1, 1, 3, 2], vertical_alignment="bottom")
-    idle = lab.client is None or lab.error is not None or (lab.view is not None and
-                                                           lab.view.error is not None)
-    # Two buttons with their own keys, not one toggle: a click that reaches the server twice
-    # must not pause and play again.
-    lab.shown_playing = lab.playing
-    if lab.playing:
-        play.button("Pause", key="lab_pause", type="primary", icon=":material/pause:",
-                    on_click=_pause, width="stretch", help="Stop after the current update.")
-    else:
-        play.button("Play", key="lab_play", type="primary", icon=":material/play_arrow:",
-                    on_click=_play, disabled=idle, width="stretch",
-                    help="Train continuously; the figures follow every update.")
-    step.button("Step", key="lab_step", on_click=_step_once, disabled=idle, width="stretch",
-                icon=":material/skip_next:", help="Train every rule on one more batch.")
-    reset.button("Reset", key="lab_reset", on_click=_reset, width="stretch",
-                 icon=":material/restart_alt:",
-                 help="A new run: new weights from the seed, step 0; recovers from divergence.")
-    speed.select_slider("Batches per update", SPEEDS, key="lab_speed", on_change=_speed,
-                        help="Training steps between two redraws while playing.")
-
-
-def _train_frame() -> None:
+def _train_frame(lecture: bool) -> None:
     lab = lab_state()
     started, first = time.thread_time(), lab.view is None  # the server's own work
     if lab.error is None and lab.client is None:
@@ -319,9 +177,9 @@ def _train_frame() -> None:
     # Two keyed boxes in a fixed order: whatever the status shows (a notice, a warning), the
     # heatmaps keep their place, so the browser updates the chart instead of rebuilding it.
     with st.container(key="live_status"):
-        view.status(lab)
+        view.status(lab, compact=lecture)
     with st.container(key="live_heatmaps"):
-        view.heatmaps(lab)
+        view.heatmaps(lab, lecture=lecture)
     _pace(lab, time.thread_time() - started, first)
 
 
@@ -340,11 +198,11 @@ def _pace(lab: LabState, seconds: float, first: bool) -> None:
         st.rerun(scope="app")
 
 
-def _curves_frame() -> None:
+def _curves_frame(lecture: bool) -> None:
     lab = lab_state()
     if lab.view is not None and lab.view.error is None:
         with st.container(key="live_curves"):
-            view.curves(lab)
+            view.curves(lab, lecture=lecture)
 
 
 def _slow_frame() -> None:
@@ -362,11 +220,12 @@ def _slow_frame() -> None:
         view.alignment_and_times(lab)
 
 
-def lab_live(lab: LabState) -> None:
+def lab_live(lab: LabState, *, lecture: bool = False) -> None:
     """The live part of the page, three fragments that rerun on their own while playing:
     training status and heatmaps at the server's pace, the training curves every
     `CURVE_SECONDS`, the alignment with BP and the wall times every `SLOW_SECONDS`. The text
-    on diffusive and ballistic credit between them is static."""
+    on diffusive and ballistic credit is static. In the `lecture` layout the heatmaps and the
+    curves share one row, in large type, and the text follows the figures."""
     st.html(LIVE_CSS)
     if lab.notice:  # until the visitor's next command
         st.info(view.plain(lab.notice), icon=":material/info:")
@@ -377,10 +236,20 @@ def lab_live(lab: LabState) -> None:
     # A paused page still looks in now and then, so that its run is not closed as unread
     # while the tab is open (and sees what another tab did).
     every = lab.interval if lab.playing else 1.0 if unsure else min(30.0, idle_seconds() / 3)
-    st.fragment(_train_frame, run_every=every, key="frag_train")()
-    view.heatmap_text()
-    st.fragment(_curves_frame, run_every=max(CURVE_SECONDS, lab.interval) if lab.playing
-                else None, key="frag_curves")()
+    curves_every = max(CURVE_SECONDS, lab.interval) if lab.playing else None
+    train = st.fragment(_train_frame, run_every=every, key="frag_train")
+    curves = st.fragment(_curves_frame, run_every=curves_every, key="frag_curves")
+    if lecture:
+        left, right = st.columns([4, 3])
+        with left:
+            train(lecture)
+        with right:
+            curves(lecture)
+        view.heatmap_text()
+    else:
+        train(lecture)
+        view.heatmap_text()
+        curves(lecture)
     st.fragment(_slow_frame, run_every=max(SLOW_SECONDS, lab.interval) if lab.playing
                 else None, key="frag_slow")()
 

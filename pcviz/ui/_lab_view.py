@@ -29,8 +29,9 @@ def starting(message: str) -> None:
     st.info(message, icon=":material/hourglass_top:")
 
 
-def status(lab: LabState) -> None:
-    """Step counter, epoch, accuracy per rule, the run's numbers, its id, and problems."""
+def status(lab: LabState, *, compact: bool = False) -> None:
+    """Step counter, epoch, accuracy per rule, the run's numbers, its id, and problems; in
+    one large line when `compact` (the lecture layout)."""
     session = lab.session
     if session.error is not None:
         st.error(session.error, icon=":material/error:")
@@ -41,15 +42,18 @@ def status(lab: LabState) -> None:
     if session.model_config is None:
         return
     records = session.records
+    shown = {rule: _accuracy_text(rec) for rule, rec in records.items()}
+    if compact:
+        accuracies = " · ".join(f"{_figs.label(r)} **{text}**" for r, (text, _) in shown.items())
+        kind = next((k for _, k in shown.values()), "test")
+        st.markdown(f"##### Step **{session.step_count:,}** · {kind}: {accuracies}")
+        _diverged(records)
+        return
     columns = st.columns(2 + len(records))
     columns[0].metric("Training step", f"{session.step_count:,}")
     columns[1].metric("Epoch", f"{session.epoch:.2f}")
-    for column, (rule, rec) in zip(columns[2:], records.items()):
-        test = rec.test_accuracy.last()
-        value = rec.accuracy.last() if np.isnan(test) else test
-        kind = "train" if np.isnan(test) else "test"
-        shown = "diverged" if rec.diverged_at else "–" if np.isnan(value) else f"{value:.1%}"
-        column.metric(f"{_figs.label(rule)} {kind} accuracy", shown)
+    for column, (rule, (text, kind)) in zip(columns[2:], shown.items()):
+        column.metric(f"{_figs.label(rule)} {kind} accuracy", text)
     _, rule, train = lab.configs
     rate = lab.updates_per_second
     st.caption(
@@ -61,35 +65,68 @@ def status(lab: LabState) -> None:
         + (f" · {rate:.1f} updates/s" if lab.playing and np.isfinite(rate) else "")
         + f"  \n{server_load()}"
     )
+    _diverged(records)
+
+
+def _accuracy_text(rec) -> tuple[str, str]:
+    """A rule's latest accuracy as shown (test when measured, else train), and which."""
+    test = rec.test_accuracy.last()
+    value = rec.accuracy.last() if np.isnan(test) else test
+    kind = "train" if np.isnan(test) else "test"
+    text = "diverged" if rec.diverged_at else "–" if np.isnan(value) else f"{value:.1%}"
+    return text, kind
+
+
+def _diverged(records) -> None:
     for name, rec in records.items():
         if rec.diverged_at is not None:
             st.warning(_text.DIVERGED.format(rule=_figs.label(name), step=rec.diverged_at),
                        icon=":material/warning:")
 
 
-def _heatmap_options() -> None:
+LECTURE_HEIGHT = 470
+"""Height (px) of the heatmaps and of the curves in the lecture layout."""
+
+
+def heatmap_options(*, compact: bool = False) -> None:
+    """Which quantity the heatmaps show, the log scale and the arrival front (a menu and
+    short labels when `compact`, for the lecture layout's row of controls)."""
     st.session_state.setdefault("lab_quantity", "credit")
     st.session_state.setdefault("lab_front", True)
-    left, mid, right = st.columns([3, 1, 1], vertical_alignment="bottom")
-    left.segmented_control("Quantity", list(_figs.QUANTITY_NAMES), key="lab_quantity",
-                           format_func=_figs.QUANTITY_NAMES.get, required=True)
-    mid.toggle("Log scale", key="lab_log", help="log10 of the values, over 4 decades.")
-    right.toggle("Arrival front", key="lab_front",
-                 help="The first step at which a layer's credit reaches half of BP's.")
+    left, mid, right = st.columns([2, 1, 1] if compact else [3, 1, 1],
+                                  vertical_alignment="bottom")
+    if compact:
+        left.selectbox("Heatmaps show", list(_figs.QUANTITY_NAMES), key="lab_quantity",
+                       format_func=_figs.QUANTITY_NAMES.get)
+    else:
+        left.segmented_control("Quantity", list(_figs.QUANTITY_NAMES), key="lab_quantity",
+                               format_func=_figs.QUANTITY_NAMES.get, required=True)
+    mid.toggle("Log" if compact else "Log scale", key="lab_log",
+               help="log10 of the values, over 4 decades.")
+    right.toggle("Front" if compact else "Arrival front", key="lab_front",
+                 help="The arrival front: the first step at which a layer's credit reaches "
+                      "half of BP's.")
 
 
-def heatmaps(lab: LabState) -> None:
-    """PC beside PC-ALM, inference step x layer, of the latest batch, and their options."""
-    st.subheader("Inside one training step: credit per layer and inference step")
-    _heatmap_options()
+def heatmaps(lab: LabState, *, lecture: bool = False) -> None:
+    """PC beside PC-ALM, inference step x layer, of the latest batch, and their options (on
+    the controls' row in the `lecture` layout, where the figure is in large type)."""
+    if not lecture:
+        st.subheader("Inside one training step: credit per layer and inference step")
+        heatmap_options()
     session = lab.session
     if not any(r in INFERENCE_RULES for r in session.records):
         st.info("BP alone has no inference to show: add PC or PC-ALM in the sidebar.")
     elif session.step_count == 0:
-        live_chart(_figs.placeholder(_text.PAUSED), key="lab_heatmaps", config=_figs.CONFIG)
+        fig = _figs.placeholder(_text.PAUSED)
+        if lecture:
+            figures.for_lecture(fig, height=LECTURE_HEIGHT)
+        live_chart(fig, key="lab_heatmaps", config=_figs.CONFIG)
     else:
-        live_chart(_figs.heatmaps(session, st.session_state, live=True), key="lab_heatmaps",
-                   config=_figs.CONFIG)
+        fig = _figs.heatmaps(session, st.session_state, live=True)
+        if lecture:
+            figures.for_lecture(fig, height=LECTURE_HEIGHT)
+        live_chart(fig, key="lab_heatmaps", config=_figs.CONFIG)
         if lab.play_clicked is not None and lab.play_latency is None:
             lab.play_latency = time.perf_counter() - lab.play_clicked
 
@@ -106,14 +143,17 @@ def heatmap_text() -> None:
         st.latex(_text.BALLISTIC_EQ)
 
 
-def curves(lab: LabState) -> None:
+def curves(lab: LabState, *, lecture: bool = False) -> None:
     """Loss and accuracy of every rule on one chart (with an earlier run's, dotted, when one
-    is chosen below), and what they show."""
+    is chosen below), and what they show; in large type in the `lecture` layout."""
     overlay = lab.overlay
     if lab.session.step_count > 0 or overlay is not None:
         fig = _figs.curves(lab.session)
         if overlay is not None:
             figures.overlay_curves(fig, overlay[1], name=f"run {overlay[0]}")
+        if lecture:
+            figures.for_lecture(fig, height=LECTURE_HEIGHT + 40, legend_on_top=True)
+            fig.update_layout(title=None, yaxis2_title=None)  # the panel's title says it
         live_chart(fig, key="lab_curves", config=_figs.CONFIG)
         st.caption(_text.CURVES + (f" Dotted: the earlier run {overlay[0]}." if overlay else ""))
 
