@@ -1,18 +1,30 @@
-r"""Sweep cells of one shape trained as one batched computation: a seed axis over the rule axis.
+r"""Sweep cells of one shape trained as one batched computation.
 
-A session stacks its rules along a leading axis and steps them with one `jax.vmap`
-(`pcviz._steps`). A sweep cell (depth $L$, width $N$) is trained for several seeds, and the
-seeds differ only in their data: initial weights $W^{(s)}_0 \sim$ `PRNGKey(s)`, batch order
-(`Batches(seed=s)`), probe batch and so the automatic activity step
-$\eta^{(s)} = 1/\lambda_{\max}(A_s^\top A_s)$. `train_cell` stacks the seeds along a second,
-outer axis and maps the existing rule-stacked steps over it:
+A sweep cell is a network of depth $L$ and width $N$ trained with every rule for one seed $s$
+and one point (`Setting`) of the sweep's hyperparameter grid: the activity step $\eta_h$, the
+dual step $\alpha$ and the learning rate. Cells of one shape differ only in numbers: initial
+weights $W^{(s)}_0 \sim$ `PRNGKey(s)`, batch order (`Batches(seed=s)`), the automatic activity
+step $\eta^{(s)} = 1/\lambda_{\max}(A_s^\top A_s)$ on seed $s$'s probe batch, and the grid's
+values. `train_cell` trains every (setting, seed) member of one shape together.
 
-$$(W, \text{opt})_{s,r} \leftarrow \text{step}_r\big((W, \text{opt})_{s,r};\ x_s, y_s,
-\eta^{(s)}\big) \quad \text{for all } s, r \text{ in one compiled program,}$$
+Each rule group (BP; the inference rules PC and PC-ALM, PC being PC-ALM with $\alpha = 0$)
+has one flat axis of *units*, one per distinct thing to train:
 
-so every member sees exactly the batches, weights and step size it would see in a `Session`
-of its own seed (each seed its own batch order: $x$ is mapped too), and the results equal the
-per-seed sessions' to float tolerance. Telemetry is not recorded (a sweep reports accuracy).
+$$u_{\mathrm{BP}} = (s, \mathrm{lr}), \qquad
+  u_{\mathrm{PC}} = (s, \eta_h, \mathrm{lr}, 0), \qquad
+  u_{\mathrm{PC\text{-}ALM}} = (s, \eta_h, \mathrm{lr}, \alpha),$$
+
+so members that share a unit (BP under two values of $\alpha$, PC under two values of
+$\alpha$) train it once, and a grid of $\alpha$ costs PC-ALM's work only. One `jax.vmap` over
+the unit axis of the session's own step (`pcviz._steps`) updates every unit in one compiled
+program per group:
+
+$$(W, \text{opt})_u \leftarrow \text{step}\big((W, \text{opt})_u;\ x_{s(u)}, y_{s(u)},
+  \eta_u, \alpha_u, \mathrm{lr}_u\big) \quad \text{for every unit } u,$$
+
+so every member sees exactly the weights, batches and steps it would see in a `Session` of its
+own seed and setting, and its results equal that session's, or `train_cell` of that member
+alone, to float tolerance. Telemetry is not recorded (a sweep reports accuracy).
 """
 
 from __future__ import annotations
@@ -33,56 +45,76 @@ from .data import Batches, Dataset, fixed_batch, load_dataset
 from .model import init_model
 from .rules import auto_eta
 
-__all__ = ["SeedResult", "seed_bp_step", "seed_evaluate", "seed_inference_step", "train_cell"]
+__all__ = ["SeedResult", "Setting", "train_cell", "unit_bp_step", "unit_evaluate",
+           "unit_inference_step"]
+
+
+class Setting(NamedTuple):
+    """One point of a sweep's hyperparameter grid: the activity step `eta` (a number or
+    `"auto"`), the dual step `alpha` and the `learning_rate`; `None`: the configuration's own
+    value."""
+
+    eta: float | str | None = None
+    alpha: float | None = None
+    learning_rate: float | None = None
+
+    def apply(self, rule: RuleConfig, train: TrainConfig) -> tuple[RuleConfig, TrainConfig]:
+        """`rule` and `train` with this setting's values (validated: `ValueError` when out
+        of range)."""
+        changes = {k: v for k, v in (("eta", self.eta), ("alpha", self.alpha)) if v is not None}
+        rule = with_changes(rule, **changes) if changes else rule
+        if self.learning_rate is not None:
+            train = with_changes(train, learning_rate=float(self.learning_rate))
+        return rule, train
 
 
 @partial(jax.jit, static_argnames=("optimizer",))
-def seed_bp_step(models, opt_states, active, x, y, lr, *, optimizer: str):
-    """`_steps.bp_step` mapped over a leading seed axis.
+def unit_bp_step(models, opt_states, active, x, y, lr, *, optimizer: str):
+    """`_steps.bp_step` mapped over a leading unit axis.
 
-    **Arguments:** `models`, `opt_states`, `active` with leading axes `(seeds, 1)`; `x`
-    `(seeds, B, D)`, `y` `(seeds, B, K)`; `lr` a scalar shared by the seeds.
+    **Arguments:** `models`, `opt_states`, `active` with leading axes `(units, 1)`; `x`
+    `(units, B, D)`, `y` `(units, B, K)`; `lr` `(units,)`.
 
-    **Returns:** `(models, opt_states, StepMetrics)`, each with leading axes `(seeds, 1)`.
+    **Returns:** `(models, opt_states, StepMetrics)`, each with leading axes `(units, 1)`.
     """
     step = partial(_steps.bp_step, optimizer=optimizer)
-    return jax.vmap(step, in_axes=(0, 0, 0, 0, 0, None))(models, opt_states, active, x, y, lr)
+    return jax.vmap(step)(models, opt_states, active, x, y, lr)
 
 
 @partial(jax.jit, static_argnames=("steps", "optimizer"))
-def seed_inference_step(models, opt_states, alphas, active, x, y, eta, rho, lr, *, steps: int,
+def unit_inference_step(models, opt_states, alphas, active, x, y, eta, rho, lr, *, steps: int,
                         optimizer: str):
-    """`_steps.inference_step` (telemetry off) mapped over a leading seed axis.
+    """`_steps.inference_step` (telemetry off) mapped over a leading unit axis.
 
-    **Arguments:** `models`, `opt_states`, `active` with leading axes `(seeds, rules)`;
-    `alphas` `(rules,)` shared; `x` `(seeds, B, D)`, `y` `(seeds, B, K)`; `eta` `(seeds,)`,
-    one activity step per seed; `rho`, `lr` shared scalars.
+    **Arguments:** `models`, `opt_states`, `alphas`, `active` with leading axes `(units, 1)`;
+    `x` `(units, B, D)`, `y` `(units, B, K)`; `eta`, `lr` `(units,)`; `rho` a shared scalar.
 
-    **Returns:** `(models, opt_states, StepMetrics)` with leading axes `(seeds, rules)`.
+    **Returns:** `(models, opt_states, StepMetrics)` with leading axes `(units, 1)`.
     """
     step = partial(_steps.inference_step, steps=steps, record=False, optimizer=optimizer)
-    models, states, metrics, _ = jax.vmap(step, in_axes=(0, 0, None, 0, 0, 0, 0, None, None))(
+    models, states, metrics, _ = jax.vmap(step, in_axes=(0, 0, 0, 0, 0, 0, 0, None, 0))(
         models, opt_states, alphas, active, x, y, eta, rho, lr)
     return models, states, metrics
 
 
 @jax.jit
-def seed_evaluate(models, x, labels):
-    """`_steps.evaluate` mapped over a leading seed axis (one test set for every seed).
+def unit_evaluate(models, x, labels):
+    """`_steps.evaluate` mapped over a leading unit axis (one test set for every unit).
 
-    **Returns:** `(accuracy, mean loss)`, each `(seeds, rules)`.
+    **Returns:** `(accuracy, mean loss)`, each `(units, 1)`.
     """
     return jax.vmap(_steps.evaluate, in_axes=(0, None, None))(models, x, labels)
 
 
 class SeedResult(NamedTuple):
-    """One seed of a trained cell.
+    """One member (seed and setting) of a trained shape.
 
     **Fields:** `seed`; per rule `accuracy` (test accuracy, NaN when diverged), `status`
     (`"ok"` or `"diverged at step k"`), `loss` and `train_accuracy` (`(steps,)` per training
     step, on the batch before the update; NaN from the divergence on); `eta` (the activity
-    step used); `seconds` (wall time of the batched computation that trained this seed with
-    its siblings, shared by them); `steps` (training steps).
+    step used); `seconds` (wall time of the batched computation that trained this member with
+    its siblings, shared by them); `steps` (training steps); `setting` (the grid point asked
+    for), `alpha` and `learning_rate` (the values used).
     """
 
     seed: int
@@ -93,65 +125,71 @@ class SeedResult(NamedTuple):
     eta: float
     seconds: float
     steps: int
+    setting: Setting = Setting()
+    alpha: float = math.nan
+    learning_rate: float = math.nan
 
 
-def _groups(rules: Sequence[str], batch_rules: bool) -> list[list[str]]:
-    """The rule groups of a session (`Session._make_groups`): BP alone, the inference rules
-    stacked (or each alone)."""
+class _Member(NamedTuple):
+    seed: int
+    eta: float
+    alpha: float
+    lr: float
+
+
+class _Group(NamedTuple):
+    """A rule group's units (`(seed, eta, alpha, lr)`, alpha 0 for PC, BP's eta and alpha
+    0) and, per (member, rule), the unit that trains it."""
+
+    rules: list[str]
+    units: list[_Member]
+    index: dict[tuple[int, str], int]
+
+
+def _unit(member: _Member, rule: str) -> _Member:
+    if rule == "bp":
+        return _Member(member.seed, 0.0, 0.0, member.lr)
+    return member._replace(alpha=member.alpha if rule == "pcalm" else 0.0)
+
+
+def _plan_groups(members: Sequence[_Member], rules: Sequence[str]) -> list[_Group]:
+    """BP alone, and the inference rules together, each over its distinct units."""
     inference = [r for r in rules if r in INFERENCE_RULES]
-    if batch_rules and inference:
-        return [["bp"]] * ("bp" in rules) + [inference]
-    return [[r] for r in rules]
-
-
-def _stack_seeds(initials, lr: float, members: list[str], optimizer: str):
-    per_seed = [_steps.init_group(m, lr, count=len(members), optimizer=optimizer)
-                for m in initials]
-    return _steps.stack([p[0] for p in per_seed]), _steps.stack([p[1] for p in per_seed])
-
-
-def _make_groups(initials, rule: RuleConfig, train: TrainConfig, lr: float) -> list[dict]:
-    """A session's rule groups, each with a leading seed axis over its rule axis."""
     groups = []
-    for members in _groups(train.rules, train.batch_rules):
-        models, states = _stack_seeds(initials, lr, members, train.optimizer)
-        alphas = jnp.asarray([with_changes(rule, rule=m).dual_step for m in members])
-        groups.append({"rules": members, "models": models, "opt_states": states,
-                       "alphas": alphas})
+    for names in ([["bp"]] if "bp" in rules else []) + ([inference] if inference else []):
+        units: dict[_Member, int] = {}
+        index = {}
+        for m, member in enumerate(members):
+            for r in names:
+                index[(m, r)] = units.setdefault(_unit(member, r), len(units))
+        groups.append(_Group(names, list(units), index))
     return groups
 
 
-def _step_groups(groups, diverged, x, y, eta, lr: float, rule: RuleConfig, steps: int,
-                 optimizer: str) -> list:
-    """One training step of every group on the seeds' batches `x`, `y`; the metrics."""
-    lr_x, metrics = jnp.asarray(lr, x.dtype), []
-    for g in groups:
-        active = jnp.asarray([[diverged[r][i] is None for r in g["rules"]]
-                              for i in range(x.shape[0])])
-        if g["rules"] == ["bp"]:
-            out = seed_bp_step(g["models"], g["opt_states"], active, x, y, lr_x,
-                               optimizer=optimizer)
-        else:
-            out = seed_inference_step(g["models"], g["opt_states"], g["alphas"], active, x, y,
-                                      eta.astype(x.dtype), jnp.asarray(rule.rho, x.dtype), lr_x,
-                                      steps=steps, optimizer=optimizer)
-        g["models"], g["opt_states"] = out[0], out[1]
-        metrics.append(out[2])
-    return metrics
+def _init_units(group: _Group, initials: dict, optimizer: str) -> dict:
+    """The group's stacked weights and optimiser states, leading axes `(units, 1)`."""
+    parts = [_steps.init_group(initials[u.seed], u.lr, count=1, optimizer=optimizer)
+             for u in group.units]
+    return {"models": _steps.stack([p[0] for p in parts]),
+            "opt_states": _steps.stack([p[1] for p in parts])}
 
 
-def _record(groups, metrics, k: int, diverged, loss, acc) -> None:
-    """Write step `k`'s host metrics into the per-rule `(seeds, steps)` histories; a rule
-    whose loss or weights became non-finite is marked diverged at step `k + 1`."""
-    for g, m in zip(groups, metrics):
-        for j, r in enumerate(g["rules"]):
-            for i in range(len(diverged[r])):
-                if diverged[r][i] is not None:
-                    continue
-                if not bool(m.finite[i, j]):
-                    diverged[r][i] = k + 1
-                    continue
-                loss[r][i, k], acc[r][i, k] = m.loss[i, j], m.accuracy[i, j]
+def _members(seeds, settings, rule: RuleConfig, train: TrainConfig, mcfg: ModelConfig,
+             initials: dict, data: Dataset) -> list[_Member]:
+    """Every (setting, seed), setting-major, with its activity step, alpha and learning
+    rate resolved (`"auto"`: $1/\\lambda_{\\max}$ on the seed's probe batch)."""
+    probe_size = min(train.batch_size, data.num_test)
+    auto: dict[int, float] = {}
+    out = []
+    for setting in settings:
+        r, t = setting.apply(rule, train)
+        for s in seeds:
+            if r.eta == "auto" and s not in auto:
+                x = jnp.asarray(fixed_batch(data, probe_size, seed=s)[0])
+                auto[s] = float(auto_eta(initials[s], x))
+            eta = auto[s] if r.eta == "auto" else float(r.eta)
+            out.append(_Member(int(s), eta, float(r.alpha), t.resolved_learning_rate(mcfg)))
+    return out
 
 
 def _next_batches(streams, num_classes: int):
@@ -161,13 +199,51 @@ def _next_batches(streams, num_classes: int):
     return x, y
 
 
-def _test_accuracy(groups, data, max_samples: int = 10_000) -> dict[str, np.ndarray]:
-    x, labels = jnp.asarray(data.x_test[:max_samples]), jnp.asarray(data.y_test[:max_samples])
-    out = {}
-    for g in groups:
-        accuracy, _ = jax.device_get(seed_evaluate(g["models"], x, labels))
-        out.update({r: accuracy[:, j] for j, r in enumerate(g["rules"])})
-    return out
+class _State:
+    """A group's arrays on the device and its per-unit histories on the host."""
+
+    def __init__(self, group: _Group, seeds: list[int], initials: dict, optimizer: str,
+                 steps: int):
+        self.group = group
+        arrays = _init_units(group, initials, optimizer)
+        self.models, self.opt_states = arrays["models"], arrays["opt_states"]
+        units = group.units
+        self.alphas = jnp.asarray([[u.alpha] for u in units], jnp.float32)
+        self.eta = jnp.asarray([u.eta for u in units], jnp.float32)
+        self.lr = jnp.asarray([u.lr for u in units], jnp.float32)
+        self.rows = jnp.asarray([seeds.index(u.seed) for u in units])
+        self.loss = np.full((len(units), steps), np.nan)
+        self.accuracy = np.full((len(units), steps), np.nan)
+        self.diverged: list[int | None] = [None] * len(units)
+
+    def step(self, x, y, rule: RuleConfig, inference_steps: int, optimizer: str):
+        """One training step of every unit on its seed's batch; the metrics."""
+        x, y = x[self.rows], y[self.rows]
+        active = jnp.asarray([[d is None] for d in self.diverged])
+        if self.group.rules == ["bp"]:
+            out = unit_bp_step(self.models, self.opt_states, active, x, y, self.lr,
+                               optimizer=optimizer)
+        else:
+            out = unit_inference_step(self.models, self.opt_states, self.alphas, active, x, y,
+                                      self.eta, jnp.asarray(rule.rho, jnp.float32), self.lr,
+                                      steps=inference_steps, optimizer=optimizer)
+        self.models, self.opt_states = out[0], out[1]
+        return out[2]
+
+    def record(self, metrics, k: int) -> None:
+        """Write step `k`'s host metrics; a unit whose loss or weights became non-finite is
+        marked diverged at step `k + 1`."""
+        for u in range(len(self.diverged)):
+            if self.diverged[u] is not None:
+                continue
+            if not bool(metrics.finite[u, 0]):
+                self.diverged[u] = k + 1
+                continue
+            self.loss[u, k], self.accuracy[u, k] = metrics.loss[u, 0], metrics.accuracy[u, 0]
+
+    def test_accuracy(self, x, labels) -> np.ndarray:
+        """`(units,)` test accuracy."""
+        return np.asarray(jax.device_get(unit_evaluate(self.models, x, labels)[0]))[:, 0]
 
 
 def train_cell(
@@ -178,49 +254,59 @@ def train_cell(
     seeds: Sequence[int],
     steps: int,
     dataset: Dataset | None = None,
+    settings: Sequence[Setting] = (Setting(),),
 ) -> list[SeedResult]:
-    """Train every seed of one (depth, width) cell with all of `train.rules`, batched.
+    """Train every (setting, seed) member of one (depth, width) with all of `train.rules`,
+    batched (see the module docstring).
 
-    Seed $s$ is the `Session(model, rule, with_changes(train, seed=s), dataset=dataset)`
-    stepped `steps` times, then evaluated on the test split (at most 10,000 samples).
+    Member (setting $g$, seed $s$) is `Session(model, *g.apply(rule, with_changes(train,
+    seed=s)), dataset=dataset)` stepped `steps` times, then evaluated on the test split (at
+    most 10,000 samples).
 
     **Arguments:**
 
     - `model`, `rule`, `train`: validated configurations (input/output sizes are taken from
       the data set; `train.seed` is unused except for loading the data).
-    - `seeds`: the seeds to train, one batched member each.
-    - `steps`: training steps (batches) per seed.
+    - `seeds`: the seeds to train.
+    - `steps`: training steps (batches) per member.
     - `dataset`: the loaded data (default: `train.dataset` loaded with `train.seed`).
+    - `settings`: the grid points to train each seed with (default: the configurations' own
+      values).
 
-    **Returns:** one `SeedResult` per seed, in the order of `seeds`.
+    **Returns:** one `SeedResult` per member, setting-major: for each setting, each seed.
     """
     data = dataset if dataset is not None else load_dataset(train.dataset, seed=train.seed)
     mcfg = with_changes(model, input_dim=int(data.x_train.shape[1]), output_dim=data.num_classes)
-    lr = train.resolved_learning_rate(mcfg)
     start = time.perf_counter()
-    initials = [init_model(mcfg, jax.random.PRNGKey(s)) for s in seeds]
-    probe_size = min(train.batch_size, data.num_test)
-    etas = [float(auto_eta(m, jnp.asarray(fixed_batch(data, probe_size, seed=s)[0])))
-            if rule.eta == "auto" else float(rule.eta) for m, s in zip(initials, seeds)]
-    streams = [Batches(data, train.batch_size, seed=s) for s in seeds]
-    groups = _make_groups(initials, rule, train, lr)
+    unique = list(dict.fromkeys(int(s) for s in seeds))
+    initials = {s: init_model(mcfg, jax.random.PRNGKey(s)) for s in unique}
+    members = _members(seeds, settings, rule, train, mcfg, initials, data)
+    states = [_State(g, unique, initials, train.optimizer, steps)
+              for g in _plan_groups(members, train.rules)]
     del initials
-    loss = {r: np.full((len(seeds), steps), np.nan) for r in train.rules}
-    acc = {r: np.full((len(seeds), steps), np.nan) for r in train.rules}
-    diverged = {r: [None] * len(seeds) for r in train.rules}
-    eta, inference_steps = jnp.asarray(etas, jnp.float32), rule.inference_steps(mcfg.depth)
+    streams = [Batches(data, train.batch_size, seed=s) for s in unique]
+    inference_steps = rule.inference_steps(mcfg.depth)
     for k in range(steps):
         x, y = _next_batches(streams, data.num_classes)
-        metrics = _step_groups(groups, diverged, x, y, eta, lr, rule, inference_steps,
-                               train.optimizer)
-        _record(groups, jax.device_get(metrics), k, diverged, loss, acc)  # one transfer
-    test = _test_accuracy(groups, data)
+        metrics = [s.step(x, y, rule, inference_steps, train.optimizer) for s in states]
+        for state, m in zip(states, jax.device_get(metrics)):  # one transfer
+            state.record(m, k)
+    x_test = jnp.asarray(data.x_test[:10_000])
+    labels = jnp.asarray(data.y_test[:10_000])
+    tests = [s.test_accuracy(x_test, labels) for s in states]
     seconds = time.perf_counter() - start
+    where = {r: (state, test) for state, test in zip(states, tests) for r in state.group.rules}
     results = []
-    for i, s in enumerate(seeds):
-        status = {r: "ok" if diverged[r][i] is None else f"diverged at step {diverged[r][i]}"
-                  for r in train.rules}
-        accuracy = {r: float(test[r][i]) if status[r] == "ok" else math.nan for r in train.rules}
-        results.append(SeedResult(int(s), accuracy, status, {r: loss[r][i] for r in train.rules},
-                                  {r: acc[r][i] for r in train.rules}, etas[i], seconds, steps))
+    for m, member in enumerate(members):
+        status, accuracy, loss, train_acc = {}, {}, {}, {}
+        for r in train.rules:
+            state, test = where[r]
+            u = state.group.index[(m, r)]
+            step = state.diverged[u]
+            status[r] = "ok" if step is None else f"diverged at step {step}"
+            accuracy[r] = float(test[u]) if step is None else math.nan
+            loss[r], train_acc[r] = state.loss[u].copy(), state.accuracy[u].copy()
+        setting = settings[m // len(seeds)]
+        results.append(SeedResult(member.seed, accuracy, status, loss, train_acc, member.eta,
+                                  seconds, steps, setting, member.alpha, member.lr))
     return results

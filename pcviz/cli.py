@@ -24,6 +24,7 @@ import numpy as np
 
 from . import __version__, sweeps
 from ._jaxcache import enable_compilation_cache
+from .cli_theory import _positive, add_theory_command, run_theory
 from .config import (
     ACTIVATIONS,
     DATASETS,
@@ -37,7 +38,6 @@ from .config import (
     with_changes,
 )
 from .data import DataError
-from .cli_theory import _positive, add_theory_command, run_theory
 from .runs import probe, record_probe, record_session
 from .train import Session
 
@@ -73,15 +73,29 @@ def _int_list(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of integers") from None
 
 
 def _rule_list(text: str) -> tuple[str, ...]:
     rules = tuple(part.strip() for part in text.split(",") if part.strip())
     bad = [r for r in rules if r not in RULE_LABELS]
     if bad or not rules:
-        raise argparse.ArgumentTypeError(f"{text!r}: rules are a comma-separated list of bp, pc, pcalm")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: rules are a comma-separated list of bp, pc, pcalm")
     return rules
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of numbers") from None
+
+
+def _eta_list(text: str) -> tuple[float | str, ...]:
+    return tuple(_eta(part.strip()) for part in text.split(",") if part.strip())
 
 
 def _eta(text: str) -> float | str:
@@ -90,7 +104,7 @@ def _eta(text: str) -> float | str:
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor 'auto'")
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor 'auto'") from None
 
 
 def _add_model_options(p: argparse.ArgumentParser, depth: int, width: int) -> None:
@@ -125,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=1)
     train.add_argument("--max-steps", type=int, default=None, help="stop after this many batches")
     train.add_argument("--optimizer", choices=OPTIMISERS, default="adam")
-    train.add_argument("--lr", type=float, default=None, help="learning rate (1e-3 sqrt(N/L))")
+    train.add_argument("--lr", type=float, default=None, help="learning rate (3e-3 sqrt(N/L))")
     train.add_argument("--batch-rules", action="store_true",
                        help="step PC and PC-ALM as one batched computation (shared wall time)")
     probe_cmd = commands.add_parser("probe", help="telemetry of one batch at initialisation")
@@ -143,6 +157,14 @@ def _parser() -> argparse.ArgumentParser:
                            help="cells trained at once (default: the cluster's CPUs)")
     sweep_cmd.add_argument("--max-cells", type=_positive, default=None,
                            help="train at most this many unfinished cells, then stop")
+    sweep_cmd.add_argument("--etas", type=_eta_list, default=(), metavar="ETA,...",
+                           help="a grid of activity steps (numbers or 'auto'), in place of --eta")
+    sweep_cmd.add_argument("--alphas", type=_float_list, default=(), metavar="ALPHA,...",
+                           help="a grid of dual steps, in place of --alpha")
+    sweep_cmd.add_argument("--lrs", type=_float_list, default=(), metavar="LR,...",
+                           help="a grid of learning rates, in place of the default rule; the "
+                                "cells of one depth and width, every seed and grid point, "
+                                "train as one batched computation")
     add_theory_command(commands)
     return parser
 
@@ -286,41 +308,71 @@ def run_probe(args: argparse.Namespace) -> dict:
             "fits": {n: fit._asdict() for n, fit in result.fits.items()}}
 
 
+def _setting_columns(spec: sweeps.SweepSpec) -> list[tuple[str, int]]:
+    """The grid's columns: (name, index in `Setting`) for each hyperparameter with a grid."""
+    named = (("eta", "etas", 0), ("alpha", "alphas", 1), ("lr", "learning_rates", 2))
+    return [(name, i) for name, field, i in named if getattr(spec, field)]
+
+
+def _sweep_table(spec: sweeps.SweepSpec, cells: list) -> tuple[str, list[dict]]:
+    """The accuracy table (one row per grid point, depth and width) and the grid of each
+    point (`{"setting", "accuracy", "spread"}`)."""
+    columns, rules, rows, by_setting = _setting_columns(spec), spec.train.rules, [], []
+    for setting in spec.settings():
+        grid = sweeps.grids(spec, cells, setting=setting)
+        spread = sweeps.spreads(spec, cells, setting=setting)
+        by_setting.append({"setting": setting._asdict(), "accuracy": grid, "spread": spread})
+        rows += [[*(setting[i] for _, i in columns), d, w, *[100 * grid[n][i, j] for n in rules]]
+                 for i, d in enumerate(spec.depths) for j, w in enumerate(spec.widths)]
+    header = [name for name, _ in columns] + ["depth", "width"]
+    return _table([*header, *[RULE_LABELS[n] + " %" for n in rules]], rows), by_setting
+
+
 def run_sweep(args: argparse.Namespace) -> dict:
-    """`sweep`: test accuracy per rule over the depth x width grid, cells on the run service,
-    each recorded in the store as it finishes; finished cells are skipped."""
+    """`sweep`: test accuracy per rule over the depth x width grid (and the grids of eta,
+    alpha and learning rate given), cells on the run service, each recorded in the store as
+    it finishes; finished cells are skipped."""
     model, rule, train = _configs(args)
     spec = sweeps.SweepSpec(tuple(args.depths), tuple(args.widths), tuple(args.seeds),
                             args.max_steps, with_changes(model, depth=args.depths[0],
-                                                         width=args.widths[0]), rule, train)
+                                                         width=args.widths[0]), rule, train,
+                            etas=args.etas, alphas=args.alphas, learning_rates=args.lrs)
+    for setting in spec.settings():
+        setting.apply(rule, train)  # a grid value out of range: a usage error before any work
     store, where = _store(args)
     plan = sweeps.plan_sweep(spec, store=store)
     total = len(spec.cells())
     print(f"run id: {plan.sweep_id}")
     if plan.done:
         print(f"{len(plan.done)} of {total} cells already finished in {where}: skipped")
-    bar, cells_out = Progress(total, "sweep", done=len(plan.done)), []
+    bar, cells = Progress(total, "sweep", done=len(plan.done)), []
     for cell in sweeps.run_sweep(plan, store=store, store_url=where, workers=args.workers,
                                  max_cells=args.max_cells):
-        cells_out.append(cell._asdict())
+        cells.append(cell)
         if not cell.skipped:
             bar.advance(1, f"L={cell.depth} N={cell.width} seed={cell.seed}")
     bar.close()
-    grid = sweeps.grids(spec, [sweeps.CellResult(**c) for c in cells_out])
-    print(_table(["depth", "width", *[RULE_LABELS[n] + " %" for n in train.rules]],
-                 [[d, w, *[100 * grid[n][i, j] for n in train.rules]]
-                  for i, d in enumerate(args.depths) for j, w in enumerate(args.widths)]))
-    failed = [c for c in cells_out if c["state"] == "failed"]
+    table, by_setting = _sweep_table(spec, cells)
+    print(table)
+    noise = sweeps.noise_level(spec, cells)
+    if math.isfinite(noise):
+        print(f"seed spread of a difference to BP (median over cells): {noise:.1f} points")
+    failed = [c for c in cells if c.state == "failed"]
     for c in failed:
-        print(f"pcviz sweep: cell L={c['depth']} N={c['width']} seed={c['seed']} failed: "
-              f"{c['error']}", file=sys.stderr)
-    if len(cells_out) < total:
-        print(f"{total - len(cells_out)} of {total} cells not run yet: run the same command "
+        print(f"pcviz sweep: cell L={c.depth} N={c.width} seed={c.seed} failed: {c.error}",
+              file=sys.stderr)
+    if len(cells) < total:
+        print(f"{total - len(cells)} of {total} cells not run yet: run the same command "
               "again to run them", file=sys.stderr)
-    return {"command": "sweep", "run_id": plan.sweep_id, "model": to_dict(model),
-            "rule": to_dict(rule), "train": to_dict(train), "depths": args.depths,
-            "widths": args.widths, "seeds": args.seeds, "accuracy": grid,
-            "cells": cells_out, "skipped": len(plan.done), "failed": len(failed)}
+    document = {"command": "sweep", "run_id": plan.sweep_id, "model": to_dict(model),
+                "rule": to_dict(rule), "train": to_dict(train), "depths": args.depths,
+                "widths": args.widths, "seeds": args.seeds,
+                "accuracy": by_setting[0]["accuracy"], "spread": by_setting[0]["spread"],
+                "cells": [{**c._asdict(), "setting": c.setting._asdict()} for c in cells],
+                "skipped": len(plan.done), "failed": len(failed)}
+    if len(by_setting) > 1:
+        document["settings"] = by_setting
+    return document
 
 
 _COMMANDS = {"train": run_train, "probe": run_probe, "sweep": run_sweep, "theory": run_theory}

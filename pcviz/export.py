@@ -275,7 +275,7 @@ def sweep_csv(cells: Sequence[Any], *, run_id: str | None = None,
 
     - `cells`: objects with `depth`, `width`, `seed`, `accuracy` (rule -> test accuracy,
       NaN when diverged), `status` (rule -> `"ok"` or `"diverged at step k"`) and `seconds`
-      (e.g. `pcviz.sweeps.CellResult`).
+      (e.g. `pcviz.SweepCell`).
     - `run_id`, `config`, `step` (keyword-only): the sweep's run, as the first line.
 
     **Returns:**

@@ -3,8 +3,8 @@ and how a session's or a probe's results are written to the run store.
 
 Plain functions (no printing, no streamlit) shared by the command line and the pages. The
 sweep that runs on the service and resumes from the store is `pcviz.sweeps`; `sweep` here is
-the same grid in this process, one cell after another; `train_cell` trains the seeds of one
-cell as one batched computation.
+the same grid in this process, one cell after another, yielding the same `SweepCell`s;
+`train_cell` trains the seeds of one cell as one batched computation.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_
 from .data import Dataset, fixed_batch, load_dataset
 from .model import ResidualMLP, init_model
 from .rules import Telemetry, auto_eta, weight_grads
+from .sweeps import SweepCell
 from .train import Session
 
 __all__ = ["ProbeResult", "SeedResult", "SweepCell", "probe", "probe_model", "record_probe",
@@ -84,17 +85,6 @@ def probe(
     x, labels = fixed_batch(data, min(train.batch_size, data.num_test), seed=train.seed)
     weights = init_model(model, jax.random.PRNGKey(train.seed))
     return probe_model(weights, x, labels, rule, train.rules)
-
-
-class SweepCell(NamedTuple):
-    """One trained grid cell: test `accuracy` and `status` per rule, and wall `seconds`."""
-
-    depth: int
-    width: int
-    seed: int
-    accuracy: dict[str, float]
-    status: dict[str, str]
-    seconds: float
 
 
 def sweep(
