@@ -304,7 +304,7 @@ def test_sweep_difference_panels_are_accuracy_differences_in_points():
     assert maps[4].text[1][1] == "+1.0"
     assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0.0, 1.0)
     span = fig.layout.coloraxis2.cmax
-    assert fig.layout.coloraxis2.cmin == -span and span == pytest.approx(60.0)
+    assert fig.layout.coloraxis2.cmin == -span and span == pytest.approx(30.0)  # fixed scale
     assert list(maps[0].x) == ["8", "32"] and fig.layout.xaxis.type == "category"
     assert "PC-ALM − BP" in annotations(fig)
 

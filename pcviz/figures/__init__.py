@@ -31,6 +31,7 @@ from ._live import training_curves as training_curves
 from ._network import network_diagram as network_diagram
 from ._style import RULE_COLORS as RULE_COLORS
 from ._style import RULE_LABELS as RULE_LABELS
+from ._sweep import sweep_depth_trend as sweep_depth_trend
 from ._sweep import sweep_heatmaps as sweep_heatmaps
 from ._theory import dispersion_plot as dispersion_plot
 from ._theory import eigenvalue_plot as eigenvalue_plot
@@ -56,6 +57,7 @@ __all__ = [
     "overlay_curves",
     "stability_plot",
     "step_times",
+    "sweep_depth_trend",
     "sweep_heatmaps",
     "training_curves",
 ]
