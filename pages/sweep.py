@@ -13,8 +13,12 @@ st.markdown(
     "weights on the same batches, then measures test accuracy. PC's credit spreads like "
     "heat, so in deep nets it hardly reaches the lower layers within T = 2L inference steps "
     "and PC falls behind BP; PC-ALM's credit travels as a wave and arrives everywhere, so it "
-    "should track BP. The rest of the configuration (data set, activation, T, η_h, ρ, α, "
-    "batch size, learning rate) comes from the sidebar."
+    "should track BP."
+)
+st.markdown(
+    f"**The defaults, and why.** {sw.DEFAULTS_TEXT} The data set and learning rate are this "
+    "page's own; the activation, parameterisation, T, η_h, ρ, α and optimiser come from the "
+    "sidebar."
 )
 
 model, rule, train = ui.current_config()
@@ -36,7 +40,8 @@ if sw.resume_if_orphaned(job, sweeps.sweep_state(sw.open_store(), sweep_id)):
     st.info("This sweep was running on a server that stopped: resuming where it was.")
 snap = sw.snapshot(spec, job)
 st.caption(f"Sweep {sweep_id}: {snap.total} cells × {len(spec.train.rules)} rules, "
-           f"{spec.max_steps} batches each, on {spec.train.dataset}; T = "
+           f"{spec.max_steps} batches of {spec.train.batch_size} each, on "
+           f"{spec.train.dataset}, learning rate {sw.learning_rate_text(spec)}; T = "
            f"{'2L per depth' if spec.rule.steps is None else spec.rule.steps}. The sweep runs "
            "on the run service and every finished cell is kept in the run store: you may "
            "leave this page, reload it or share its address.")
@@ -63,21 +68,42 @@ def results() -> None:
         st.warning(f"Cell L = {cell.depth}, N = {cell.width}, seed {cell.seed} failed: "
                    f"{cell.error} (it runs again with the remaining cells).")
     st.progress(sw.finished_count(now) / now.total, text=sw.progress_text(now))
-    if now.cells:
-        fig = figures.sweep_heatmaps(spec.depths, spec.widths, sweeps.grids(spec, now.cells))
-        st.plotly_chart(fig, key="sweep-heatmaps")
-    elif not now.running:
-        st.info("Press **Run sweep** to train the grid.")
+    if not now.cells:
+        if not now.running:
+            st.info("Press **Run sweep** to train the grid.")
+        return
+    noise = sweeps.noise_level(spec, now.cells, setting=setting)
+    trend = sweeps.depth_trend(spec, now.cells, setting=setting)
+    maps, side = st.columns([3, 2])
+    maps.plotly_chart(figures.sweep_heatmaps(
+        spec.depths, spec.widths, sweeps.grids(spec, now.cells, setting=setting),
+        spread=sweeps.spreads(spec, now.cells, setting=setting),
+        difference_spread=sweeps.difference_spreads(spec, now.cells, setting=setting)),
+        key="sweep-heatmaps")
+    if trend.mean:
+        side.plotly_chart(figures.sweep_depth_trend(spec.depths, trend.mean, trend.spread,
+                                                    noise=noise), key="sweep-depth-trend")
+        side.metric("Seed spread of a difference to BP", "—" if noise != noise else
+                    f"±{noise:.1f} points", help="The median over cells of the standard "
+                    "deviation over seeds of the paired difference to BP: differences "
+                    "smaller than this are noise.")
+        side.markdown(sw.trend_text(trend, noise))
 
 
+setting = sw.choose_setting(spec)
 results()
 ui.explain(
     "Each panel is one rule: rows are depths L, columns widths N, and the number in a cell "
-    "is the test accuracy after the same number of batches. The bottom row subtracts BP's "
-    "accuracy (percentage points): blue means the rule matches or beats BP, red that it "
-    "falls behind. A rule that diverged leaves its cell empty.",
-    r"\Delta_{\text{rule}}(L, N) = 100\,\big(\text{acc}_{\text{rule}}(L, N)"
-    r" - \text{acc}_{\text{BP}}(L, N)\big)",
+    "is the test accuracy after the same number of batches, averaged over seeds. The bottom "
+    "row subtracts BP's accuracy (percentage points), seed by seed, on a fixed scale from "
+    "−30 to +30: white is no difference, red means the rule falls behind BP, blue that it "
+    "beats it. Under each difference, ± its standard deviation over seeds: every rule "
+    "starts from the same weights and sees the same batches, so a difference smaller than "
+    "that is noise. The plot beside averages the differences over widths, depth by depth, "
+    "with error bars of one standard deviation over seeds and a grey band of the typical "
+    "spread. A rule that diverged leaves its cell empty.",
+    r"\Delta_{\text{rule}}(L, N) = \frac{100}{|S|}\sum_{s \in S}"
+    r"\big(\text{acc}^{(s)}_{\text{rule}}(L, N) - \text{acc}^{(s)}_{\text{BP}}(L, N)\big)",
     r"\text{PC: reach} \approx \sqrt{\rho\,\eta_h T}\ \text{layers},\qquad"
     r"\text{PC-ALM: reach} \approx \sqrt{\alpha\,\eta_h}\,T\ \text{layers}",
 )
@@ -85,10 +111,11 @@ ui.explain(
 final = sw.snapshot(spec, job)
 if final.cells and not final.running:
     st.subheader("Downloads")
-    grid = sweeps.grids(spec, final.cells)
+    grid = sweeps.grids(spec, final.cells, setting=setting)
     run = {"run_id": sweep_id, "config": spec.config(), "step": sw.finished_count(final)}
+    shown = [c for c in final.cells if c.setting == setting]
     ui.show_downloads(name="sweep", files={
-        "sweep.csv": export.sweep_csv(final.cells, **run),
-        "sweep.json": export.sweep_json(final.cells, **run, accuracy=grid),
+        "sweep.csv": export.sweep_csv(shown, **run),
+        "sweep.json": export.sweep_json(shown, **run, accuracy=grid),
         "sweep.html": lambda: export.figure_html(
             figures.sweep_heatmaps(spec.depths, spec.widths, grid), **run)})

@@ -1,18 +1,21 @@
-"""Sweeps: seeds of one cell batched, cells recorded in the store, resumed, and robust to a
-worker killed mid-sweep."""
+"""Sweeps: the seeds and grid points of one shape batched, cells recorded in the store,
+resumed (by a rerun and by a restarted server), robust to a worker killed mid-sweep; the
+default sweep shows the paper's claim; its figures."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import threading
 import time
 
 import numpy as np
 import pytest
 
-from pcviz import sweeps
-from pcviz._cells import train_cell
+from pcviz import figures, sweeps
+from pcviz._cells import Setting, train_cell
 from pcviz.config import ModelConfig, RuleConfig, TrainConfig, with_changes
 from pcviz.data import load_dataset
 from pcviz.train import Session
@@ -55,6 +58,55 @@ def test_batched_divergence_is_per_seed_and_rule():
         assert np.isnan(result.loss["pcalm"]).all() and np.isfinite(result.loss["bp"]).all()
 
 
+def _same_member(a, b):
+    assert (a.seed, a.setting, a.status) == (b.seed, b.setting, b.status)
+    assert a.eta == pytest.approx(b.eta, rel=1e-6)
+    assert (a.alpha, a.learning_rate) == pytest.approx((b.alpha, b.learning_rate))
+    for rule in a.accuracy:
+        np.testing.assert_allclose(a.loss[rule], b.loss[rule], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(a.train_accuracy[rule], b.train_accuracy[rule])
+        assert a.accuracy[rule] == pytest.approx(b.accuracy[rule], abs=1e-6)
+
+
+def test_a_grid_of_eta_alpha_and_learning_rate_is_one_computation_equal_to_each_alone():
+    data = load_dataset("xor", seed=0)
+    settings = [Setting(eta=eta, alpha=alpha, learning_rate=lr) for eta in ("auto", 0.1)
+                for alpha in (0.5, 1.0) for lr in (1e-3, 3e-3)]
+    batched = train_cell(MODEL, RULE, TRAIN, seeds=[0, 1], steps=4, dataset=data,
+                         settings=settings)
+    assert [(r.setting, r.seed) for r in batched] == [(g, s) for g in settings for s in (0, 1)]
+    for result in batched[::3]:  # every third member, trained alone
+        (alone,) = train_cell(MODEL, RULE, TRAIN, seeds=[result.seed], steps=4, dataset=data,
+                              settings=[result.setting])
+        _same_member(result, alone)
+    member = batched[-1]  # eta 0.1, alpha 1, lr 3e-3, seed 1: also a session of its own
+    rule, train = member.setting.apply(RULE, with_changes(TRAIN, seed=1))
+    session = Session(MODEL, rule, train, dataset=data)
+    session.step(4)
+    for name in TRAIN.rules:
+        np.testing.assert_allclose(member.loss[name], session.records[name].loss.values,
+                                   rtol=1e-5)
+    by = {(r.setting, r.seed): r for r in batched}
+    low, high = Setting("auto", 0.5, 1e-3), Setting("auto", 1.0, 1e-3)
+    assert by[(low, 0)].eta == by[(high, 0)].eta != by[(low, 1)].eta  # auto: per seed
+    np.testing.assert_array_equal(by[(low, 0)].loss["pc"], by[(high, 0)].loss["pc"])
+    np.testing.assert_array_equal(by[(low, 0)].loss["bp"], by[(high, 0)].loss["bp"])
+    assert not np.allclose(by[(low, 0)].loss["pcalm"][1:], by[(high, 0)].loss["pcalm"][1:])
+    fast = Setting("auto", 0.5, 3e-3)
+    assert not np.allclose(by[(low, 0)].loss["bp"][1:], by[(fast, 0)].loss["bp"][1:])
+
+
+def test_spec_grids_are_settings_and_keep_the_ids_of_a_spec_without():
+    spec = sweeps.SweepSpec((2,), (4,), (0, 1), 3, MODEL, RULE, TRAIN)
+    assert spec.settings() == [Setting()] and "alphas" not in spec.config()
+    assert sweeps.cell_id("s", 2, 4, 0) == sweeps.cell_id("s", 2, 4, 0, Setting())
+    grid = spec._replace(alphas=(0.5, 1.0), learning_rates=(1e-3,))
+    assert grid.settings() == [Setting(None, 0.5, 1e-3), Setting(None, 1.0, 1e-3)]
+    assert len(grid.cells()) == 4 and sweeps.spec_from_config(grid.config()) == grid
+    assert sweeps.sweep_id(grid) != sweeps.sweep_id(spec)
+    assert sweeps.cell_id("s", 2, 4, 0, grid.settings()[0]) != sweeps.cell_id("s", 2, 4, 0)
+
+
 # ------------------------------------------------------------------ sweeps on the service
 
 GRID = sweeps.SweepSpec((2, 3), (4,), (0, 1), 3, MODEL, RULE,
@@ -71,6 +123,10 @@ def store(tmp_path):
 
 def _coords(cells):
     return [(c.depth, c.width, c.seed) for c in cells]
+
+
+def _patch_task(monkeypatch, task):
+    monkeypatch.setattr(sweeps._run, "train_cells", task)
 
 
 def test_ids_follow_the_configuration():
@@ -95,6 +151,7 @@ def test_a_rerun_runs_only_the_unfinished_cells(run_service, store):
 
     again = sweeps.plan_sweep(GRID, store=store)
     assert again.sweep_id == plan.sweep_id and _coords(again.done) == _coords(first)
+    assert list(again.todo) == [(3, 4, 0, Setting()), (3, 4, 1, Setting())]
     second = list(sweeps.run_sweep(again, store=store, store_url=url))
     assert [c.skipped for c in second] == [True, True, False, False]
     assert second[0].accuracy == pytest.approx(first[0].accuracy)
@@ -115,19 +172,19 @@ def test_stopping_keeps_what_finished(run_service, store):
     assert (first.depth, first.width, first.seed) in _coords(again.done)
     assert len(again.done) == 2  # the whole first task (both seeds) was recorded
     rest = [c for c in sweeps.run_sweep(again, store=store, store_url=url) if not c.skipped]
-    assert _coords(rest) == list(again.todo)
+    assert [c.key for c in rest] == list(again.todo)
 
 
 def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(run_service, store, monkeypatch):
     store, url = store
     real = sweeps.train_cells
 
-    def flaky(spec, depth, width, seeds, **kwargs):  # sent to the workers by value
+    def flaky(spec, depth, width, cells, **kwargs):  # sent to the workers by value
         if depth == 2:
             raise ValueError("this cell is made to fail")
-        return real(spec, depth, width, seeds, **kwargs)
+        return real(spec, depth, width, cells, **kwargs)
 
-    monkeypatch.setattr(sweeps, "train_cells", flaky)
+    _patch_task(monkeypatch, flaky)
     plan = sweeps.plan_sweep(GRID, store=store)
     cells = list(sweeps.run_sweep(plan, store=store, store_url=url))
     states = {(c.depth, c.seed): c.state for c in cells}
@@ -152,15 +209,15 @@ def test_a_killed_worker_reruns_its_cell_elsewhere(run_service, store, monkeypat
     store, url = store
     real, first_try = sweeps.train_cells, tmp_path / "first-try"
 
-    def held_on_first_try(spec, depth, width, seeds, **kwargs):  # sent to the workers by value
+    def held_on_first_try(spec, depth, width, cells, **kwargs):  # sent to the workers by value
         held = not first_try.exists()  # the first try cannot end before the kill lands
         first_try.touch()
-        out = real(spec, depth, width, seeds, **kwargs)
+        out = real(spec, depth, width, cells, **kwargs)
         if held:
             time.sleep(120)
         return out
 
-    monkeypatch.setattr(sweeps, "train_cells", held_on_first_try)
+    _patch_task(monkeypatch, held_on_first_try)
     spec = GRID._replace(depths=(3,), seeds=(0,), max_steps=60)
     plan = sweeps.plan_sweep(spec, store=store)
     (rid,) = [sweeps.cell_id(plan.sweep_id, *c) for c in spec.cells()]
@@ -180,3 +237,242 @@ def test_a_killed_worker_reruns_its_cell_elsewhere(run_service, store, monkeypat
     record = store.get(rid)
     assert record.status == "finished" and record.metrics["worker_pid"] != pid
     assert store.get(plan.sweep_id).status == "finished"
+
+
+# ------------------------------------------------------------- grids of eta, alpha and lr
+
+
+def test_a_sweep_with_an_alpha_grid_trains_each_shape_once(run_service, store):
+    store, url = store
+    spec = GRID._replace(depths=(3,), alphas=(0.5, 1.0))
+    plan = sweeps.plan_sweep(spec, store=store)
+    cells = list(sweeps.run_sweep(plan, store=store, store_url=url))
+    assert sorted((c.seed, c.setting.alpha) for c in cells) == [(0, 0.5), (0, 1.0), (1, 0.5),
+                                                                (1, 1.0)]
+    records = [store.get(c.run_id) for c in cells]
+    assert len({r.metrics["worker_pid"] for r in records}) == 1  # one task
+    assert len({r.metrics["seconds"] for r in records}) == 1  # one batched computation
+    assert {r.config["rule"]["alpha"] for r in records} == {0.5, 1.0}
+    alone = train_cell(with_changes(MODEL, depth=3), RULE, spec.train, seeds=[1], steps=3,
+                       settings=[Setting(alpha=0.5)])[0]
+    (cell,) = [c for c in cells if (c.seed, c.setting.alpha) == (1, 0.5)]
+    curves = store.curves(cell.run_id)  # computed on a worker: equal to float tolerance
+    for rule in spec.train.rules:
+        np.testing.assert_allclose(curves[rule]["loss"], alone.loss[rule], rtol=1e-4)
+    assert sweeps.plan_sweep(spec, store=store).todo == ()  # every grid point recorded
+    half = sweeps.grids(spec, cells, setting=spec.settings()[0])
+    assert half["pcalm"][0, 0] == pytest.approx(np.mean(
+        [c.accuracy["pcalm"] for c in cells if c.setting.alpha == 0.5]))
+
+
+def test_the_command_line_takes_grids(run_service, tmp_path, capsys):
+    from pcviz.cli import main
+
+    out = tmp_path / "sweep.json"
+    status = main(["sweep", "--depths", "2", "--widths", "4", "--rules", "bp,pcalm",
+                   "--dataset", "xor", "--max-steps", "3", "--alphas", "0.5,1", "--lrs", "0.01",
+                   "--store", str(tmp_path / "runs.sqlite"), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    doc = json.loads(out.read_text())
+    assert [s["setting"]["alpha"] for s in doc["settings"]] == [0.5, 1.0]
+    assert len(doc["cells"]) == 2 and {c["setting"]["learning_rate"] for c in doc["cells"]} == {
+        0.01}
+    assert len({c["seconds"] for c in doc["cells"]}) == 1
+    assert "alpha" in captured.out.splitlines()[1] and "lr" in captured.out.splitlines()[1]
+    assert main(["sweep", "--depths", "2", "--alphas", "0.5,-1", "--dataset", "xor"]) == 2
+
+
+# ------------------------------------------------------------ a restarted server resumes
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_a_restarted_server_resumes_the_sweeps_left_running(run_service, store):
+    from pcviz.ui import _sweep_jobs
+
+    store, url = store
+    plan = sweeps.plan_sweep(GRID, store=store)
+    first = list(sweeps.run_sweep(plan, store=store, store_url=url, max_cells=2))
+    done_before = {c.run_id: store.get(c.run_id).updated for c in first}
+    # the server that drove it was killed while it ran: its record still says running
+    store.update(plan.sweep_id, status="running",
+                 metrics={"driver": {"host": os.uname().nodename, "pid": _dead_pid()}})
+    stopped = sweeps.plan_sweep(GRID._replace(max_steps=2), store=store)  # stopped by its user
+    assert store.get(stopped.sweep_id).status == "running"
+    store.update(stopped.sweep_id, status="interrupted")
+
+    assert _sweep_jobs.resume_orphaned(url=url) == [plan.sweep_id]  # at once: its pid is gone
+    job = _sweep_jobs.job_for(plan.sweep_id, None)
+    assert job.wait(120)
+    progress = job.progress()
+    assert progress.error is None
+    skipped = {c.key for c in first}
+    assert sorted(progress.computed) == [k for k in plan.todo if k not in skipped]
+    assert store.get(plan.sweep_id).status == "finished"
+    assert {rid: store.get(rid).updated for rid in done_before} == done_before
+    assert store.get(stopped.sweep_id).status == "interrupted"
+    assert _sweep_jobs.resume_orphaned(url=url) == []
+
+
+def test_a_sweep_another_live_server_drives_is_left_to_it(store):
+    store, _ = store
+    plan = sweeps.plan_sweep(GRID, store=store)
+    alive = {"driver": {"host": os.uname().nodename, "pid": os.getppid()}}
+    store.update(plan.sweep_id, status="running", metrics=alive)
+    assert sweeps.orphaned_sweeps(store, stale_after=60.0) == []
+    late = time.time() + 61.0  # until it stops beating for a minute
+    assert [s.sweep_id for s in sweeps.orphaned_sweeps(store, stale_after=60.0, now=late)] == [
+        plan.sweep_id]
+
+
+# --------------------------------------------------------------- the default sweep's claim
+
+
+@pytest.mark.slow
+def test_the_default_sweep_shows_pc_falling_behind_with_depth_and_pcalm_tracking_bp(
+        run_service, store):
+    """The page's default sweep (its data set, learning rate, steps, seeds), on fewer
+    shapes, through the page's own path: a `SweepJob` on the run service."""
+    from pcviz.ui import _sweep, _sweep_jobs
+
+    store, url = store
+    spec = sweeps.default_spec(depths=(4, 16, 32), widths=(16,))
+    assert spec.train.dataset == _sweep.DEFAULTS["sweep_data"]
+    assert spec.max_steps == _sweep.DEFAULTS["cell_steps"]
+    assert spec.train.learning_rate == _sweep.DEFAULTS["sweep_lr"]
+    job = _sweep_jobs.SweepJob(spec, url=url)
+    job.start()
+    assert job.wait(600) and job.progress().error is None
+    state = sweeps.sweep_state(store, sweeps.sweep_id(spec))
+    assert state.status == "finished" and len(state.cells) == 9
+    trend = sweeps.depth_trend(spec, state.cells)
+    pc, pcalm = trend.mean["pc"], trend.mean["pcalm"]
+    noise = sweeps.noise_level(spec, state.cells)
+    print(f"PC - BP by depth {np.round(pc, 1)}, PC-ALM - BP {np.round(pcalm, 1)}, "
+          f"seed spread {noise:.1f} points")
+    assert pc[-1] < pc[0] - 5.0 and pc[-1] < pc[1] < pc[0] + noise  # PC falls with depth
+    assert abs(pcalm[-1]) < abs(pc[-1]) / 3  # PC-ALM tracks BP where PC does not
+    assert pc[-1] < -2 * trend.spread["pc"][-1]  # the gap is beyond the seed noise
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def test_difference_maps_have_a_fixed_symmetric_scale_and_show_the_seed_spread():
+    acc = {"bp": np.array([[0.8], [0.8]]), "pc": np.array([[0.79], [0.5]]),
+           "pcalm": np.array([[0.81], [0.78]])}
+    spread = {r: np.full((2, 1), 0.01) for r in acc}
+    diff_spread = {"pc": np.array([[0.9], [2.5]]), "pcalm": np.array([[0.7], [1.0]])}
+    fig = figures.sweep_heatmaps([4, 32], [16], acc, spread=spread,
+                                 difference_spread=diff_spread)
+    axis = fig.layout.coloraxis2
+    assert (axis.cmin, axis.cmax) == (-30.0, 30.0)
+    assert axis.colorscale[2] == (0.5, "#ffffff")  # zero is white
+    small = figures.sweep_heatmaps([4, 32], [16], {"bp": acc["bp"], "pc": acc["bp"] + 0.03})
+    assert (small.layout.coloraxis2.cmin, small.layout.coloraxis2.cmax) == (-30.0, 30.0)
+    maps = [t for t in fig.data if t.type == "heatmap"]
+    pc_diff = maps[3]
+    np.testing.assert_allclose(np.asarray(pc_diff.z, float), [[-1.0], [-30.0]], atol=1e-9)
+    assert pc_diff.text[1][0] == "-30.0<br>±2.5"
+    np.testing.assert_allclose(np.asarray(pc_diff.customdata, float), diff_spread["pc"])
+    assert "customdata" in pc_diff.hovertemplate and "std over seeds" in pc_diff.hovertemplate
+    assert "customdata" in maps[0].hovertemplate
+
+
+def test_depth_trend_draws_each_difference_with_its_spread_and_the_noise_band():
+    fig = figures.sweep_depth_trend([4, 16, 32], {"pc": np.array([0.5, -3.0, -15.0]),
+                                                  "pcalm": np.array([0.2, -0.5, np.nan])},
+                                    {"pc": np.array([0.7, 1.5, 2.0]),
+                                     "pcalm": np.array([0.5, 0.6, np.nan])}, noise=1.2)
+    (band,) = [t for t in fig.data if t.name.startswith("seed spread")]
+    assert max(band.y) == pytest.approx(1.2) and min(band.y) == pytest.approx(-1.2)
+    (pc,) = [t for t in fig.data if t.name == "PC − BP"]
+    assert list(pc.y) == [0.5, -3.0, -15.0] and list(pc.error_y.array) == [0.7, 1.5, 2.0]
+    assert fig.layout.xaxis.type == "log" and list(fig.layout.xaxis.ticktext) == ["4", "16", "32"]
+    assert fig.layout.yaxis.range[0] <= -30.0
+
+
+def test_grids_spreads_and_trend_from_cells():
+    spec = sweeps.SweepSpec((4, 32), (16,), (0, 1), 3, MODEL, RULE, TRAIN)
+
+    def cell(depth, seed, bp, pc, pcalm):
+        return sweeps.SweepCell(depth, 16, seed, {"bp": bp, "pc": pc, "pcalm": pcalm},
+                                {}, 1.0)
+
+    cells = [cell(4, 0, 0.80, 0.81, 0.80), cell(4, 1, 0.70, 0.70, 0.71),
+             cell(32, 0, 0.80, 0.60, 0.79), cell(32, 1, 0.76, 0.52, 0.76)]
+    grid = sweeps.grids(spec, cells)
+    np.testing.assert_allclose(grid["pc"][:, 0], [0.755, 0.56])
+    np.testing.assert_allclose(sweeps.spreads(spec, cells)["bp"][:, 0],
+                               [np.std([0.8, 0.7], ddof=1), np.std([0.8, 0.76], ddof=1)])
+    paired = sweeps.difference_spreads(spec, cells)["pc"][:, 0]  # of -20 and -24 at L = 32
+    np.testing.assert_allclose(paired, [np.std([1.0, 0.0], ddof=1), np.std([-20, -24], ddof=1)])
+    trend = sweeps.depth_trend(spec, cells)
+    np.testing.assert_allclose(trend.mean["pc"], [0.5, -22.0])
+    np.testing.assert_allclose(trend.mean["pcalm"], [0.5, -0.5])
+    assert sweeps.noise_level(spec, cells) == pytest.approx(np.median(
+        [np.std(p, ddof=1) for p in ([1, 0], [-20, -24], [0, 1], [-1, 0])]))
+
+
+# ------------------------------------------------------------------------------- the page
+
+
+def _open_sweep_page(**query: str):
+    from _apptest import APP, TIMEOUT
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    at.switch_page("pages/sweep.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_page_opens_on_the_default_sweep_and_says_why():
+    at = _open_sweep_page()
+    d = sweeps.DEFAULT_SWEEP
+    assert at.text_input(key="depths").value == ", ".join(map(str, d.depths))
+    assert at.text_input(key="widths").value == ", ".join(map(str, d.widths))
+    assert at.text_input(key="seeds").value == ", ".join(map(str, d.seeds))
+    assert at.number_input(key="cell_steps").value == d.steps
+    assert at.number_input(key="sweep_lr").value == d.learning_rate
+    assert at.selectbox(key="sweep_data").value == sweeps.default_dataset()
+    text = " ".join(m.value for m in at.markdown)
+    assert "The defaults, and why" in text and "about two minutes" in text
+    assert not at.error
+
+
+def test_the_page_shows_the_seed_spread_and_words_true_to_its_data(run_service):
+    from _apptest import charts
+
+    from pcviz.ui import _sweep_jobs
+
+    query = {"depths": "2,3", "widths": "4", "seeds": "0,1", "cell_steps": "3",
+             "sweep_rules": "bp,pc,pcalm", "sweep_data": "xor"}
+    at = _open_sweep_page(**query)
+    at.button(key="sweep-run").click().run()
+    sweep_id = at.query_params["sweep"]
+    sweep_id = sweep_id[0] if isinstance(sweep_id, list) else sweep_id
+    assert _sweep_jobs.job_for(sweep_id, None).wait(120)
+    at.run()
+    assert not at.exception and not at.error
+    drawn = charts(at)
+    axis = drawn["sweep-heatmaps"]["layout"]["coloraxis2"]
+    assert (axis["cmin"], axis["cmax"]) == (-30.0, 30.0)
+    assert any(t["name"].startswith("seed spread") for t in drawn["sweep-depth-trend"]["data"])
+    state = sweeps.sweep_state(_sweep_jobs.open_store(), sweep_id)
+    noise = sweeps.noise_level(state.spec, state.cells)
+    (metric,) = [m for m in at.metric if m.label == "Seed spread of a difference to BP"]
+    assert metric.value == f"±{noise:.1f} points"
+    trend = sweeps.depth_trend(state.spec, state.cells)
+    (words,) = [m.value for m in at.markdown if m.value.startswith("Measured in this sweep")]
+    for rule, name in (("pc", "PC"), ("pcalm", "PC-ALM")):
+        first, last = trend.mean[rule][0], trend.mean[rule][-1]
+        assert (f"{name} − BP goes from {first:+.1f} points at L = 2 to {last:+.1f} at L = 3"
+                .replace("-", "−").replace("PC−ALM", "PC-ALM")) in words

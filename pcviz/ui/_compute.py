@@ -4,7 +4,8 @@
   the pages that draw data.
 - `start_service`: starts the run service (`pcviz.service`) once per server, without
   waiting, and then compiles the default live run on it (`pcviz.service.warm_up`), so that a
-  fresh server's first visitor does not wait for the compiler.
+  fresh server's first visitor does not wait for the compiler; and resumes the sweeps that a
+  stopped server left running (`_sweep_jobs.start_resuming`).
 """
 
 from __future__ import annotations
@@ -43,15 +44,19 @@ def _warm_default() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _started() -> threading.Thread:
+    from ._sweep_jobs import start_resuming
+
     service.start()
     thread = threading.Thread(target=_warm_default, name="pcviz-warm-up", daemon=True)
     thread.start()
+    start_resuming()
     return thread
 
 
 def start_service() -> None:
-    """Start the run service and the default run's warm-up (once per server; returns at
-    once). Called as the server starts (`app.py`'s lifespan hook) and by every page."""
+    """Start the run service, the default run's warm-up and the resumption of interrupted
+    sweeps (once per server; returns at once). Called as the server starts (`app.py`'s
+    lifespan hook) and by every page."""
     _started()
 
 

@@ -1,41 +1,66 @@
 r"""Streamlit side of the depth x width sweep page: the sweep runs on the run service.
 
 The grid is `pcviz.sweeps.run_sweep` (cells as tasks on the service, each written to the run
-store as it finishes). A `SweepJob` (one per sweep id, shared by every visitor of this server
-through `st.cache_resource`) iterates it in a background thread and only records progress;
-the results shown come from the store, so a reload, another tab, another replica or a
-restarted server shows the same sweep (its id is in the page's address, `sweep=<id>`). A sweep
-left `running` in the store by a server that went away is resumed when its page is opened.
-Nothing here computes.
+store as it finishes), driven by this server's `SweepJob` for the sweep (`_sweep_jobs`); the
+results shown come from the store, so a reload, another tab, another replica or a restarted
+server shows the same sweep (its id is in the page's address, `sweep=<id>`). A restarted
+server resumes the sweeps it left running as it starts (`_sweep_jobs.start_resuming`); a sweep
+left `running` by a server elsewhere that stopped beating is also resumed when its page is
+opened. The page's defaults are `pcviz.sweeps.DEFAULT_SWEEP`. Nothing here computes.
 """
 
 from __future__ import annotations
 
-import datetime
 import math
-import threading
 import time
 from typing import Any, NamedTuple
 
 import streamlit as st
 
 from .. import sweeps
-from ..config import RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
-from ..sweeps import CellResult, SweepSpec, SweepState
+from ..config import DATASETS, RULES, ModelConfig, RuleConfig, TrainConfig
+from ..sweeps import DEFAULT_SWEEP, Setting, SweepCell, SweepSpec, SweepState
 from . import _page as params
+from ._sidebar import DATASET_NAMES
+from ._sweep_jobs import ORPHANED_AFTER, SweepJob, open_store
+from ._sweep_jobs import job_for as job_for
+from ._sweep_jobs import store_url as store_url
 from ._widgets import plain
 
-DEFAULTS: dict[str, Any] = {"depths": "4, 8, 16", "widths": "8, 32",
-                            "sweep_rules": ["bp", "pc", "pcalm"], "seeds": "0",
-                            "cell_steps": 100}
-"""Page settings in the URL (the text fields are kept as typed)."""
+
+def _listed(values) -> str:
+    return ", ".join(map(str, values))
+
+
+DEFAULTS: dict[str, Any] = {"depths": _listed(DEFAULT_SWEEP.depths),
+                            "widths": _listed(DEFAULT_SWEEP.widths),
+                            "sweep_rules": list(DEFAULT_SWEEP.rules),
+                            "seeds": _listed(DEFAULT_SWEEP.seeds),
+                            "cell_steps": DEFAULT_SWEEP.steps,
+                            "sweep_data": sweeps.default_dataset(),
+                            "sweep_lr": DEFAULT_SWEEP.learning_rate}
+"""Page settings in the URL (the text fields are kept as typed): `pcviz.sweeps.DEFAULT_SWEEP`,
+the grid that shows the paper's claim in about two minutes."""
+
+DEFAULTS_TEXT = (
+    f"Fashion-MNIST (the paper's data set; where it is not installed, the generated "
+    f"MNIST-like digits, noisier), depths {_listed(DEFAULT_SWEEP.depths)}, widths "
+    f"{_listed(DEFAULT_SWEEP.widths)}, seeds {_listed(DEFAULT_SWEEP.seeds)}, "
+    f"{DEFAULT_SWEEP.steps} batches of {DEFAULT_SWEEP.batch_size} per cell and one learning "
+    f"rate, {DEFAULT_SWEEP.learning_rate:g}, for every depth: the smallest grid that shows the "
+    "claim in about two minutes on two CPU cores. One step of a 32-layer net (T = 64) costs "
+    "about 64 times the inference work of a 4-layer net's (T = 8), so deeper nets do not fit "
+    "that time. With one learning rate at every depth BP learns about equally well at every "
+    "depth, so a difference to BP measures the rule's credit, not a slower learning rate; "
+    "three seeds give the spread that a difference must exceed to mean something."
+)
+"""The page's words on its defaults and why they were chosen."""
 
 LIMITS = {"depths": (2, 256, 8), "widths": (1, 512, 8), "seeds": (0, 2**31 - 1, 5)}
 """Per list: smallest value, largest value, most values."""
 STEPS_RANGE = (1, 5000)
+LR_RANGE = (1e-5, 1.0)
 MAX_CELLS = 64
-ORPHANED_AFTER = 6 * sweeps.HEARTBEAT_SECONDS
-"""A sweep `running` in the store but untouched this long has lost its server: resume it."""
 
 
 def parse_list(text: str, name: str) -> tuple[int, ...]:
@@ -69,107 +94,17 @@ def _rules_parser(text: str) -> list[str]:
     return [r for r in RULES if r in rules]
 
 
-class Progress(NamedTuple):
-    """What this server's job knows: whether it runs, was stopped, its error, the seconds
-    spent and the cells computed (not read from the store) in this run."""
-
-    running: bool
-    stopped: bool
-    error: str | None
-    elapsed: float
-    computed: tuple[tuple[int, int, int], ...]
-
-
-class SweepJob:
-    """One sweep's background thread on this server (see the module docstring)."""
-
-    def __init__(self, spec: SweepSpec):
-        self.spec = spec
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._error: str | None = None
-        self._elapsed, self._started = 0.0, None
-        self._computed: list[tuple[int, int, int]] = []
-
-    def start(self) -> None:
-        """Run (or resume) the cells not finished in the store; no-op while running."""
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stop.clear()
-            self._error, self._started, self._computed = None, time.perf_counter(), []
-            self._thread = threading.Thread(target=self._run, name="pcviz-sweep", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Cancel the running cells (they stay unfinished, to run on the next start)."""
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the job's thread ends (or `timeout`); True when it has ended."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return thread is None or not thread.is_alive()
-
-    def _run(self) -> None:
-        try:
-            store = open_store()
-            plan = sweeps.plan_sweep(self.spec, store=store)
-            for cell in sweeps.run_sweep(plan, store=store, store_url=store_url(),
-                                         should_stop=self._stop.is_set):
-                if not cell.skipped:
-                    with self._lock:
-                        self._computed.append((cell.depth, cell.width, cell.seed))
-        except Exception as err:  # noqa: BLE001 - shown to the visitor as a message
-            text = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
-            with self._lock:
-                self._error = text
-        finally:
-            with self._lock:
-                self._elapsed += time.perf_counter() - (self._started or time.perf_counter())
-                self._started = None
-
-    def progress(self) -> Progress:
-        """A consistent copy of the job's state."""
-        with self._lock:
-            running = self._thread is not None and self._thread.is_alive()
-            elapsed = self._elapsed + (time.perf_counter() - self._started
-                                       if self._started is not None else 0.0)
-            return Progress(running, self._stop.is_set() and not running, self._error, elapsed,
-                            tuple(self._computed))
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def job_for(sweep_id: str, _spec: SweepSpec) -> SweepJob:
-    """The one job of a sweep on this server, shared by every visitor and rerun."""
-    return SweepJob(_spec)
-
-
-@st.cache_resource(show_spinner=False)
-def _store_handle(url: str | None):
-    from ..store import open_store as open_
-
-    return open_(url)
-
-
-def store_url() -> str | None:
-    """The run store's address (`PCVIZ_STORE` or the user's data folder)."""
-    from ..store import default_store_url
-
-    return default_store_url()
-
-
-def open_store():
-    """The run store, opened once per server (`StoreError` when it cannot be)."""
-    return _store_handle(store_url())
+def _lr_parser(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"it must be a number from {LR_RANGE[0]:g} to {LR_RANGE[1]:g}") from None
+    if not LR_RANGE[0] <= value <= LR_RANGE[1]:
+        raise ValueError(f"it must be a number from {LR_RANGE[0]:g} to {LR_RANGE[1]:g}")
+    return value
 
 
 def _age(updated: Any) -> float:
-    if isinstance(updated, datetime.datetime):
-        now = datetime.datetime.now(updated.tzinfo) if updated.tzinfo else datetime.datetime.now()
-        return (now - updated).total_seconds()
     try:
         return time.time() - float(updated)
     except (TypeError, ValueError):
@@ -226,6 +161,8 @@ def seed_widgets(url_id: str | None) -> None:
     s.setdefault("seeds", ", ".join(map(str, spec.seeds)))
     s.setdefault("sweep_rules", [r for r in RULES if r in spec.train.rules])
     s.setdefault("cell_steps", int(spec.max_steps or DEFAULTS["cell_steps"]))
+    s.setdefault("sweep_data", spec.train.dataset)
+    s.setdefault("sweep_lr", float(spec.train.learning_rate or DEFAULTS["sweep_lr"]))
 
 
 # --------------------------------------------------------------------------------- widgets
@@ -235,13 +172,16 @@ RULE_NAMES = {"bp": "BP", "pc": "PC", "pcalm": "PC-ALM"}
 
 
 def controls() -> None:
-    """The grid's widgets (seeded from the URL, kept across page switches)."""
+    """The grid's widgets and the sweep's own data set and learning rate (seeded from the
+    URL, kept across page switches)."""
     params.seed("depths", DEFAULTS["depths"], _text_parser("depths"))
     params.seed("widths", DEFAULTS["widths"], _text_parser("widths"))
     params.seed("sweep_rules", DEFAULTS["sweep_rules"], _rules_parser)
     params.seed("seeds", DEFAULTS["seeds"], _text_parser("seeds"))
     params.seed("cell_steps", DEFAULTS["cell_steps"], params.int_in(*STEPS_RANGE))
-    cols = st.columns([1.2, 1.2, 2, 0.8, 1])
+    params.seed("sweep_data", DEFAULTS["sweep_data"], params.one_of(DATASETS))
+    params.seed("sweep_lr", DEFAULTS["sweep_lr"], _lr_parser)
+    cols = st.columns([1.2, 1.2, 2, 0.8])
     cols[0].text_input("Depths L", key="depths", persist_state="session",
                        help="Comma-separated, at most 8 values from 2 to 256.")
     cols[1].text_input("Widths N", key="widths", persist_state="session",
@@ -249,14 +189,26 @@ def controls() -> None:
     cols[2].multiselect("Rules", RULES, key="sweep_rules", format_func=RULE_NAMES.get,
                         persist_state="session", help="Include BP to see the differences.")
     cols[3].text_input("Seeds", key="seeds", persist_state="session",
-                       help="Comma-separated, at most 5; accuracies are averaged over seeds.")
-    cols[4].number_input("Batches per cell", *STEPS_RANGE, key="cell_steps", step=50,
-                         persist_state="session", help="Training steps of every cell.")
+                       help="Comma-separated, at most 5; accuracies are averaged over seeds, "
+                            "and their spread is the noise of the differences.")
+    cols = st.columns([2, 1.2, 1])
+    cols[0].selectbox("Data set (this page's)", DATASETS, key="sweep_data",
+                      format_func=lambda n: DATASET_NAMES.get(n, n), persist_state="session",
+                      help="The sweep's own data set; the sidebar's is the live lab's.")
+    cols[1].number_input("Learning rate (every depth)", *LR_RANGE, key="sweep_lr",
+                         format="%.4g", step=0.001, persist_state="session",
+                         help="One learning rate for every cell (Adam, or the sidebar's "
+                              "optimiser), so that BP learns equally well at every depth.")
+    cols[2].number_input("Batches per cell", *STEPS_RANGE, key="cell_steps", step=50,
+                         persist_state="session",
+                         help=f"Training steps of every cell, batches of "
+                              f"{DEFAULT_SWEEP.batch_size}.")
 
 
 def read_spec(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> SweepSpec | None:
-    """The sweep the widgets describe, on the sidebar's configuration; None after an
-    `st.error` saying what to change."""
+    """The sweep the widgets describe: its grid, data set and learning rate from this page,
+    the activation, parameterisation, inference settings (T, eta_h, rho, alpha) and optimiser
+    from the sidebar; None after an `st.error` saying what to change."""
     s = st.session_state
     try:
         depths, widths = parse_list(s["depths"], "depths"), parse_list(s["widths"], "widths")
@@ -264,14 +216,14 @@ def read_spec(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> Sweep
         rules = tuple(r for r in RULES if r in (s["sweep_rules"] or ()))
         if not rules:
             raise ValueError("choose at least one rule (BP, PC or PC-ALM)")
-        steps = int(s["cell_steps"])
         cells = len(depths) * len(widths) * len(seeds)
         if cells > MAX_CELLS:
             raise ValueError(f"the grid has {cells} cells; at most {MAX_CELLS} run in the "
                              "browser (use `python -m pcviz sweep` for more)")
-        base = with_changes(model, depth=depths[0], width=widths[0])
-        train = with_changes(train, rules=rules, epochs=1, seed=0)
-        return SweepSpec(depths, widths, seeds, steps, base, rule, train)
+        return sweeps.default_spec(model=model, rule=rule, train=train, depths=depths,
+                                   widths=widths, seeds=seeds, rules=rules,
+                                   steps=int(s["cell_steps"]), dataset=s["sweep_data"],
+                                   learning_rate=float(s["sweep_lr"]))
     except ValueError as err:
         st.error(plain(f"Cannot run this sweep: {err}."))
         return None
@@ -286,13 +238,37 @@ def keep_in_url(spec: SweepSpec | None) -> None:
             st.query_params["sweep"] = sid
 
 
+def learning_rate_text(spec: SweepSpec) -> str:
+    """The sweep's learning rate for people: the number, or the default rule."""
+    lr = spec.train.learning_rate
+    return "1e-3·√(N/L)" if lr is None else f"{lr:g}"
+
+
+def _setting_text(setting: Setting) -> str:
+    names = (("η_h", setting.eta), ("α", setting.alpha), ("learning rate", setting.learning_rate))
+    return ", ".join(f"{n} = {v}" for n, v in names if v is not None) or "the configuration's"
+
+
+def choose_setting(spec: SweepSpec) -> Setting:
+    """The grid point to show: a selector when the sweep (from the command line) has grids of
+    eta_h, alpha or learning rate; else its only point."""
+    settings = spec.settings()
+    if len(settings) == 1:
+        return settings[0]
+    index = st.selectbox("Grid point", range(len(settings)), key="sweep_setting",
+                         format_func=lambda i: _setting_text(settings[i]),
+                         help="This sweep has grids of η_h, α or learning rate: choose which "
+                              "point's maps to show.")
+    return settings[index or 0]
+
+
 # ---------------------------------------------------------------------------------- results
 
 
 class Snapshot(NamedTuple):
     """A sweep as the page shows it: the cells recorded in the store, and this server's job."""
 
-    cells: list[CellResult]
+    cells: list[SweepCell]
     total: int
     running: bool
     stopped: bool
@@ -309,7 +285,7 @@ def snapshot(spec: SweepSpec, job: SweepJob) -> Snapshot:
     progress = job.progress()
     state = sweeps.sweep_state(open_store(), sid)
     cells = state.cells if state is not None else []
-    finished = {(c.depth, c.width, c.seed) for c in cells if c.state == "finished"}
+    finished = {c.key for c in cells if c.state == "finished"}
     remaining = [c for c in spec.cells() if c not in finished]
     left = (sweeps.time_left(spec, computed=progress.computed, remaining=remaining,
                              elapsed=progress.elapsed) if progress.running else math.nan)
@@ -333,4 +309,32 @@ def progress_text(snap: Snapshot) -> str:
         text += f" · about {snap.remaining:.0f} s left (estimate)"
     elif snap.running:
         text += " · estimating time left after the first cell"
+    return text
+
+
+def _points(value: float) -> str:
+    return f"{value:+.1f}".replace("-", "−")
+
+
+def trend_text(trend: sweeps.DepthTrend, noise: float) -> str:
+    """What the difference-by-depth plot shows, in words written from its data: each rule's
+    difference to BP at the shallowest and the deepest depth with a value, and the seed
+    spread; empty before two depths have one."""
+    parts = []
+    for rule, mean in trend.mean.items():
+        rows = [i for i, v in enumerate(mean) if math.isfinite(v)]
+        if len(rows) < 2:
+            continue
+        first, last = rows[0], rows[-1]
+        spread = trend.spread[rule][last]
+        noise_note = f" (± {spread:.1f} over seeds)" if math.isfinite(spread) else ""
+        parts.append(f"{RULE_NAMES[rule]} − BP goes from {_points(mean[first])} points at "
+                     f"L = {trend.depths[first]} to {_points(mean[last])} at "
+                     f"L = {trend.depths[last]}{noise_note}")
+    if not parts:
+        return ""
+    text = "Measured in this sweep: " + "; ".join(parts) + "."
+    if math.isfinite(noise):
+        text += (f" A difference within about ±{noise:.1f} points (the typical spread over "
+                 "seeds of one cell's difference) is noise.")
     return text
