@@ -75,7 +75,7 @@ def make_problem(depth: int, steps: int, seed: int = 0) -> Problem:
 
 def train_step_args(p: Problem, alphas: list[float]) -> tuple:
     """Positional arguments of `_steps.inference_step` for the given stacked rules, as a
-    `Session` builds them (Adam, lr = 1e-3 sqrt(N/L))."""
+    `Session` builds them (Adam, lr = 3e-3 sqrt(N/L))."""
     lr = 1e-3 * (WIDTH / p.depth) ** 0.5
     models = _steps.stack([p.model] * len(alphas))
     opt_states = jax.vmap(_steps.make_optimizer("adam", lr).init)(models)

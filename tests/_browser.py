@@ -307,3 +307,24 @@ def sample_frames(page, key: str, *, samples: int = 80, period_ms: int = 250) ->
         seen[page.evaluate(_FRAME_JS, key)] += 1
         page.wait_for_timeout(period_ms)
     return Frames(**seen)
+
+
+def rule_accuracies(page) -> dict[str, float]:
+    """The lab's accuracy metric of each rule, in percent (NaN while it shows none)."""
+    out = {}
+    for metric in page.get_by_test_id("stMetric").all():
+        label = metric.get_by_test_id("stMetricLabel").inner_text()
+        if "accuracy" in label:
+            value = metric.get_by_test_id("stMetricValue").inner_text().rstrip("%")
+            try:
+                out[label.split()[0]] = float(value)
+            except ValueError:
+                out[label.split()[0]] = float("nan")
+    return out
+
+
+def gap_between_rules(accuracy: dict[str, float], points: float = 10.0) -> bool:
+    """Whether PC is at least `points` behind both BP and PC-ALM (the lab's lesson in one
+    line)."""
+    pc, bp, alm = (accuracy.get(k, float("nan")) for k in ("PC", "BP", "PC-ALM"))
+    return bp - pc >= points and alm - pc >= points

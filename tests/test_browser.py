@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import pytest
-
 from _browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -22,10 +22,12 @@ from _browser import (
     ROOT,
     VIEWPORT,
     WAIT_MS,
+    gap_between_rules,
     no_exception,
     open_lab,
     press,
     require_chromium,
+    rule_accuracies,
     run_caption,
     sample_frames,
     serve,
@@ -209,6 +211,28 @@ def test_the_lecture_layout_fits_one_screen_and_a_phone(browser, server):
     finally:
         screen.close()
         phone.close()
+
+
+def test_the_defaults_show_the_gap_between_the_rules_soon(page, server):
+    """With the defaults, Play shows the lesson within 1,500 training steps: PC's accuracy 10
+    points behind both BP's and PC-ALM's on the page's own metrics (prints when)."""
+    page.goto(server + "/", timeout=WAIT_MS)
+    page.get_by_role("button", name="Play").wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    started = time.monotonic()
+    press(page, "Play", shows="Pause")
+    seen: dict[str, float] = {}
+
+    def gap_or_too_late() -> bool:
+        seen.update(rule_accuracies(page))
+        return gap_between_rules(seen) or step_count(page) > 1500
+
+    wait_until(page, gap_or_too_late, 600, "the gap between the rules or step 1,500")
+    steps = step_count(page)
+    print(f"\ngap between the rules after {time.monotonic() - started:.1f} s of play, "
+          f"step {steps}: {seen}")
+    press(page, "Pause", shows="Play")
+    assert gap_between_rules(seen), f"no gap by step {steps}: {seen}"
 
 
 def test_a_preset_link_shows_the_ballistic_wave(page, server):

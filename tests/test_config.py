@@ -56,7 +56,7 @@ def test_defaults_resolve():
     assert RuleConfig(rule="pc", alpha=2.0).dual_step == 0.0
     assert RuleConfig(rule="pcalm", alpha=2.0).dual_step == 2.0
     assert RuleConfig().inference_steps(32) == 64
-    assert TrainConfig().resolved_learning_rate(ModelConfig(depth=32, width=32)) == pytest.approx(1e-3)
+    assert TrainConfig().resolved_learning_rate(ModelConfig(depth=32, width=32)) == pytest.approx(3e-3)
 
 
 def test_hostile_query_parameters_become_warnings_and_defaults():

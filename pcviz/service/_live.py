@@ -97,6 +97,7 @@ class RunView:
     notice: str | None = None
     store_problem: str | None = None
     updates_per_second: float = math.nan
+    compiling: bool = False
 
 
 class LiveRun:
@@ -132,7 +133,9 @@ class LiveRun:
         self._seen = time.monotonic()
         self._version, self._view = 0, RunView(run_id)
         self._frames: list[float] = []
-        self._batch_seconds = 0.05  # a running estimate of one batch's time, for "auto"
+        self.compiling = False
+        # A running estimate of one batch's time, for "auto": the first chunk is one batch.
+        self._batch_seconds = AUTO_CHUNK_SECONDS
         self._evaluated = 0
         self._flushed = {"points": 0, "checkpoint": 0, "time": 0.0, "saved_at": 0.0}
         self._store = self._open_store(store_url)
@@ -210,10 +213,19 @@ class LiveRun:
 
         if self.session is None or self.error is not None:
             return
+        self._compiling(True)
         try:
             warm_up(*self.configs, dataset=self.session.data, training_only=True)
         except Exception:  # the run itself reports errors when it steps
             pass
+        finally:
+            self._compiling(False)
+
+    def _compiling(self, now: bool) -> None:
+        """Say (in the view) whether the run's programs are being compiled."""
+        with self._lock:
+            self.compiling = now
+            self._version += 1
 
     def _loop(self) -> None:
         self._warm_up()
@@ -340,7 +352,7 @@ class LiveRun:
         session = self.session
         view = RunView(self.run_id, version=self._version, playing=self.playing,
                        speed=self.speed, error=self.error, notice=self.notice,
-                       store_problem=self.store_problem)
+                       store_problem=self.store_problem, compiling=self.compiling)
         if session is None:
             return view
         with self._lock:

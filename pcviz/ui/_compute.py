@@ -33,13 +33,20 @@ def dataset(name: str, seed: int) -> Dataset:
 
 
 def _warm_default() -> None:
+    """Compile the default run, then every lecture preset's, one after another (so that a
+    lecturer's Play does not wait for the compiler)."""
+    from ._presets import PRESETS, preset_configs
+
     if not service.ready(timeout=None):
         return
-    try:
-        service.submit(service.warm_up, ModelConfig(), RuleConfig(), TrainConfig(),
-                       label="warm-up").result(timeout=600)
-    except Exception as err:  # the visitor's own run reports errors; this only warms
-        _LOG.info("pcviz: warm-up of the default run failed: %s", err)
+    configs = [(ModelConfig(), RuleConfig(), TrainConfig())]
+    configs += [c for c in map(preset_configs, PRESETS) if c not in configs]
+    for model, rule, train in configs:
+        try:
+            service.submit(service.warm_up, model, rule, train,
+                           label="warm-up").result(timeout=600)
+        except Exception as err:  # the visitor's own run reports errors; this only warms
+            _LOG.info("pcviz: warm-up of %s failed: %s", (model, rule, train), err)
 
 
 @st.cache_resource(show_spinner=False)

@@ -39,6 +39,8 @@ def status(lab: LabState, *, compact: bool = False) -> None:
         st.info(plain(session.notice), icon=":material/info:")
     if session.store_problem is not None:
         st.warning(plain(session.store_problem), icon=":material/cloud_off:")
+    if session.compiling:
+        st.info(_text.COMPILING, icon=":material/hourglass_top:")
     if session.model_config is None:
         return
     records = session.records

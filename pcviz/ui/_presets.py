@@ -50,6 +50,20 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+def preset_configs(name: str) -> tuple[ModelConfig, RuleConfig, TrainConfig]:
+    """The configurations preset `name` runs (the defaults with its changes)."""
+    from ._state import WIDGETS
+
+    parts = {"model": {}, "rule": {}, "train": {}}
+    for key, value in PRESETS[name].changes.items():
+        section, field = WIDGETS[key]
+        if field == "eta" and value is None:
+            value = "auto"
+        parts[section][field] = tuple(value) if field == "rules" else value
+    return (ModelConfig(**parts["model"]), RuleConfig(**parts["rule"]),
+            TrainConfig(**parts["train"]))
+
+
 def preset_values(name: str) -> dict[str, Any]:
     """Every widget's value under preset `name`: the defaults, then the preset's changes."""
     from ._state import widget_values

@@ -13,7 +13,7 @@ import math
 
 import streamlit as st
 
-from ..config import ACTIVATIONS, DATASETS, OPTIMISERS, RULES
+from ..config import ACTIVATIONS, DATASETS, LR_SCALE, OPTIMISERS, RULES
 from ..data import install_hint, is_available
 from ._presets import mark_custom, preset_selector
 from ._state import UI_LIMITS
@@ -101,7 +101,7 @@ def _training() -> None:
     st.subheader("Training")
     depth = st.session_state.get("cfg_depth") or 2
     width = st.session_state.get("cfg_width") or 1
-    auto_lr = 1e-3 * math.sqrt(width / depth)
+    auto_lr = LR_SCALE * math.sqrt(width / depth)
     left, right = st.columns(2)
     with left:
         _number("Batch size", "cfg_batch", "batch_size", step=8)
@@ -109,7 +109,8 @@ def _training() -> None:
         _number("Seed", "cfg_seed", "seed", step=1, help="Weights, batches and data.")
     _number("Learning rate", "cfg_lr", "learning_rate", step=1e-4, fmt="%.2e", optional=True,
             placeholder=f"auto: {auto_lr:.2e}",
-            help="Empty: 1e-3·√(N/L). Changes take effect at once, without resetting the run.")
+            help=f"Empty: {LR_SCALE:g}·√(N/L). Changes take effect at once, without resetting "
+                 "the run.")
     with st.expander("More"):
         _select("Optimiser (optax)", OPTIMISERS, "cfg_optimizer")
 

@@ -138,3 +138,10 @@ DIVERGED = (
 )
 
 PAUSED = "Press **Play** to train, or **Step** for one batch: the heatmaps show the latest batch."
+
+COMPILING = (
+    "Compiling this configuration's programs: the first run of a configuration on this server "
+    "takes a few seconds more (later runs load them from the cache). Play starts as soon as "
+    "they are ready."
+)
+"""Shown while a run's programs are being compiled."""
