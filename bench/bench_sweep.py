@@ -3,8 +3,14 @@ service with 1 and 2 workers (scaling efficiency); `--paper` for the paper-sized
 
 ```
 python bench/bench_sweep.py            # a small grid, a few minutes on 2 CPU cores
+python bench/bench_sweep.py --default  # the sweep page's default sweep, its way
 python bench/bench_sweep.py --paper    # the paper's grid, timed in about 10 minutes
 ```
+
+`--default`: the sweep page's default sweep (`pcviz.sweeps.default_spec()`) the page's way, a
+`SweepJob` of `pcviz.ui._sweep_jobs` on the run service into a throw-away store: the seconds
+from the run service's start to ready, from Run to the last cell, and each rule's difference
+to BP by depth with its seed spread.
 
 Small grid:
 
@@ -240,8 +246,42 @@ def paper(spec, seconds: float) -> None:
           "long with both workers busy")
 
 
+def default_sweep() -> None:
+    """The page's default sweep, timed along the page's own path."""
+    import numpy as np
+
+    os.environ["PCVIZ_STORE"] = str(Path(tempfile.mkdtemp()) / "runs.sqlite")
+    from pcviz import sweeps
+    from pcviz.ui import _sweep_jobs
+
+    start = time.perf_counter()
+    _start_service()
+    ready = time.perf_counter()
+    spec = sweeps.default_spec()
+    print(f"default sweep: {spec.train.dataset}, depths {spec.depths} x widths {spec.widths}, "
+          f"seeds {spec.seeds}, {spec.max_steps} batches of {spec.train.batch_size}, lr "
+          f"{spec.train.learning_rate:g}; {len(spec.cells())} cells")
+    print(f"before: {_load()}")
+    job = _sweep_jobs.SweepJob(spec)
+    job.start()
+    job.wait()
+    done = time.perf_counter()
+    state = sweeps.sweep_state(_sweep_jobs.open_store(), sweeps.sweep_id(spec))
+    print(f"after: {_load()}")
+    print(f"run service ready after {ready - start:.1f} s; Run -> every cell {done - ready:.1f} s "
+          f"({state.status}, {len(state.cells)} cells, error {job.progress().error})")
+    trend = sweeps.depth_trend(spec, state.cells)
+    for rule, mean in trend.mean.items():
+        print(f"  {rule} - bp by depth {spec.depths}: {np.round(mean, 1).tolist()} points, "
+              f"seed spread {np.round(trend.spread[rule], 1).tolist()}")
+    print(f"  typical seed spread of one cell's difference: "
+          f"{sweeps.noise_level(spec, state.cells):.2f} points")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--default", action="store_true",
+                        help="the sweep page's default sweep, the page's way (~2 minutes)")
     parser.add_argument("--paper", action="store_true",
                         help="the paper's grid, extrapolated from timed steps (~10 minutes)")
     parser.add_argument("--seeds", default=None,
@@ -255,6 +295,9 @@ def main() -> None:
     parser.add_argument("--skip-service", action="store_true", help="only the in-process part")
     args = parser.parse_args()
     enable_compilation_cache()
+    if args.default:
+        default_sweep()
+        return
     seeds = tuple(int(s) for s in (args.seeds or ("0" if args.paper else "0,1,2")).split(","))
     spec = _spec(args.paper, seeds, [int(d) for d in args.depths.split(",")],
                  [int(w) for w in args.widths.split(",")])

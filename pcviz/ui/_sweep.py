@@ -241,7 +241,7 @@ def keep_in_url(spec: SweepSpec | None) -> None:
 def learning_rate_text(spec: SweepSpec) -> str:
     """The sweep's learning rate for people: the number, or the default rule."""
     lr = spec.train.learning_rate
-    return "1e-3·√(N/L)" if lr is None else f"{lr:g}"
+    return "the default, ∝ √(N/L)" if lr is None else f"{lr:g}"
 
 
 def _setting_text(setting: Setting) -> str:
