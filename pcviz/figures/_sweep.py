@@ -25,7 +25,7 @@ def _cell_text(values: np.ndarray, fmt: str, spread: np.ndarray | None = None,
     def one(v, s):
         if not np.isfinite(v):
             return ""
-        text = fmt.format(v)
+        text = fmt.format(round(float(v), 1) + 0.0)  # never "-0.0"
         return text + "<br>" + spread_fmt.format(s) if s is not None and np.isfinite(s) else text
 
     spread = np.full(values.shape, None) if spread is None else spread
