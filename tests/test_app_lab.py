@@ -92,6 +92,20 @@ def test_play_trains_until_pause():
     assert lab(at).session.step_count == seen[-1]
 
 
+def test_fast_forward_trains_500_batches_and_pause_stops_it():
+    at = click(open_app(), "lab_fast")  # the default net: 500 batches take several seconds
+    assert lab(at).playing and at.button(key="lab_pause").label == "Pause"
+    rerun_until(at, lambda: lab(at).session.step_count >= 500 and not lab(at).playing,
+                timeout=240)
+    assert lab(at).session.step_count == 500  # exactly what was asked, then it stops
+    assert at.button(key="lab_play").label == "Play"
+    at = click(click(at, "lab_fast"), "lab_pause")
+    seen: list[int] = []
+    rerun_until(at, lambda: seen.append(lab(at).session.step_count) or
+                (len(seen) >= 3 and len(set(seen[-3:])) == 1))
+    assert seen[-1] < 1000  # Pause stopped the second fast-forward
+
+
 def test_a_reload_reattaches_to_the_same_run_at_its_step():
     at = click(click(open_app(**SMALL), "lab_step"), "lab_step")
     run_id = lab(at).run_id

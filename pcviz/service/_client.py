@@ -58,7 +58,7 @@ class LiveRunClient:
         return self._get(self.handle.view.remote(since), timeout)
 
     def control(self, *, timeout: float | None = None, **commands) -> RunView:
-        """Send `play`, `step`, `speed` or `learning_rate` (see `LiveRun.control`); waits
+        """Send `play`, `step`, `forward`, `speed` or `learning_rate` (see `LiveRun.control`); waits
         for the steps asked for (at most `STEP_WAIT` s, the first compiling them), else
         10 s."""
         if timeout is None:

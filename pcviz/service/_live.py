@@ -35,6 +35,10 @@ EVAL_EVERY = 25
 EVAL_SAMPLES = 2000
 """Test samples per evaluation (a fixed shape: compiled once)."""
 MAX_BATCHES = 200
+MAX_FORWARD = 5000
+"""Most batches one fast-forward may ask for."""
+FAST_CHUNK_SECONDS = 1.0
+"""A fast-forward trains in chunks of about this many seconds."""
 AUTO_CHUNK_SECONDS = 0.25
 """At speed "auto", a chunk trains as many batches as fit in this many seconds."""
 """Most batches per update a page may ask for."""
@@ -126,6 +130,7 @@ class LiveRun:
         self._closing = threading.Event()
         self.session = None
         self.playing, self.speed, self.pending, self._busy = False, "auto", 0, False
+        self.forward = 0  # batches left in a fast-forward
         self._waiting, self._view_wanted = 0, False
         self.error: str | None = None
         self.notice: str | None = None
@@ -241,7 +246,7 @@ class LiveRun:
             else:
                 self._wake.wait(0.5)
                 self._wake.clear()
-            self._save(force=not self.playing)
+            self._save(force=not self.moving)
 
     def _next_chunk(self) -> int:
         with self._lock:
@@ -251,8 +256,19 @@ class LiveRun:
                 self._busy = True
                 return self._chunk()
             batches, self.pending = self.pending, 0
+            if not batches and self.forward:
+                # A fast-forward trains in chunks of about a second, so that the page sees it
+                # progress and a Pause stops it.
+                batches = min(self.forward, max(1, int(FAST_CHUNK_SECONDS // self._batch_seconds)))
+                self.forward -= batches
             self._busy = batches > 0
             return batches
+
+    @property
+    def moving(self) -> bool:
+        """Whether the run is training: playing, or working through asked-for steps (a
+        fast-forward). Pages show it as playing."""
+        return self.playing or self.pending > 0 or self.forward > 0
 
     def _chunk(self) -> int:
         """Batches in the next chunk while playing: the speed, or at "auto" as many as fit in
@@ -269,12 +285,12 @@ class LiveRun:
                 session.step(batches, record_last_only=True)
                 per_batch = (time.perf_counter() - started) / batches
                 self._batch_seconds = 0.7 * self._batch_seconds + 0.3 * per_batch
-                due = session.step_count - self._evaluated >= EVAL_EVERY or not self.playing
+                due = session.step_count - self._evaluated >= EVAL_EVERY or not self.moving
                 if due:
                     session.evaluate(max_samples=EVAL_SAMPLES)
                     self._evaluated = session.step_count
                 if all(r.diverged_at is not None for r in session.records.values()):
-                    self.playing = False
+                    self.playing, self.pending = False, 0
                 self._version += 1
                 if self._view_wanted:  # a page asked while this chunk trained
                     self._view_wanted, self._view = False, self._make_view()
@@ -350,7 +366,7 @@ class LiveRun:
 
     def _make_view(self) -> RunView:
         session = self.session
-        view = RunView(self.run_id, version=self._version, playing=self.playing,
+        view = RunView(self.run_id, version=self._version, playing=self.moving,
                        speed=self.speed, error=self.error, notice=self.notice,
                        store_problem=self.store_problem, compiling=self.compiling)
         if session is None:
@@ -364,7 +380,7 @@ class LiveRun:
             view.groups = [{"rules": list(g["rules"])} for g in session.groups]
             view.dataset = session.data.name
         frames = self._frames
-        if len(frames) >= 2 and frames[-1] > frames[0] and self.playing:
+        if len(frames) >= 2 and frames[-1] > frames[0] and self.moving:
             view.updates_per_second = (len(frames) - 1) / (frames[-1] - frames[0])
         return view
 
@@ -376,14 +392,14 @@ class LiveRun:
         chunk comes back and the next one is built as this chunk ends."""
         self._seen = time.monotonic()
         current = self._view
-        stale = current.version != self._version or current.playing != self.playing or \
+        stale = current.version != self._version or current.playing != self.moving or \
             current.store_problem != self.store_problem
         if stale and self._busy:
             self._view_wanted = True
         elif stale:
             with self._waiting_for_session():
                 current = self._view = self._make_view()
-        return None if current.version == since and not self.playing else current
+        return None if current.version == since and not self.moving else current
 
     @contextlib.contextmanager
     def _waiting_for_session(self):
@@ -396,11 +412,14 @@ class LiveRun:
         finally:
             self._lock.release()
 
-    def control(self, *, play: bool | None = None, step: int = 0, speed: int | str | None = None,
-                learning_rate: float | None = None, wait: float = 30.0) -> RunView:
+    def control(self, *, play: bool | None = None, step: int = 0, forward: int = 0,
+                speed: int | str | None = None, learning_rate: float | None = None,
+                wait: float = 30.0) -> RunView:
         """Play or pause, train `step` more batches (waiting up to `wait` seconds for them,
-        so the view returned shows them), set the batches per update, or change the learning
-        rate (from the next step on, keeping weights and optimiser state)."""
+        so the view returned shows them), fast-forward `forward` batches (in chunks of about
+        `FAST_CHUNK_SECONDS`, without waiting; a pause stops it), set the batches per update,
+        or change the learning rate (from the next step on, keeping weights and optimiser
+        state)."""
         self._seen = time.monotonic()
         with self._waiting_for_session():
             if speed == "auto":
@@ -409,6 +428,8 @@ class LiveRun:
                 self.speed = int(min(max(1, int(speed)), MAX_BATCHES))
             if learning_rate is not None and self.session is not None:
                 self.session.learning_rate = float(learning_rate)
+            if play is False:
+                self.forward = 0  # Pause also stops a fast-forward
             if play is not None and self.error is None and self.session is not None:
                 self.playing = bool(play) and not all(
                     r.diverged_at is not None for r in self.session.records.values())
@@ -416,6 +437,9 @@ class LiveRun:
             if step and self.error is None:
                 self.playing = False
                 self.pending += int(min(max(0, step), MAX_BATCHES))
+            if forward and self.error is None:
+                self.playing = False
+                self.forward += int(min(max(0, forward), MAX_FORWARD))
             self._version += 1
         self._wake.set()
         deadline = time.monotonic() + (wait if step else 0.0)

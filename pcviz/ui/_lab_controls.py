@@ -1,4 +1,5 @@
-"""The live lab's commands: Play / Pause, Step, Reset, the speed, and the layout switch.
+"""The live lab's commands: Play / Pause, Step, Fast-forward, Reset, the speed, and the
+layout switch.
 
 Play, Pause and the speed are sent to the run's actor without waiting (a click never blocks
 the page; a run still starting obeys once it is up) and shown as asked until the run confirms
@@ -65,6 +66,17 @@ def _step_once() -> None:
     _command(step=1)
 
 
+FAST_FORWARD = 500
+"""Batches one click on Fast-forward trains."""
+
+
+def _fast_forward() -> None:
+    lab = lab_state()
+    _send(forward=FAST_FORWARD)
+    if lab.client is not None:  # shown as playing (Pause stops it) until the run is done
+        lab.expect, lab.expect_since = True, time.monotonic()
+
+
 def _speed() -> None:
     _send(speed=speed_setting())
 
@@ -85,8 +97,9 @@ def lab_controls(lab: LabState, *, lecture: bool = False) -> None:
     """Play / Pause, Step, Reset, the speed (batches per update) and the lecture layout's
     switch; in the lecture layout, the heatmaps' options too, on the same row."""
     st.session_state.setdefault("lab_speed", "auto")
-    widths = [1, 1, 1, 2, 4, 1.3] if lecture else [1, 1, 1, 3, 2.4, 1.3]
-    play, step, reset, speed, options, layout = st.columns(widths, vertical_alignment="bottom")
+    widths = [1, 1, 1, 1, 2, 4, 1.3] if lecture else [1, 1, 1, 1, 3, 2.4, 1.3]
+    play, step, fast, reset, speed, options, layout = st.columns(widths,
+                                                               vertical_alignment="bottom")
     idle = lab.client is None or lab.error is not None or (lab.view is not None and
                                                            lab.view.error is not None)
     # Two buttons with their own keys, not one toggle: a click that reaches the server twice
@@ -101,6 +114,10 @@ def lab_controls(lab: LabState, *, lecture: bool = False) -> None:
                     help="Train continuously; the figures follow every update.")
     step.button("Step", key="lab_step", on_click=_step_once, disabled=idle, width="stretch",
                 icon=":material/skip_next:", help="Train every rule on one more batch.")
+    fast.button(f"+{FAST_FORWARD}", key="lab_fast", on_click=_fast_forward, disabled=idle,
+                width="stretch", icon=":material/fast_forward:",
+                help=f"Fast-forward: train {FAST_FORWARD} batches as fast as the machine "
+                     "allows (the figures follow about once a second; Pause stops it).")
     reset.button("Reset", key="lab_reset", on_click=_reset, width="stretch",
                  icon=":material/restart_alt:",
                  help="A new run: new weights from the seed, step 0; recovers from divergence.")
