@@ -34,30 +34,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from _browser import (  # noqa: E402
+from _browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     HEATMAP,
     VIEWPORT,
     open_lab,
+    play_to_heatmap,
     press,
     serve,
     step_count,
 )
 
 TIMEOUT_MS = 120_000
-
-
-def play_to_heatmap(browser, url: str) -> float:
-    """Seconds from the click on Play to the first heatmap drawn in the browser."""
-    page = open_lab(browser.new_context(viewport=VIEWPORT), url)
-    start = time.perf_counter()
-    press(page, "Play", shows="Pause")
-    page.locator(HEATMAP).first.wait_for(timeout=TIMEOUT_MS)
-    seconds = time.perf_counter() - start
-    press(page, "Pause", shows="Play")
-    page.context.close()
-    return seconds
 
 
 def updates_per_second(browser, url: str, seconds: float) -> tuple[float, str]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -30,10 +29,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from _browser import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
-    HEATMAP,
     VIEWPORT,
     gap_between_rules,
     open_lab,
+    play_to_heatmap,
     press,
     rule_accuracies,
     sample_frames,
@@ -49,23 +48,6 @@ def preset_addresses() -> dict[str, str]:
     from pcviz.ui._presets import PRESETS, preset_configs
 
     return {name: urlencode(encode(*preset_configs(name))) for name in PRESETS}
-
-
-def play_to_heatmap(browser, url: str, *, when_ready: bool) -> float:
-    """Seconds from the click on Play to the first heatmap drawn: Play pressed as soon as
-    the button shows, or (`when_ready`) once the page shows the run built and compiled."""
-    page = open_lab(browser.new_context(viewport=VIEWPORT), url)
-    if when_ready:
-        page.get_by_text(re.compile(r"depth L = \d+")).first.wait_for(timeout=TIMEOUT_MS)
-        page.get_by_text("Compiling this configuration").wait_for(state="hidden",
-                                                                 timeout=TIMEOUT_MS)
-    start = time.perf_counter()
-    press(page, "Play", shows="Pause")
-    page.locator(HEATMAP).first.wait_for(timeout=TIMEOUT_MS)
-    seconds = time.perf_counter() - start
-    press(page, "Pause", shows="Play")
-    page.context.close()
-    return seconds
 
 
 def play_to_gap(browser, url: str, limit: float) -> tuple[float, dict[str, float], object]:

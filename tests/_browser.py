@@ -328,3 +328,20 @@ def gap_between_rules(accuracy: dict[str, float], points: float = 10.0) -> bool:
     line)."""
     pc, bp, alm = (accuracy.get(k, float("nan")) for k in ("PC", "BP", "PC-ALM"))
     return bp - pc >= points and alm - pc >= points
+
+
+def play_to_heatmap(browser, url: str, *, when_ready: bool = False) -> float:
+    """Seconds from the click on Play to the first heatmap drawn: Play pressed as soon as
+    the button shows, or (`when_ready`) once the page shows the run built and compiled."""
+    page = open_lab(browser.new_context(viewport=VIEWPORT), url)
+    if when_ready:
+        page.get_by_text(re.compile(r"depth L = \d+")).first.wait_for(timeout=WAIT_MS * 3)
+        page.get_by_text("Compiling this configuration").wait_for(state="hidden",
+                                                                 timeout=WAIT_MS * 3)
+    start = time.perf_counter()
+    press(page, "Play", shows="Pause")
+    page.locator(HEATMAP).first.wait_for(timeout=WAIT_MS * 3)
+    seconds = time.perf_counter() - start
+    press(page, "Pause", shows="Play")
+    page.context.close()
+    return seconds

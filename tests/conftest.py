@@ -1,10 +1,12 @@
-"""Shared test set-up: strict dtype promotion, a key fixture, markers for optional resources."""
+"""Shared test set-up: strict dtype promotion, a key fixture, markers for optional resources,
+and the browser tests' fixtures (`server`, `browser`, `page`)."""
 
 import os
 import tempfile
 
 import jax
 import pytest
+from _browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, require_chromium, serve
 
 # Every run a test makes is recorded in a throw-away store, never in the user's data folder.
 os.environ.setdefault("PCVIZ_STORE", os.path.join(tempfile.mkdtemp(prefix="pcviz-store-"),
@@ -19,7 +21,8 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "needs_fashion_mnist: needs the Debian package dataset-fashion-mnist"
     )
-    config.addinivalue_line("markers", "needs_chromium: needs Debian's chromium at /usr/bin/chromium")
+    config.addinivalue_line("markers",
+                            "needs_chromium: needs Debian's chromium at /usr/bin/chromium")
     config.addinivalue_line("markers", "needs_postgres: needs Debian's postgresql server")
     config.addinivalue_line("markers", "needs_nginx: needs Debian's nginx")
 
@@ -52,3 +55,40 @@ def run_service():
 
     service.ensure()
     return service
+
+
+# -- the browser tests' fixtures: the app served on a free port (one server per test module),
+# Debian's Chromium driven by Playwright, and a page in a fresh context per test.
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app served on a free port; yields its base URL and always stops it."""
+    require_chromium()
+    with serve(log=tmp_path_factory.mktemp("streamlit") / "server.log") as running:
+        yield running.url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (`/usr/bin/chromium`) for the module's tests."""
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page in a context of its own (no shared cookies or cache), closed after the test."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

@@ -16,8 +16,6 @@ import time
 
 import pytest
 from _browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     HEATMAP,
     ROOT,
     VIEWPORT,
@@ -26,7 +24,6 @@ from _browser import (
     no_exception,
     open_lab,
     press,
-    require_chromium,
     rule_accuracies,
     run_caption,
     sample_frames,
@@ -41,35 +38,6 @@ from _browser import (
 SHOTS = ROOT / os.environ.get("PCVIZ_SCREENSHOTS", "tests/artifacts/screenshots")
 
 pytestmark = [pytest.mark.needs_chromium, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The app served on a free port; yields its base URL and always stops it."""
-    require_chromium()
-    with serve(log=tmp_path_factory.mktemp("streamlit") / "server.log") as running:
-        yield running.url
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def screenshot(page, name: str, height: int = 1900) -> None:

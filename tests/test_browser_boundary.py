@@ -13,16 +13,11 @@ from pathlib import Path
 
 import pytest
 from _browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
-    VIEWPORT,
     WAIT_MS,
     no_exception,
     press,
-    require_chromium,
     sample_frames,
-    serve,
     step_count,
     wait_idle,
     wait_until,
@@ -35,34 +30,6 @@ TITLE = ".st-key-live_boundary .js-plotly-plot .gtitle"
 CHARTS_IN_BOX = "document.querySelectorAll('.st-key-live_boundary .js-plotly-plot').length"
 
 pytestmark = [pytest.mark.needs_chromium, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    require_chromium()
-    with serve(log=tmp_path_factory.mktemp("streamlit") / "server.log") as running:
-        yield running.url
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def regions_step(page) -> int:

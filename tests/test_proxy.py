@@ -19,15 +19,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import pytest
-
 from _browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     VIEWPORT,
     WAIT_MS,
@@ -181,18 +179,6 @@ def proxy(tmp_path_factory) -> Iterator[Proxy]:
         url = f"http://127.0.0.1:{listen}"
         wait_for("nginx", lambda: status_of(f"{url}/_stcore/health") == 200, procs, 10)
         yield Proxy(url, replicas, store, folder)
-
-
-@pytest.fixture(scope="module")
-def browser(proxy):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def upstream_of(headers: dict[str, str]) -> str:
