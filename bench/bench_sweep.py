@@ -33,9 +33,9 @@ the run service and the epoch is extrapolated:
   (`t_m`, `m` chosen to take about `--seconds-per-shape` seconds); a step takes
   `s = (t_m - t_one) / m`, and a one-epoch cell `t_first + (E - 1) s` for `E` batches;
 - a warm-up task on each worker first (processes started, JAX and the data loaded);
-- with 1 worker, the 15 tasks one after another; with 2 workers, every task twice at once
-  (two cells of the same shape side by side, so that each step is timed while the other
-  worker is busy too);
+- shape by shape, with 1 worker (the task alone) and then with 2 workers (the task twice at
+  once: two cells of the same shape side by side, so that each step is timed while the
+  other worker is busy too), so that a load from other work drifts alike for both;
 - cells per hour: 1 worker, the 15 extrapolated cells one after another; 2 workers, the same
   cells with the 2-worker times, placed longest first on 2 workers (the grid's makespan), and
   at steady state (both workers always busy); the scaling efficiency rate(2) / (2 rate(1)).
@@ -168,7 +168,7 @@ def time_shape(spec, depth: int, width: int, seconds: float) -> dict:
 
     first, one = run(1), run(1)
     probe = run(3)  # two more steps than `one`: a first guess at a step's time
-    guess = max((probe - one) / 2, 1e-3)
+    guess = max((probe - one) / 2, probe / 20)  # never a tiny guess from two noisy times
     extra = max(2, min(200, round(seconds / guess)))
     many = run(1 + extra)
     step = max((many - one) / extra, 1e-6)
@@ -190,20 +190,15 @@ def _makespan(durations: list[float], workers: int) -> float:
     return max(free)
 
 
-def _time_all(spec, service, seconds: float, twins: int) -> dict[tuple[int, int], dict]:
-    """Every shape's timing, `twins` copies of each task at once (the mean of the copies)."""
-    out = {}
-    for d in spec.depths:
-        for w in spec.widths:
-            jobs = [service.submit(time_shape, spec, d, w, seconds, label=f"time L={d} N={w}")
-                    for _ in range(twins)]
-            results = [job.result() for job in jobs]
-            out[(d, w)] = {k: statistics.fmean(r[k] for r in results)
-                           for k in ("first", "one", "step")}
-            print(f"  {twins} worker{'s' if twins > 1 else ''}: L={d:<3} N={w:<3} "
-                  f"first call {out[(d, w)]['first']:6.2f} s, a step "
-                  f"{1000 * out[(d, w)]['step']:8.1f} ms (over {results[0]['steps_timed']} "
-                  "steps)", flush=True)
+def _time_shape(spec, service, d: int, w: int, seconds: float, twins: int) -> dict:
+    """One shape's timing, `twins` copies of its task at once (the mean of the copies)."""
+    jobs = [service.submit(time_shape, spec, d, w, seconds, label=f"time L={d} N={w}")
+            for _ in range(twins)]
+    results = [job.result() for job in jobs]
+    out = {k: statistics.fmean(r[k] for r in results) for k in ("first", "one", "step")}
+    print(f"  {twins} worker{'s' if twins > 1 else ' '}: L={d:<3} N={w:<3} first call "
+          f"{out['first']:6.2f} s, a step {1000 * out['step']:8.1f} ms (over "
+          f"{results[0]['steps_timed']} steps)", flush=True)
     return out
 
 
@@ -222,8 +217,11 @@ def paper(spec, seconds: float) -> None:
     warm = [service.submit(time_shape, spec._replace(depths=(2,), widths=(4,)), 2, 4, 0.0,
                            label="warm-up") for _ in range(2)]
     [job.result() for job in warm]  # both workers started, JAX and the data loaded
-    one = _time_all(spec, service, seconds, twins=1)
-    two = _time_all(spec, service, seconds, twins=2)
+    one, two = {}, {}
+    for d in spec.depths:  # 1 then 2 workers shape by shape: the load drifts alike for both
+        for w in spec.widths:
+            one[(d, w)] = _time_shape(spec, service, d, w, seconds, twins=1)
+            two[(d, w)] = _time_shape(spec, service, d, w, seconds, twins=2)
     compiles = {k: max(t["first"] - t["one"], 0.0) for k, t in one.items()}
     cells1 = [_cell_seconds(t, epoch) for t in one.values()]
     # compiled once per shape (in 1-worker order); the 2-worker step times
