@@ -476,3 +476,25 @@ def test_the_page_shows_the_seed_spread_and_words_true_to_its_data(run_service):
         first, last = trend.mean[rule][0], trend.mean[rule][-1]
         assert (f"{name} − BP goes from {first:+.1f} points at L = 2 to {last:+.1f} at L = 3"
                 .replace("-", "−").replace("PC−ALM", "PC-ALM")) in words
+
+
+def test_the_page_shows_a_command_line_sweep_with_grids_one_point_at_a_time(run_service):
+    from _apptest import array, charts
+
+    from pcviz.ui import _sweep_jobs
+
+    spec = sweeps.default_spec(depths=(2,), widths=(4,), seeds=(0, 1), steps=3, dataset="xor",
+                               rules=("bp", "pcalm"))._replace(alphas=(0.5, 1.0))
+    store = _sweep_jobs.open_store()
+    plan = sweeps.plan_sweep(spec, store=store)
+    cells = list(sweeps.run_sweep(plan, store=store))
+    at = _open_sweep_page(sweep=plan.sweep_id)
+    grid_point = at.selectbox(key="sweep_setting")
+    assert list(grid_point.options) == ["α = 0.5", "α = 1.0"]
+    shown = charts(at)["sweep-heatmaps"]["data"][1]["z"]  # PC-ALM at alpha = 0.5
+    mean = np.mean([c.accuracy["pcalm"] for c in cells if c.setting.alpha == 0.5])
+    assert array(shown).reshape(1, 1)[0, 0] == pytest.approx(mean)
+    grid_point.select_index(1).run()
+    shown = charts(at)["sweep-heatmaps"]["data"][1]["z"]
+    mean = np.mean([c.accuracy["pcalm"] for c in cells if c.setting.alpha == 1.0])
+    assert array(shown).reshape(1, 1)[0, 0] == pytest.approx(mean)
