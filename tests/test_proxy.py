@@ -154,7 +154,7 @@ def proxy(tmp_path_factory) -> Iterator[Proxy]:
     folder = tmp_path_factory.mktemp("proxy")
     store = folder / "runs.sqlite"
     env = dict(os.environ, PCVIZ_STORE=str(store), PCVIZ_JAX_CACHE=str(folder / "jax"),
-               PCVIZ_WORKERS="1")
+               PCVIZ_WORKERS="1", PCVIZ_WARM_PRESETS="0")
     env.pop("RAY_ADDRESS", None)  # each replica runs on its own machine's cores
     ports = [free_port(), free_port()]
     listen = free_port()
@@ -217,8 +217,9 @@ def test_health_check_and_each_browser_pinned_to_one_replica_training_over_the_w
         contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(2)]
         answered: list[list[str]] = [[], []]
         for context, seen in zip(contexts, answered):
-            context.on("response", lambda r, seen=seen: seen.append(
-                upstream_of(r.headers) if "x-pcviz-upstream" in r.headers else "none"))
+            # Every answer from the network (not the page's own blob: and data: addresses).
+            context.on("response", lambda r, seen=seen: r.url.startswith("http") and seen.append(
+                upstream_of(r.headers) if "x-pcviz-upstream" in r.headers else f"none: {r.url}"))
         try:
             pages = [open_lab(context, proxy.url + "/") for context in contexts]
             routes = [route_of(context) for context in contexts]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import streamlit as st
@@ -34,13 +35,15 @@ def dataset(name: str, seed: int) -> Dataset:
 
 def _warm_default() -> None:
     """Compile the default run, then every lecture preset's, one after another (so that a
-    lecturer's Play does not wait for the compiler)."""
+    lecturer's Play does not wait for the compiler); `PCVIZ_WARM_PRESETS=0` compiles the
+    default only (a replica whose cache another one fills)."""
     from ._presets import PRESETS, preset_configs
 
     if not service.ready(timeout=None):
         return
     configs = [(ModelConfig(), RuleConfig(), TrainConfig())]
-    configs += [c for c in map(preset_configs, PRESETS) if c not in configs]
+    if os.environ.get("PCVIZ_WARM_PRESETS", "1") != "0":
+        configs += [c for c in map(preset_configs, PRESETS) if c not in configs]
     for model, rule, train in configs:
         try:
             service.submit(service.warm_up, model, rule, train,
