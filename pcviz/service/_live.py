@@ -13,23 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import os
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 import ray
 
-from ..config import ModelConfig, RuleConfig, TrainConfig, encode, to_dict
-from ..data import DataError
+from ..config import ModelConfig, RuleConfig, TrainConfig
 from ._cluster import lower_priority
+from ._run_record import CHECKPOINT_SECONDS as CHECKPOINT_SECONDS
+from ._run_record import FLUSH_SECONDS as FLUSH_SECONDS
+from ._run_record import RunRecording
+from ._run_view import RunView, failure_message, idle_seconds, run_config
+from ._run_view import actor_name as actor_name
 
-FLUSH_SECONDS = 2.0
-"""Interval between two writes of a playing run's curve points to the store."""
-CHECKPOINT_SECONDS = 15.0
-"""Interval between two checkpoints of a playing run (and one at every pause)."""
 EVAL_EVERY = 25
 """Training steps between two test evaluations while playing."""
 EVAL_SAMPLES = 2000
@@ -44,67 +41,7 @@ AUTO_CHUNK_SECONDS = 0.25
 """Most batches per update a page may ask for."""
 
 
-def idle_seconds() -> float:
-    """How long a live run with nobody reading it stays in memory (`PCVIZ_IDLE_SECONDS`,
-    default 120 s, Streamlit's reconnection grace); it is then checkpointed and closed."""
-    try:
-        return max(5.0, float(os.environ.get("PCVIZ_IDLE_SECONDS", "120")))
-    except ValueError:
-        return 120.0
-
-
-def actor_name(run_id: str) -> str:
-    """The named actor of run `run_id`."""
-    return f"run-{run_id}"
-
-
-def run_config(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> dict[str, Any]:
-    """A live run's configuration as the store keeps it: the three configurations and the
-    address's codec form (`url`), which identifies the run's structure."""
-    return {"model": to_dict(model), "rule": to_dict(rule), "train": to_dict(train),
-            "url": encode(model, rule, train)}
-
-
-def failure_message(err: BaseException) -> str:
-    """One paragraph for people: what went wrong with a run and what to do."""
-    if isinstance(err, DataError):
-        return f"The data set could not be loaded. {err}"
-    if isinstance(err, ValueError):
-        return f"This configuration cannot run: {err} Change it in the sidebar."
-    return (f"The computation failed ({type(err).__name__}: {str(err)[:300]}). A smaller depth, "
-            "width, T or batch size usually fits; press Reset to try again.")
-
-
-@dataclass
-class RunView:
-    """What a page draws of a live run, as of its latest update (a copy; reading it never
-    disturbs training). Shaped like a `Session` for the figure helpers: `records`,
-    `step_count`, `epoch`, `model_config`, `rule_config`, `train_config`, `steps`, `eta`,
-    `learning_rate`, `groups` (the rules stepped together)."""
-
-    run_id: str
-    version: int = 0
-    records: dict = field(default_factory=dict)
-    step_count: int = 0
-    epoch: float = 0.0
-    model_config: ModelConfig | None = None
-    rule_config: RuleConfig | None = None
-    train_config: TrainConfig | None = None
-    steps: int = 0
-    eta: float = math.nan
-    learning_rate: float = math.nan
-    groups: list = field(default_factory=list)
-    dataset: str = ""
-    playing: bool = False
-    speed: int | str = "auto"
-    error: str | None = None
-    notice: str | None = None
-    store_problem: str | None = None
-    updates_per_second: float = math.nan
-    compiling: bool = False
-
-
-class LiveRun:
+class LiveRun(RunRecording):
     """The body of a live run's actor (see the module docstring).
 
     **Arguments:** `run_id`; `model`, `rule`, `train`, the validated configurations;
@@ -150,30 +87,6 @@ class LiveRun:
 
     # -- building ---------------------------------------------------------------------------
 
-    def _open_store(self, url: str | None):
-        from ..store import StoreError, open_store
-
-        try:
-            return open_store(url)
-        except StoreError as err:
-            self.store_problem = f"This run is not being saved: {err}"
-            return None
-
-    def _store_call(self, method: str, *args, **kwargs):
-        """Call the store; a failure is kept as `store_problem` (shown to the visitor) and
-        the run goes on unsaved until the store answers again."""
-        from ..store import StoreError
-
-        if self._store is None:
-            return None
-        try:
-            out = getattr(self._store, method)(*args, **kwargs)
-            self.store_problem = None
-            return out
-        except StoreError as err:
-            self.store_problem = f"This run is not being saved right now: {err}"
-            return None
-
     def _build(self, restore: bool) -> None:
         from ..data import load_dataset
         from ..train import Session
@@ -189,25 +102,6 @@ class LiveRun:
             return
         self._store_call("new_run", kind="lab", config=run_config(*self.configs),
                          run_id=self.run_id, status="paused")
-
-    def _restore(self) -> bool:
-        from ..checkpoint import CheckpointError, restore_session
-
-        found = self._store_call("checkpoint", self.run_id)
-        if found is None:
-            return False
-        step, blob = found
-        try:
-            restore_session(self.session, blob)
-        except CheckpointError as err:
-            self.notice = f"{err}"
-            self._store_call("drop_points_after", self.run_id, 0)
-            return False
-        self._store_call("drop_points_after", self.run_id, step)
-        self._flushed.update(points=step, checkpoint=step)
-        self._evaluated = step
-        self.notice = f"Reopened from its checkpoint at step {step:,}."
-        return True
 
     # -- the play loop ----------------------------------------------------------------------
 
@@ -303,52 +197,6 @@ class LiveRun:
             self._busy = False
         now = time.perf_counter()
         self._frames = [t for t in self._frames[-19:] if now - t < 10.0] + [now]
-
-    def _save(self, *, force: bool) -> None:
-        """Write new curve points (every `FLUSH_SECONDS`) and a checkpoint (every
-        `CHECKPOINT_SECONDS`, or now when `force` and the run moved since the last one)."""
-        session, now = self.session, time.monotonic()
-        if session is None or self._store is None:
-            return
-        moved = session.step_count != self._flushed["checkpoint"]
-        if moved and (force or now - self._flushed["time"] >= FLUSH_SECONDS):
-            self._flush_points()
-            self._flushed["time"] = now
-        if moved and (force or now - self._flushed["saved_at"] >= CHECKPOINT_SECONDS):
-            self._checkpoint()
-
-    def _flush_points(self) -> None:
-        from ..store import CurvePoint
-
-        with self._lock:
-            start, points = self._flushed["points"], []
-            for name, rec in self.session.records.items():
-                tests = dict(zip(rec.test_accuracy.steps, rec.test_accuracy.values))
-                for step, loss, acc in zip(rec.loss.steps, rec.loss.values, rec.accuracy.values):
-                    if step > start:
-                        points.append(CurvePoint(name, step, loss, acc,
-                                                 tests.get(step, math.nan), rec.step_seconds))
-            step = self.session.step_count
-        if self._store_call("add_points", self.run_id, points) is not None or not points:
-            self._flushed["points"] = step
-
-    def _checkpoint(self) -> None:
-        from ..checkpoint import save_session
-
-        with self._lock:
-            step = self.session.step_count
-            blob = save_session(self.session)
-            metrics = {name: {"loss": rec.loss.last(), "accuracy": rec.accuracy.last(),
-                              "test_accuracy": rec.test_accuracy.last(), "status": rec.status}
-                       for name, rec in self.session.records.items()}
-        self._flush_points()
-        if self._store_call("save_checkpoint", self.run_id, step, blob) is None and \
-                self.store_problem is not None:
-            return
-        status = "failed" if self.error else "running" if self.playing else "paused"
-        self._store_call("update", self.run_id, status=status, step=step,
-                         metrics=_finite(metrics))
-        self._flushed.update(checkpoint=step, saved_at=time.monotonic())
 
     def _retire(self) -> None:
         """Nobody has read this run for `idle_seconds()`: checkpoint it and end the actor."""
@@ -492,12 +340,3 @@ class LiveRun:
         self._save(force=True)
         self._seen = 0.0
         self._wake.set()
-
-
-def _finite(tree):
-    """NaN and infinities -> None, for JSON."""
-    if isinstance(tree, dict):
-        return {k: _finite(v) for k, v in tree.items()}
-    if isinstance(tree, float) and not math.isfinite(tree):
-        return None
-    return tree
