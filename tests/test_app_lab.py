@@ -84,12 +84,19 @@ def test_play_trains_until_pause():
     assert not lab(at).playing and at.button(key="lab_play").label == "Play"
     # The run finishes the update under way, then stands still (playing, it moves every
     # few hundredths of a second).
+    stopped_at = settled_step(at)
+    time.sleep(1.5)
+    at.run()
+    assert lab(at).session.step_count == stopped_at
+
+
+def settled_step(at) -> int:
+    """Rerun the page until its run's step stays the same over three reruns (a run that
+    plays moves every few hundredths of a second); that step."""
     seen: list[int] = []
     rerun_until(at, lambda: seen.append(lab(at).session.step_count) or
                 (len(seen) >= 3 and len(set(seen[-3:])) == 1))
-    time.sleep(1.5)
-    at.run()
-    assert lab(at).session.step_count == seen[-1]
+    return seen[-1]
 
 
 def test_fast_forward_trains_500_batches_and_pause_stops_it():
@@ -100,10 +107,8 @@ def test_fast_forward_trains_500_batches_and_pause_stops_it():
     assert lab(at).session.step_count == 500  # exactly what was asked, then it stops
     assert at.button(key="lab_play").label == "Play"
     at = click(click(at, "lab_fast"), "lab_pause")
-    seen: list[int] = []
-    rerun_until(at, lambda: seen.append(lab(at).session.step_count) or
-                (len(seen) >= 3 and len(set(seen[-3:])) == 1))
-    assert seen[-1] < 1000  # Pause stopped the second fast-forward
+    stopped_at = settled_step(at)
+    assert stopped_at < 1000  # Pause stopped the second fast-forward
 
 
 def test_a_reload_reattaches_to_the_same_run_at_its_step():

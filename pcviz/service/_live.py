@@ -153,7 +153,7 @@ class LiveRun(RunRecording):
             if not batches and self.forward:
                 # A fast-forward trains in chunks of about a second, so that the page sees it
                 # progress and a Pause stops it.
-                batches = min(self.forward, max(1, int(FAST_CHUNK_SECONDS // self._batch_seconds)))
+                batches = min(self.forward, self._batches_in(FAST_CHUNK_SECONDS))
                 self.forward -= batches
             self._busy = batches > 0
             return batches
@@ -169,7 +169,11 @@ class LiveRun(RunRecording):
         `AUTO_CHUNK_SECONDS` at the measured time per batch."""
         if self.speed != "auto":
             return int(self.speed)
-        return int(min(max(1, AUTO_CHUNK_SECONDS // self._batch_seconds), MAX_BATCHES))
+        return min(self._batches_in(AUTO_CHUNK_SECONDS), MAX_BATCHES)
+
+    def _batches_in(self, seconds: float) -> int:
+        """How many batches fit in `seconds` at the measured time per batch (at least one)."""
+        return max(1, int(seconds // self._batch_seconds))
 
     def _train(self, batches: int) -> None:
         session = self.session

@@ -36,14 +36,15 @@ def _command(**commands: Any) -> None:
 
 
 def _send(**commands: Any) -> None:
-    """Send commands without waiting for the run. A play or pause is shown at once, as asked."""
+    """Send commands without waiting for the run. A play, a pause or a fast-forward (shown as
+    playing until the run is done; Pause stops it) is shown at once, as asked."""
     lab = lab_state()
     lab.notice = None
     if lab.client is None:
         return
     lab.client.handle.control.remote(**commands)
-    if "play" in commands:
-        lab.expect, lab.expect_since = bool(commands["play"]), time.monotonic()
+    if "play" in commands or commands.get("forward"):
+        lab.expect, lab.expect_since = bool(commands.get("play", True)), time.monotonic()
 
 
 def speed_setting() -> int | str:
@@ -71,10 +72,7 @@ FAST_FORWARD = 500
 
 
 def _fast_forward() -> None:
-    lab = lab_state()
     _send(forward=FAST_FORWARD)
-    if lab.client is not None:  # shown as playing (Pause stops it) until the run is done
-        lab.expect, lab.expect_since = True, time.monotonic()
 
 
 def _speed() -> None:

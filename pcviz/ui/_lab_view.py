@@ -119,18 +119,15 @@ def heatmaps(lab: LabState, *, lecture: bool = False) -> None:
     session = lab.session
     if not any(r in INFERENCE_RULES for r in session.records):
         st.info("BP alone has no inference to show: add PC or PC-ALM in the sidebar.")
-    elif session.step_count == 0:
-        fig = _figs.placeholder(_text.PAUSED)
-        if lecture:
-            figures.for_lecture(fig, height=LECTURE_HEIGHT)
-        live_chart(fig, key="lab_heatmaps", config=_figs.CONFIG)
-    else:
-        fig = _figs.heatmaps(session, st.session_state, live=True)
-        if lecture:
-            figures.for_lecture(fig, height=LECTURE_HEIGHT)
-        live_chart(fig, key="lab_heatmaps", config=_figs.CONFIG)
-        if lab.play_clicked is not None and lab.play_latency is None:
-            lab.play_latency = time.perf_counter() - lab.play_clicked
+        return
+    drawn = session.step_count > 0
+    fig = (_figs.heatmaps(session, st.session_state, live=True) if drawn
+           else _figs.placeholder(_text.PAUSED))  # one chart: the first heatmap updates it
+    if lecture:
+        figures.for_lecture(fig, height=LECTURE_HEIGHT)
+    live_chart(fig, key="lab_heatmaps", config=_figs.CONFIG)
+    if drawn and lab.play_clicked is not None and lab.play_latency is None:
+        lab.play_latency = time.perf_counter() - lab.play_clicked
 
 
 def heatmap_text() -> None:
