@@ -20,13 +20,9 @@ from pathlib import Path
 # once, from two script threads, can meet a half-initialised module. Import it here, once.
 import pandas  # noqa: F401
 
-# The server's event loop (pages' messages, the health check) shares the interpreter with the
-# visitors' script threads: hand the interpreter over every millisecond, not every five, so
-# that it answers at once however many pages are being drawn.
-sys.setswitchinterval(0.001)
-
 from .._heap import limit_heap_fragmentation
 from ._compute import enable_compilation_cache as enable_compilation_cache
+from ._compute import warm_up_also
 from ._compute import warm_up_default as warm_up_default
 from ._lab import LabState as LabState
 from ._lab import lab_downloads as lab_downloads
@@ -41,6 +37,7 @@ from ._lecture import lecture_layout as lecture_layout
 from ._live_chart import PLOTLY_JS as PLOTLY_JS
 from ._live_chart import PLOTLY_ROUTE as PLOTLY_ROUTE
 from ._presets import PRESETS as PRESETS
+from ._presets import preset_configs
 from ._state import UI_LIMITS as UI_LIMITS
 from ._state import current_config as current_config
 from ._state import sidebar_config as sidebar_config
@@ -50,11 +47,18 @@ from ._widgets import show_downloads as show_downloads
 ICON = str(Path(__file__).with_name("icon.png"))
 """The page icon (a PNG beside this module): three waves."""
 
+# The server's event loop (pages' messages, the health check) shares the interpreter with the
+# visitors' script threads: hand the interpreter over every millisecond, not every five, so
+# that it answers at once however many pages are being drawn.
+sys.setswitchinterval(0.001)
 enable_compilation_cache()
+warm_up_also(lambda: [preset_configs(name) for name in PRESETS])  # a lecturer's Play is warm
 limit_heap_fragmentation()  # a server's memory stays flat over many thousands of reruns
 
 __all__ = [
     "ICON",
+    "PLOTLY_JS",
+    "PLOTLY_ROUTE",
     "PRESETS",
     "UI_LIMITS",
     "LabState",
@@ -67,6 +71,8 @@ __all__ = [
     "lab_history",
     "lab_intro",
     "lab_live",
+    "lecture_in_address",
+    "lecture_layout",
     "show_downloads",
     "sidebar_config",
     "sync_lab",

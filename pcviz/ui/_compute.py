@@ -4,8 +4,9 @@
   the pages that draw data.
 - `start_service`: starts the run service (`pcviz.service`) once per server, without
   waiting, and then compiles the default live run on it (`pcviz.service.warm_up`), so that a
-  fresh server's first visitor does not wait for the compiler; and resumes the sweeps that a
-  stopped server left running (`_sweep_jobs.start_resuming`).
+  fresh server's first visitor does not wait for the compiler, then the configurations
+  registered with `warm_up_also` (`pcviz.ui` registers the lecture presets'); and resumes the
+  sweeps that a stopped server left running (`_sweep_jobs.start_resuming`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterable
 
 import streamlit as st
 
@@ -20,8 +22,20 @@ from .. import service
 from .._jaxcache import enable_compilation_cache as enable_compilation_cache
 from ..config import ModelConfig, RuleConfig, TrainConfig
 from ..data import Dataset, load_dataset
+from ._sweep_jobs import start_resuming
 
 _LOG = logging.getLogger(__name__)
+
+Configs = tuple[ModelConfig, RuleConfig, TrainConfig]
+_MORE_WARM_UPS: list[Callable[[], Iterable[Configs]]] = []
+
+
+def warm_up_also(configs: Callable[[], Iterable[Configs]]) -> None:
+    """After the default run, also compile the configurations `configs()` returns (called in
+    the warm-up thread), unless `PCVIZ_WARM_PRESETS=0`. `pcviz.ui` registers the lecture
+    presets' here, so that this module, which the sidebar's state calls, does not import the
+    presets."""
+    _MORE_WARM_UPS.append(configs)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -34,16 +48,15 @@ def dataset(name: str, seed: int) -> Dataset:
 
 
 def _warm_default() -> None:
-    """Compile the default run, then every lecture preset's, one after another (so that a
-    lecturer's Play does not wait for the compiler); `PCVIZ_WARM_PRESETS=0` compiles the
-    default only (a replica whose cache another one fills)."""
-    from ._presets import PRESETS, preset_configs
-
+    """Compile the default run, then every registered configuration (`warm_up_also`: the
+    lecture presets'), one after another (so that a lecturer's Play does not wait for the
+    compiler); `PCVIZ_WARM_PRESETS=0` compiles the default only (a replica whose cache
+    another one fills)."""
     if not service.ready(timeout=None):
         return
     configs = [(ModelConfig(), RuleConfig(), TrainConfig())]
     if os.environ.get("PCVIZ_WARM_PRESETS", "1") != "0":
-        configs += [c for c in map(preset_configs, PRESETS) if c not in configs]
+        configs += [c for more in _MORE_WARM_UPS for c in more() if c not in configs]
     for model, rule, train in configs:
         try:
             service.submit(service.warm_up, model, rule, train,
@@ -54,8 +67,6 @@ def _warm_default() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _started() -> threading.Thread:
-    from ._sweep_jobs import start_resuming
-
     service.start()
     thread = threading.Thread(target=_warm_default, name="pcviz-warm-up", daemon=True)
     thread.start()

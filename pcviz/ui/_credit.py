@@ -31,6 +31,7 @@ from ..figures import RULE_LABELS
 from ..figures._credit import animated_credit_profile
 from ..runs import ProbeResult, probe
 from . import _page as params
+from ._lab_state import live_client
 from ._pending import Task, forget, service_ready, shared_task, wait_for
 from ._text import eta_origin
 
@@ -86,10 +87,8 @@ class LiveSource(NamedTuple):
 
 
 def live_source() -> LiveSource | None:
-    """The live lab's run for this visitor (`pcviz.ui._lab.live_client`) and its current view,
+    """The live lab's run for this visitor (`_lab_state.live_client`) and its current view,
     or None when there is none, it holds no inference rule, or it does not answer."""
-    from ._lab import live_client
-
     client = live_client()
     if client is None:
         return None

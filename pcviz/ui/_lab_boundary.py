@@ -26,7 +26,7 @@ from ..boundary import (
 )
 from ..service import RunGone
 from . import _figs
-from ._lab import LabState, lab_state
+from ._lab_state import LabState, lab_state
 from ._live_chart import live_chart
 from ._widgets import show_downloads
 

@@ -1,12 +1,11 @@
 """What the live lab draws: status, heatmaps, curves, alignment, timing, text and downloads.
 
-Every function reads a `LabState` (see `_lab`) and draws; none of them trains.
+Every function reads a `LabState` (`_lab_state`) and draws; none of them trains.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -15,14 +14,13 @@ from .. import figures
 from ..config import INFERENCE_RULES
 from ..history import RunSummary, overlay_label
 from . import _figs, _text
+from ._lab_state import LabState
 from ._live_chart import live_chart
 from ._sidebar import DATASET_NAMES
 from ._visitors import server_load
 from ._widgets import plain as plain
 from ._widgets import show_downloads
 
-if TYPE_CHECKING:
-    from ._lab import LabState
 
 def starting(message: str) -> None:
     """The run is not there yet (the run service or the run's worker is starting)."""
