@@ -1,7 +1,7 @@
 """pcviz dashboard: `streamlit run app.py`.
 
 The entrypoint only routes: page settings, the shared sidebar (the whole configuration, kept in
-the URL) and the four pages. The live lab opens by default.
+the URL) and the four pages (`pcviz.ui.app_pages`). The live lab opens by default.
 
 `app` is the same dashboard as an ASGI application (`st.App`), which `streamlit run app.py`
 serves: as the server starts, it begins compiling the default run's programs in the
@@ -48,18 +48,9 @@ def run() -> None:
     st.set_page_config(page_title="pcviz: how credit travels", page_icon=pcviz.ui.ICON,
                        layout="wide", initial_sidebar_state="collapsed"
                        if pcviz.ui.lecture_in_address() else "auto")
-    page = st.navigation([
-        st.Page("pages/live_lab.py", title="Live lab", icon=":material/science:",
-                url_path="lab", default=True),
-        st.Page("pages/credit.py", title="Credit propagation", icon=":material/waves:",
-                url_path="credit"),
-        st.Page("pages/theory.py", title="Linear theory", icon=":material/functions:",
-                url_path="theory"),
-        st.Page("pages/sweep.py", title="Depth × width sweep", icon=":material/grid_on:",
-                url_path="sweep"),
-    ])
+    page = st.navigation(pcviz.ui.app_pages())
     pcviz.ui.sidebar_config()
-    page.run()
+    pcviz.ui.run_page(page)
 
 
 if __name__ == "__main__":

@@ -316,3 +316,22 @@ def test_credit_at_the_live_runs_weights(run_service):
 def test_credit_divergence_is_a_warning(run_service):
     at = _probe_shown(open_page("pages/credit.py", **CREDIT, eta="5"))
     assert any("diverged" in w.value for w in at.warning)
+
+
+# --------------------------------------------------------------------------- navigation
+
+
+def test_navigation_sends_a_first_visit_to_a_page_through_the_app():
+    """AppTest starts every run like a fresh server, before any `st.navigation`, when
+    Streamlit would serve `pages/` as a legacy multipage app: the first visit straight to
+    /sweep still goes through `app.py`, whose navigation holds exactly the app's pages."""
+    from pcviz.ui._navigation import PAGES
+
+    at = open_page("pages/sweep.py", **SWEEP)
+    registered = {info.get("url_pathname"): info["page_name"]
+                  for info in at._registered_pages.values()}  # the navigation's pages
+    assert registered == {"": "Live lab", "credit": "Credit propagation",  # "": the default
+                          "theory": "Linear theory", "sweep": "Depth × width sweep"}
+    assert [p.title for p in PAGES] == list(registered.values())  # in this order
+    assert [t.value for t in at.title] == ["Depth × width sweep"]
+    assert at.sidebar.number_input(key="cfg_depth").value == 16  # app.py's sidebar

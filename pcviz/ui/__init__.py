@@ -6,7 +6,8 @@ through these functions and `pcviz.figures`. Private modules: `_state` (configur
 <-> widgets), `_sidebar` (the widgets), `_presets`, `_compute` (shared data sets, compilation
 cache, warm-up), `_lab_state` (a visitor's `LabState`), `_lab_controls` (the lab's
 buttons), `_lab` (the live lab's run and fragments), `_lab_view` (what the lab draws),
-`_live_chart` (charts updated in place), `_lecture` (the one-screen lecture layout),
+`_live_chart` (charts updated in place), `_navigation` (the pages and their routing),
+`_lecture` (the one-screen lecture layout),
 `_figs` (session -> figures and files), `_text` (the lab's words and equations), `_widgets`
 (downloads, explanations); `_credit`, `_theory`, `_sweep` and `_page` serve the
 other three pages. `ICON` is the dashboard's icon, a file served by the server itself, so that
@@ -36,6 +37,8 @@ from ._lecture import lecture_in_address as lecture_in_address
 from ._lecture import lecture_layout as lecture_layout
 from ._live_chart import PLOTLY_JS as PLOTLY_JS
 from ._live_chart import PLOTLY_ROUTE as PLOTLY_ROUTE
+from ._navigation import app_pages as app_pages
+from ._navigation import run_page as run_page
 from ._presets import PRESETS as PRESETS
 from ._presets import preset_configs
 from ._state import UI_LIMITS as UI_LIMITS
@@ -62,6 +65,7 @@ __all__ = [
     "PRESETS",
     "UI_LIMITS",
     "LabState",
+    "app_pages",
     "current_config",
     "enable_compilation_cache",
     "explain",
@@ -73,6 +77,7 @@ __all__ = [
     "lab_live",
     "lecture_in_address",
     "lecture_layout",
+    "run_page",
     "show_downloads",
     "sidebar_config",
     "sync_lab",

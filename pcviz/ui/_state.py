@@ -191,25 +191,11 @@ def sidebar_config() -> tuple[ModelConfig, RuleConfig, TrainConfig]:
     return configs
 
 
-def _leave_pages_directory_mode() -> None:
-    """Rerun through `app.py` when Streamlit ran a page file directly.
-
-    Until `st.navigation` has been called once in the server process, Streamlit treats a
-    `pages/` folder as the old automatic multipage app: the first visit of a fresh server to
-    `/credit` (say) runs `pages/credit.py` without `app.py`, so without its navigation and
-    sidebar. Leaving that mode and rerunning sends the visit through `app.py`, to the same
-    page (pages are keyed by their URL path in both modes).
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def current_config() -> tuple[ModelConfig, RuleConfig, TrainConfig]:
     """The configurations chosen in the shared sidebar, for a page to read."""
-    _leave_pages_directory_mode()
+    from ._navigation import route_through_app
+
+    route_through_app()
     if _KEY not in st.session_state:
         return sidebar_config()
     return st.session_state[_KEY]
