@@ -267,3 +267,39 @@ def test_a_fresh_server_compiles_the_default_run_before_anyone_visits(tmp_path):
             time.sleep(0.5)
         compiled = sorted(p.name.split("-")[0] for p in cache.iterdir())
     assert "jit_inference_step" in compiled and "jit_bp_step" in compiled, compiled
+
+
+APP_PAGES = {"": "Live lab: how credit travels in a deep net", "credit": "Credit propagation",
+             "theory": "Linear theory", "sweep": "Depth × width sweep"}
+"""URL path -> the heading each page opens with, in the navigation's order."""
+
+
+def test_a_fresh_servers_first_visit_to_a_page_gets_the_apps_navigation(browser, tmp_path):
+    """The very first visit of a fresh server goes straight to /sweep, before any session has
+    called `st.navigation` (when Streamlit would serve `pages/` as a legacy multipage app):
+    the sidebar's navigation lists exactly the app's pages with their titles, above the
+    shared configuration, and each page opens from it."""
+    from pcviz.ui._navigation import PAGES
+
+    with serve(log=tmp_path / "server.log") as fresh:
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            page.goto(f"{fresh.url}/sweep?depth=8&width=8", timeout=WAIT_MS)
+            page.get_by_role("heading", name=APP_PAGES["sweep"]).wait_for(timeout=2 * WAIT_MS)
+            wait_idle(page)
+            links = page.get_by_test_id("stSidebarNav").get_by_role("link")
+            assert links.count() == len(PAGES)
+            for link, app_page in zip(links.all(), PAGES):
+                assert app_page.title in link.inner_text()
+            assert page.get_by_role("spinbutton", name="Depth L").input_value() == "8"
+            for (path, heading), app_page in zip(APP_PAGES.items(), PAGES):
+                links.filter(has_text=app_page.title).click()
+                page.get_by_role("heading", name=heading).wait_for(timeout=2 * WAIT_MS)
+                wait_until(page, lambda p=path: page.url.split("?")[0].endswith("/" + p),
+                           30, f"the address of /{path}")
+                wait_idle(page, 180)
+                no_exception(page)
+                assert links.count() == len(PAGES)
+        finally:
+            context.close()
