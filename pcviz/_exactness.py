@@ -4,7 +4,8 @@ weight gradient reaches BP's as the number of inference steps $T$ grows, PC's do
 $$e_{\text{rule}}(T) = \frac{\|g_{\text{rule}}(T) - g_{\mathrm{BP}}\|}{\|g_{\mathrm{BP}}\|}$$
 
 Each $T$ compiles its own inference loop, so the page and the command line run one
-`exactness_point` per $T$ as a task of the run service and `gather_exactness` the results;
+`exactness_point` per $T$ as a task of the run service (`submit_exactness`) and
+`gather_exactness` the results;
 `exactness` runs the whole curve in this process. Re-exported by `pcviz.theory`.
 """
 
@@ -117,6 +118,17 @@ def exactness_point(
             grads, _ = weight_grads(model, x, y, cfg)
             errors[rule] = _relative_error(grads, reference)
     return ExactnessPoint(int(steps), value, errors)
+
+
+def submit_exactness(depth: int, steps, *, eta: float | str, rho: float, alpha: float) -> list:
+    """One task of the run service per number of steps $T$ in `steps` (e.g.
+    `exactness_steps`), each running `exactness_point` with these step sizes; returns the
+    `pcviz.service.Job`s, whose results `gather_exactness` puts in order. Shared by the
+    theory page (which polls them) and `python -m pcviz theory` (which waits)."""
+    from . import service
+
+    return [service.submit(exactness_point, depth, int(t), eta=eta, rho=rho, alpha=alpha,
+                           label=f"exactness L={depth} T={int(t)}") for t in steps]
 
 
 def gather_exactness(depth: int, points: list[ExactnessPoint]) -> Exactness:

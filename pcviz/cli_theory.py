@@ -78,9 +78,8 @@ def run_theory(args: argparse.Namespace) -> dict:
                          "non-negative")
     steps = theory.exactness_steps(args.depth, points=args.points,
                                    steps_per_layer=args.steps_per_layer)
-    jobs = [service.submit(theory.exactness_point, args.depth, int(t), eta=args.eta,
-                           rho=args.rho, alpha=args.alpha, label=f"exactness T={int(t)}")
-            for t in steps]
+    jobs = theory.submit_exactness(args.depth, steps, eta=args.eta, rho=args.rho,
+                                   alpha=args.alpha)
     points = []
     try:
         for job in service.as_completed(jobs):

@@ -41,6 +41,7 @@ from ._exactness import (
     exactness_point,
     exactness_steps,
     gather_exactness,
+    submit_exactness,
 )
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "spectral_radius",
     "stability_grid",
     "stability_region",
+    "submit_exactness",
     "theory_point",
     "transient_eigenvalues",
 ]

@@ -2,9 +2,10 @@ r"""Streamlit side of the linear theory page: the exactness experiment on the ru
 and the per-mode theory of the joint (h, λ) iteration (stability, eigenvalues, dispersion).
 
 Exactness runs `pcviz.theory.exactness_point` in float64 as one task of the run service per
-number of steps T (each T compiles its own inference loop). The tasks are shared by every
-visitor with the same (L, η_h, ρ, α) (`_pending.shared_task`): a rerun or a second visitor
-finds them running or done. The page never waits for them: a fragment polls them and the
+number of steps T (`pcviz.theory.submit_exactness`, as `python -m pcviz theory` does; each T
+compiles its own inference loop). The tasks are shared by every visitor with the same
+(L, η_h, ρ, α) (`_pending.shared_task`): a rerun or a second visitor finds them running or
+done. The page never waits for them: a fragment polls them and the
 page draws the curve on the rerun after the last one. The mode theory is cheap and drawn at
 once (`pcviz.theory.theory_point` and friends).
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from .. import service, theory
+from .. import theory
 from ..config import RuleConfig
 from . import _page as params
 from ._pending import Task, forget, service_ready, shared_task, wait_for
@@ -34,9 +35,8 @@ def exactness_steps(depth: int):
 
 
 def _start(depth: int, rule: RuleConfig) -> Task:
-    jobs = [service.submit(theory.exactness_point, depth, int(t), eta=rule.eta, rho=rule.rho,
-                           alpha=rule.alpha, label=f"exactness L={depth} T={int(t)}")
-            for t in exactness_steps(depth)]
+    jobs = theory.submit_exactness(depth, exactness_steps(depth), eta=rule.eta, rho=rule.rho,
+                                   alpha=rule.alpha)
     return Task(jobs, label="exactness")
 
 
