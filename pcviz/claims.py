@@ -18,16 +18,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .analysis import fit_front, fit_front_speed
+from .analysis import credit_front, diffusion_reach, fit_front, fit_front_speed, front_speed
 
 __all__ = [
     "SMALL_RATIO",
+    "FrontReading",
     "FrontSummary",
     "GradientSummary",
     "Trend",
     "aligned_but_small",
     "alignment_trends",
     "energy_trends",
+    "front_readings",
     "front_summary",
     "gradient_summary",
     "higher_in_every_layer",
@@ -187,3 +189,41 @@ def front_summary(arrival) -> FrontSummary:
             else "wave" if abs(fit.slope - 1.0) < abs(fit.slope - 2.0) else "heat")
     return FrontSummary(int(np.sum(arrival >= 1)), int(arrival.size), float(fit.slope),
                         float(fit.r2), fit_front_speed(arrival), int(arrival[0]), kind)
+
+
+class FrontReading(NamedTuple):
+    r"""One rule's credit front read at inference step $t$ (the credit page's metrics row,
+    `python -m pcviz credit`): `reached` of `total` hidden layers by step $t$, the log-log
+    front `slope` and the fitted `speed` in layers per step (`pcviz.analysis.credit_front`),
+    the wave theory's speed $c = \sqrt{\alpha\eta_h}$ (`theory_speed`, NaN for PC or
+    $\alpha = 0$), `speed_ratio` = `speed` / $c$, and the heat reach
+    $\sqrt{\rho\eta_h t}$ (`heat_reach`, layers)."""
+
+    step: int
+    reached: int
+    total: int
+    slope: float
+    speed: float
+    theory_speed: float
+    speed_ratio: float
+    heat_reach: float
+
+
+def front_readings(arrivals: Mapping[str, np.ndarray], *, step: int, eta: float, rho: float,
+                   alpha: float) -> dict[str, FrontReading]:
+    r"""Per rule, its `FrontReading` at inference step `step` from its `(L-1,)` arrival
+    steps (-1 = never), with the probe's step sizes $\eta_h$, $\rho$, $\alpha$:
+
+    $$c = \sqrt{\alpha\,\eta_h}\ \ (\text{PC-ALM, } \alpha > 0), \qquad
+      \text{reach}(t) = \sqrt{\rho\,\eta_h\,t}$$
+    """
+    out = {}
+    for rule, arrival in arrivals.items():
+        front = credit_front(arrival, step=step)
+        wave = rule == "pcalm" and alpha > 0
+        theory = front_speed(alpha, eta) if wave else float("nan")
+        ratio = front.speed / theory if wave and np.isfinite(front.speed) else float("nan")
+        out[rule] = FrontReading(int(step), front.reached, front.total, float(front.slope),
+                                 float(front.speed), float(theory), float(ratio),
+                                 float(diffusion_reach(eta, rho, step)))
+    return out

@@ -1,4 +1,4 @@
-"""The headless command line: `python -m pcviz train | probe | sweep | theory`.
+"""The headless command line: `python -m pcviz train | probe | sweep | theory | credit`.
 
 Each command prints a short table on stdout, a progress bar on stderr, and writes one JSON
 document with `--out`. Every command records its run(s) in the run store (`--store`, default
@@ -24,6 +24,7 @@ import numpy as np
 
 from . import __version__, sweeps
 from ._jaxcache import enable_compilation_cache
+from .cli_credit import add_credit_command, run_credit
 from .cli_theory import _positive, add_theory_command, run_theory
 from .config import (
     ACTIVATIONS,
@@ -166,6 +167,9 @@ def _parser() -> argparse.ArgumentParser:
                                 "cells of one depth and width, every seed and grid point, "
                                 "train as one batched computation")
     add_theory_command(commands)
+    credit_cmd = add_credit_command(commands, configs=_configs)
+    _add_model_options(credit_cmd, 16, 32)
+    _add_rule_options(credit_cmd, "pc,pcalm")
     return parser
 
 
@@ -375,7 +379,8 @@ def run_sweep(args: argparse.Namespace) -> dict:
     return document
 
 
-_COMMANDS = {"train": run_train, "probe": run_probe, "sweep": run_sweep, "theory": run_theory}
+_COMMANDS = {"train": run_train, "probe": run_probe, "sweep": run_sweep, "theory": run_theory,
+             "credit": run_credit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

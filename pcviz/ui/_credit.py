@@ -17,15 +17,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from .. import service
-from ..analysis import (
-    credit_front,
-    diffusion_reach,
-    diverged_rules,
-    front_speed,
-    merge_probes,
-    profile_frames,
-)
-from ..claims import alignment_trends, energy_trends, front_summary
+from ..analysis import diverged_rules, merge_probes, profile_frames
+from ..claims import alignment_trends, energy_trends, front_readings, front_summary
 from ..config import ModelConfig, RuleConfig, TrainConfig, with_changes
 from ..figures import RULE_LABELS
 from ..figures._credit import animated_credit_profile
@@ -241,26 +234,26 @@ def _fmt(value: float, spec: str = ".2f") -> str:
 
 
 def metrics_row(run: CreditRun, step: int) -> None:
-    """One row per rule: layers reached by step t, front slope, speed against theory."""
-    eta = run.result.eta
+    """One row per rule: layers reached by step t, front slope, speed against theory
+    (`pcviz.claims.front_readings`, as `python -m pcviz credit` prints them)."""
+    readings = front_readings(run.result.arrivals, step=step, eta=run.result.eta, rho=run.rho,
+                              alpha=run.alpha)
     for rule in run.rules:
-        f, name = credit_front(run.result.arrivals[rule], step=step), RULE_LABELS[rule]
+        f, name = readings[rule], RULE_LABELS[rule]
         reached, slope, speed = st.columns(3)
         reached.metric(f"{name} · layers reached by t = {step}", f"{f.reached} / {f.total}",
                        help="Layers whose credit has reached half of BP's adjoint ‖δᵢ‖.")
         slope.metric(f"{name} · front slope", _fmt(f.slope),
                      help="Log-log slope of arrival step against distance from the output: "
                      "1 = wave (ballistic), 2 = heat (diffusive); n/a below 3 layers reached.")
-        if rule == "pcalm" and run.alpha > 0:
-            theory = front_speed(run.alpha, eta)
-            ratio = (f"{f.speed / theory:.0%} of theory √(αη_h) = {theory:.2f}"
-                     if np.isfinite(f.speed) else f"theory √(αη_h) = {theory:.2f}")
+        if np.isfinite(f.theory_speed):
+            ratio = (f"{f.speed_ratio:.0%} of theory √(αη_h) = {f.theory_speed:.2f}"
+                     if np.isfinite(f.speed_ratio) else f"theory √(αη_h) = {f.theory_speed:.2f}")
             speed.metric(f"{name} · front speed", f"{_fmt(f.speed)} layers/step",
                          delta=ratio, delta_color="off", delta_arrow="off",
                          help="Slope of distance from the output against arrival step.")
         else:
-            reach = diffusion_reach(eta, run.rho, step)
-            speed.metric(f"{name} · heat reach √(ρη_h t)", f"{reach:.1f} layers",
+            speed.metric(f"{name} · heat reach √(ρη_h t)", f"{f.heat_reach:.1f} layers",
                          help="Diffusion spreads credit over about √(ρη_h t) layers by step t.")
 
 
