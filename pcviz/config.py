@@ -2,69 +2,34 @@
 
 Every other layer trusts a configuration built here: each dataclass checks its fields at
 construction and raises `ValueError` naming the field, the bad value and the legal values.
+The fields, their ranges, choices and defaults are declared once, in `pcviz.config_fields`;
+the checks and the codec below are read from that table.
 The codec turns configurations into flat string maps (URL query parameters, JSON) and back;
-decoding never raises: anything malformed or out of range becomes a warning and a safe value.
+decoding never raises: anything malformed or out of range becomes a warning and the default.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Union
+from typing import Any
 
-ACTIVATIONS = ("linear", "tanh", "relu", "gelu")
-PARAMETERISATIONS = ("mupc", "sp")
-RULES = ("bp", "pc", "pcalm")
-RULE_LABELS = {"bp": "BP", "pc": "PC", "pcalm": "PC-ALM"}
-"""How each rule is named on screen and in tables."""
-INFERENCE_RULES = ("pc", "pcalm")
-OPTIMISERS = ("adam", "adamw", "sgd", "momentum", "rmsprop", "lamb")
-DATASETS = (
-    "spirals",
-    "circles",
-    "xor",
-    "gaussians",
-    "teacher",
-    "synthetic-mnist",
-    "fashion-mnist",
-    "mnist",
-)
+from .config_fields import ACTIVATIONS as ACTIVATIONS
+from .config_fields import DATASETS as DATASETS
+from .config_fields import FIELDS, Field, check_fields, defaults_of, fields_of
+from .config_fields import INFERENCE_RULES as INFERENCE_RULES
+from .config_fields import LR_SCALE as LR_SCALE
+from .config_fields import OPTIMISERS as OPTIMISERS
+from .config_fields import PARAMETERISATIONS as PARAMETERISATIONS
+from .config_fields import RULE_LABELS as RULE_LABELS
+from .config_fields import RULES as RULES
 
-DEPTH_RANGE = (2, 1024)
-WIDTH_RANGE = (1, 4096)
-DIM_RANGE = (1, 65536)
-STEPS_RANGE = (1, 100_000)
-BATCH_RANGE = (1, 8192)
-EPOCHS_RANGE = (1, 1000)
-SEED_RANGE = (0, 2**31 - 1)
-ETA_RANGE = (1e-6, 10.0)
-RHO_RANGE = (1e-6, 1e3)
-ALPHA_RANGE = (0.0, 1e3)
-LR_RANGE = (1e-8, 10.0)
+Eta = float | str
 
-Eta = Union[float, str]
-
-
-def _check_choice(name: str, value: Any, legal: tuple) -> None:
-    if value not in legal:
-        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, legal))}.")
-
-
-def _check_int(name: str, value: Any, bounds: tuple[int, int]) -> None:
-    lo, hi = bounds
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name}={value!r} must be a whole number from {lo} to {hi}.")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name}={value!r} is out of range: it must be from {lo} to {hi}.")
-
-
-def _check_float(name: str, value: Any, bounds: tuple[float, float]) -> None:
-    lo, hi = bounds
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name}={value!r} must be a number from {lo:g} to {hi:g}.")
-    if not math.isfinite(value) or not lo <= value <= hi:
-        raise ValueError(f"{name}={value!r} is out of range: it must be from {lo:g} to {hi:g}.")
+_MODEL, _RULE = defaults_of("model"), defaults_of("rule", "inference")
+_TRAIN = defaults_of("train")
 
 
 @dataclass(frozen=True)
@@ -81,58 +46,78 @@ class ModelConfig:
     - `skip`: identity skip connections between hidden layers (always on for muPC).
     """
 
-    depth: int = 16
-    width: int = 32
-    activation: str = "relu"
-    param: str = "mupc"
-    input_dim: int = 784
-    output_dim: int = 10
-    skip: bool = True
+    depth: int = _MODEL["depth"]
+    width: int = _MODEL["width"]
+    activation: str = _MODEL["activation"]
+    param: str = _MODEL["param"]
+    input_dim: int = _MODEL["input_dim"]
+    output_dim: int = _MODEL["output_dim"]
+    skip: bool = _MODEL["skip"]
 
     def __post_init__(self):
-        _check_int("depth", self.depth, DEPTH_RANGE)
-        _check_int("width", self.width, WIDTH_RANGE)
-        _check_choice("activation", self.activation, ACTIVATIONS)
-        _check_choice("param", self.param, PARAMETERISATIONS)
-        _check_int("input_dim", self.input_dim, DIM_RANGE)
-        _check_int("output_dim", self.output_dim, DIM_RANGE)
-        _check_choice("skip", self.skip, (True, False))
+        check_fields(self, "model")
         if self.param == "mupc" and not self.skip:
             raise ValueError("skip=False is only available with param='sp': muPC needs its skips.")
 
 
 @dataclass(frozen=True)
+class InferenceConfig:
+    """The inference hyperparameters of PC and PC-ALM (docs/science.md, "PC-ALM").
+
+    **Arguments:**
+
+    - `steps`: inference steps `T` (primal steps); `None` means `2L`.
+    - `eta`: activity step size `eta_h` per sample, or `"auto"` for `1/lambda_max(A^T A)`.
+    - `rho`: penalty weight `rho > 0`.
+    - `alpha`: dual step size `alpha >= 0` (PC is `alpha = 0`).
+    """
+
+    steps: int | None = _RULE["steps"]
+    eta: Eta = _RULE["eta"]
+    rho: float = _RULE["rho"]
+    alpha: float = _RULE["alpha"]
+
+    def __post_init__(self):
+        check_fields(self, "inference")
+
+    def inference_steps(self, depth: int) -> int:
+        """`T`, with the default `2L` resolved for a net of `depth` weight layers."""
+        return self.steps if self.steps is not None else 2 * depth
+
+
+@dataclass(frozen=True)
 class RuleConfig:
-    """A learning rule and its inference hyperparameters.
+    """A learning rule and its inference hyperparameters: the rule, and an `InferenceConfig`'s
+    fields side by side (`RuleConfig(rule="pcalm", steps=64, eta=0.25, rho=1.0, alpha=1.0)`).
 
     **Arguments:**
 
     - `rule`: `"bp"`, `"pc"` or `"pcalm"`.
-    - `steps`: inference steps `T` (primal steps); `None` means `2L`.
-    - `eta`: activity step size `eta_h` per sample, or `"auto"` for `1/lambda_max(A^T A)`.
-    - `rho`: penalty weight `rho > 0`.
-    - `alpha`: dual step size `alpha >= 0`; ignored (taken as 0) for `"pc"`.
+    - `steps`, `eta`, `rho`, `alpha`: as in `InferenceConfig`; `alpha` is ignored (taken as 0)
+      for `"pc"`, all four for `"bp"`.
     - `record`: whether the inference loop records telemetry.
     """
 
-    rule: str = "pcalm"
-    steps: int | None = None
-    eta: Eta = "auto"
-    rho: float = 1.0
-    alpha: float = 1.0
-    record: bool = True
+    rule: str = _RULE["rule"]
+    steps: int | None = _RULE["steps"]
+    eta: Eta = _RULE["eta"]
+    rho: float = _RULE["rho"]
+    alpha: float = _RULE["alpha"]
+    record: bool = _RULE["record"]
 
     def __post_init__(self):
-        _check_choice("rule", self.rule, RULES)
-        if self.steps is not None:
-            _check_int("steps", self.steps, STEPS_RANGE)
-        if isinstance(self.eta, str):
-            _check_choice("eta", self.eta, ("auto",))
-        else:
-            _check_float("eta", self.eta, ETA_RANGE)
-        _check_float("rho", self.rho, RHO_RANGE)
-        _check_float("alpha", self.alpha, ALPHA_RANGE)
-        _check_choice("record", self.record, (True, False))
+        check_fields(self, "rule", "inference")
+
+    @classmethod
+    def from_inference(cls, inference: InferenceConfig, *, rule: str = _RULE["rule"],
+                       record: bool = _RULE["record"]) -> RuleConfig:
+        """The rule `rule` run with the inference settings `inference`."""
+        return cls(rule=rule, record=record, **dataclasses.asdict(inference))
+
+    @property
+    def inference(self) -> InferenceConfig:
+        """The inference settings alone (`steps`, `eta`, `rho`, `alpha`)."""
+        return InferenceConfig(**{f.name: getattr(self, f.name) for f in fields_of("inference")})
 
     @property
     def dual_step(self) -> float:
@@ -142,13 +127,6 @@ class RuleConfig:
     def inference_steps(self, depth: int) -> int:
         """`T`, with the default `2L` resolved for a net of `depth` weight layers."""
         return self.steps if self.steps is not None else 2 * depth
-
-
-LR_SCALE = 3e-3
-"""The default learning rate is `LR_SCALE sqrt(N/L)` (Adam): the depth-muP scaling, with a
-scale at which the default 16-layer net of width 32 separates the rules within a few hundred
-steps (BP and PC-ALM near 80 % test accuracy after 300 steps, PC near 60 %), and 64-layer
-nets still train."""
 
 
 @dataclass(frozen=True)
@@ -165,32 +143,19 @@ class TrainConfig:
       one after another (separate wall times).
     """
 
-    rules: tuple[str, ...] = ("bp", "pc", "pcalm")
-    dataset: str = "synthetic-mnist"
-    batch_size: int = 64
-    epochs: int = 1
-    seed: int = 0
-    optimizer: str = "adam"
-    learning_rate: float | None = None
-    batch_rules: bool = True
+    rules: tuple[str, ...] = _TRAIN["rules"]
+    dataset: str = _TRAIN["dataset"]
+    batch_size: int = _TRAIN["batch_size"]
+    epochs: int = _TRAIN["epochs"]
+    seed: int = _TRAIN["seed"]
+    optimizer: str = _TRAIN["optimizer"]
+    learning_rate: float | None = _TRAIN["learning_rate"]
+    batch_rules: bool = _TRAIN["batch_rules"]
 
     def __post_init__(self):
-        rules = tuple(self.rules)
-        object.__setattr__(self, "rules", rules)
-        if not rules:
-            raise ValueError("rules=() is empty: choose at least one of 'bp', 'pc', 'pcalm'.")
-        for rule in rules:
-            _check_choice("rules", rule, RULES)
-        if len(set(rules)) != len(rules):
-            raise ValueError(f"rules={rules!r} names a rule twice.")
-        _check_choice("dataset", self.dataset, DATASETS)
-        _check_int("batch_size", self.batch_size, BATCH_RANGE)
-        _check_int("epochs", self.epochs, EPOCHS_RANGE)
-        _check_int("seed", self.seed, SEED_RANGE)
-        _check_choice("optimizer", self.optimizer, OPTIMISERS)
-        if self.learning_rate is not None:
-            _check_float("learning_rate", self.learning_rate, LR_RANGE)
-        _check_choice("batch_rules", self.batch_rules, (True, False))
+        if not isinstance(self.rules, str):
+            object.__setattr__(self, "rules", tuple(self.rules))
+        check_fields(self, "train")
 
     def resolved_learning_rate(self, model: ModelConfig) -> float:
         """The learning rate, with the default `LR_SCALE sqrt(N/L)` resolved (docs/science.md,
@@ -204,109 +169,64 @@ class TrainConfig:
 # Codec: configuration <-> flat {name: string} map (URL query parameters, JSON).
 # --------------------------------------------------------------------------------------------
 
-_RULE_FIELDS_IN_URL = ("steps", "eta", "rho", "alpha")
+URL_KEYS: frozenset[str] = frozenset(f.url for f in FIELDS if f.url is not None)
+"""The query parameters that belong to the configuration (a page may add its own)."""
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def encode(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> dict[str, str]:
-    """Flatten three configurations into `{name: string}` (URL query parameters).
-
-    Only fields that differ from their defaults are written; `decode` inverts it.
-    """
+def encode(model: ModelConfig, rule: RuleConfig | InferenceConfig,
+           train: TrainConfig) -> dict[str, str]:
+    """Flatten three configurations into `{name: string}` (URL query parameters): the fields
+    of `pcviz.config_fields.FIELDS` that have a `url` name and differ from their defaults
+    (of `rule`, the inference settings). `decode` inverts it."""
+    sources = {"model": model, "inference": rule, "train": train}
     out: dict[str, str] = {}
-    for cfg, names in (
-        (model, None),
-        (rule, _RULE_FIELDS_IN_URL),
-        (train, None),
-    ):
-        default = type(cfg)()
-        for f in dataclasses.fields(cfg):
-            if names is not None and f.name not in names:
-                continue
-            value = getattr(cfg, f.name)
-            if value != getattr(default, f.name):
-                out[_url_name(f.name)] = _format(value)
+    for f in FIELDS:
+        if f.url is not None and f.config in sources:
+            value = getattr(sources[f.config], f.name)
+            if value != f.default:
+                out[f.url] = f.format(value)
     return out
 
 
-def _url_name(name: str) -> str:
-    return {"learning_rate": "lr", "batch_size": "batch", "activation": "act"}.get(name, name)
+def _raw(params: Mapping[str, Any], f: Field) -> str:
+    raw = params[f.url]
+    raw = raw[-1] if isinstance(raw, (list, tuple)) else raw
+    return str(raw)[:200]
 
 
-def _parse_value(f: dataclasses.Field, text: str) -> Any:
-    """Parse one field's string; raises ValueError on malformed text."""
-    text = text.strip()
-    kind = str(f.type)
-    if f.name == "rules":
-        return tuple(part.strip() for part in text.split(",") if part.strip())
-    if f.name == "eta":
-        return "auto" if text == "auto" else float(text)
-    if "bool" in kind:
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"{text!r} is not a yes/no value")
-    if text.lower() in ("", "none", "default") and "None" in kind:
-        return None
-    if "int" in kind and "float" not in kind:
-        number = float(text)
-        if not number.is_integer():
-            raise ValueError(f"{text!r} is not a whole number")
-        return int(number)
-    if "float" in kind:
-        return float(text)
-    return text
-
-
-def _decode_one(cls, params: Mapping[str, str], names, warnings: list[str]):
-    default = cls()
-    values = {}
-    for f in dataclasses.fields(cls):
-        if names is not None and f.name not in names:
+def _decode_one(cls, config: str, params: Mapping[str, Any], warnings: list[str]):
+    """`cls` from the parameters of the `config` fields; what is bad becomes a warning and the
+    field's default."""
+    values: dict[str, Any] = {}
+    for f in fields_of(config):
+        if f.url is None or f.url not in params:
             continue
-        key = _url_name(f.name)
-        if key not in params:
-            continue
-        raw = params[key]
-        raw = raw[-1] if isinstance(raw, (list, tuple)) else raw
-        raw = str(raw)[:200]
+        raw = _raw(params, f)
         try:
-            value = _parse_value(f, raw)
-            # validate with the fields accepted so far (param before skip: `?param=sp&skip=0`)
-            dataclasses.replace(default, **values, **{f.name: value})
+            value = f.parse(raw)
+            cls(**values, **{f.name: value})  # with the fields so far: `?param=sp&skip=0`
             values[f.name] = value
         except (ValueError, TypeError, OverflowError) as err:
-            warnings.append(
-                f"Ignored {key}={raw!r}: {err} Using {_format(getattr(default, f.name))} instead."
-            )
+            warnings.append(f"Ignored {f.url}={raw!r}: {err} Using {f.default_words()} instead.")
     try:
         return cls(**values)
     except ValueError as err:  # fields valid alone but not together
         warnings.append(f"Ignored an inconsistent setting ({err}) Using defaults for it.")
-        return default
+        return cls()
 
 
 def decode(params: Mapping[str, Any]) -> tuple[ModelConfig, RuleConfig, TrainConfig, list[str]]:
     """Build configurations from `{name: string}` (URL query parameters, JSON).
 
-    Never raises: every unknown, malformed or out-of-range value becomes a warning and the
-    field's default. Returns `(model, rule, train, warnings)`.
+    Never raises: every malformed or out-of-range value becomes a warning and the field's
+    default; unknown names are left to the page. Returns `(model, rule, train, warnings)`,
+    `rule` the default rule with the decoded inference settings.
     """
     warnings: list[str] = []
-    model = _decode_one(ModelConfig, params, None, warnings)
-    rule = _decode_one(RuleConfig, params, _RULE_FIELDS_IN_URL, warnings)
-    train = _decode_one(TrainConfig, params, None, warnings)
-    return model, rule, train, warnings
+    model = _decode_one(ModelConfig, "model", params, warnings)
+    inference = _decode_one(InferenceConfig, "inference", params, warnings)
+    train = _decode_one(TrainConfig, "train", params, warnings)
+    return model, RuleConfig.from_inference(inference), train, warnings
 
 
 def to_dict(cfg) -> dict[str, Any]:
@@ -320,11 +240,13 @@ def with_changes(cfg, **changes):
 
 
 __all__ = [
+    "URL_KEYS",
+    "InferenceConfig",
     "ModelConfig",
     "RuleConfig",
     "TrainConfig",
-    "encode",
     "decode",
+    "encode",
     "to_dict",
     "with_changes",
 ]

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import streamlit as st
 
 from ..config import ModelConfig, RuleConfig, TrainConfig
+from ._sidebar_fields import configs_from_values, widget_values
 
 PRESET_KEY = "cfg_preset"
 CUSTOM = "Custom (your own settings)"
@@ -51,23 +52,13 @@ PRESETS: dict[str, Preset] = {
 
 
 def preset_configs(name: str) -> tuple[ModelConfig, RuleConfig, TrainConfig]:
-    """The configurations preset `name` runs (the defaults with its changes)."""
-    from ._state import WIDGETS
-
-    parts = {"model": {}, "rule": {}, "train": {}}
-    for key, value in PRESETS[name].changes.items():
-        section, field = WIDGETS[key]
-        if field == "eta" and value is None:
-            value = "auto"
-        parts[section][field] = tuple(value) if field == "rules" else value
-    return (ModelConfig(**parts["model"]), RuleConfig(**parts["rule"]),
-            TrainConfig(**parts["train"]))
+    """The configurations preset `name` runs (the defaults with its changes), made from its
+    widget values the way the sidebar makes them."""
+    return configs_from_values(preset_values(name), (ModelConfig(), RuleConfig(), TrainConfig()))
 
 
 def preset_values(name: str) -> dict[str, Any]:
     """Every widget's value under preset `name`: the defaults, then the preset's changes."""
-    from ._state import widget_values
-
     values = widget_values(ModelConfig(), RuleConfig(), TrainConfig())
     values.update(PRESETS[name].changes)
     return values
