@@ -48,6 +48,12 @@ def histories(session: Session) -> dict[str, dict[str, tuple[np.ndarray, np.ndar
             for rule, rec in session.records.items()}
 
 
+def figure_key(view) -> tuple:
+    """What a figure of a live run's `view` shows, as a key to cache it by: the run, its
+    version (which moves with every change the run reports) and its step."""
+    return view.run_id, view.version, view.step_count
+
+
 def placeholder(message: str) -> go.Figure:
     """An empty heatmap frame that says what to do (drawn before the first step)."""
     fig = go.Figure()

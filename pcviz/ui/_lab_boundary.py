@@ -110,11 +110,13 @@ def _boundary_frame() -> None:
         st.caption("The decision regions appear once the run has started.")
         return
     with st.container(key="live_boundary"):
-        figure = _figs.placeholder("Computing the decision regions...") if grid is None \
-            else _regions(grid)
-        live_chart(figure, key="lab_boundary", config=_figs.CONFIG)
+        answer = None if grid is None else (seen.run_id, seen.asked_at)
+        live_chart(lambda: _figs.placeholder("Computing the decision regions...")
+                   if grid is None else _regions(grid), key="lab_boundary",
+                   config=_figs.CONFIG, content=answer)
     with st.container(key="live_network"):
-        live_chart(_network(view), key="lab_network", config=_figs.CONFIG)
+        live_chart(lambda: _network(view), key="lab_network", config=_figs.CONFIG,
+                   content=_figs.figure_key(view))
 
 
 def _downloads(lab: LabState, seen: BoundaryState) -> None:

@@ -119,11 +119,16 @@ def heatmaps(lab: LabState, *, lecture: bool = False) -> None:
         st.info("BP alone has no inference to show: add PC or PC-ALM in the sidebar.")
         return
     drawn = session.step_count > 0
-    fig = (_figs.heatmaps(session, st.session_state, live=True) if drawn
-           else _figs.placeholder(_text.PAUSED))  # one chart: the first heatmap updates it
-    if lecture:
-        figures.for_lecture(fig, height=LECTURE_HEIGHT)
-    live_chart(fig, key="lab_heatmaps", config=_figs.CONFIG)
+    options = {k: st.session_state[k] for k in ("lab_quantity", "lab_log", "lab_front")
+               if k in st.session_state}
+
+    def figure():
+        fig = (_figs.heatmaps(session, options, live=True) if drawn
+               else _figs.placeholder(_text.PAUSED))  # one chart: the first heatmap updates it
+        return figures.for_lecture(fig, height=LECTURE_HEIGHT) if lecture else fig
+
+    live_chart(figure, key="lab_heatmaps", config=_figs.CONFIG,
+               content=(drawn and _figs.figure_key(session), tuple(options.items()), lecture))
     if drawn and lab.play_clicked is not None and lab.play_latency is None:
         lab.play_latency = time.perf_counter() - lab.play_clicked
 
@@ -145,13 +150,17 @@ def curves(lab: LabState, *, lecture: bool = False) -> None:
     is chosen below), and what they show; in large type in the `lecture` layout."""
     overlay = lab.overlay
     if lab.session.step_count > 0 or overlay is not None:
-        fig = _figs.curves(lab.session)
-        if overlay is not None:
-            figures.overlay_curves(fig, overlay[1], name=f"run {overlay[0]}")
-        if lecture:
-            figures.for_lecture(fig, height=LECTURE_HEIGHT + 40, legend_on_top=True)
-            fig.update_layout(title=None, yaxis2_title=None)  # the panel's title says it
-        live_chart(fig, key="lab_curves", config=_figs.CONFIG)
+        def figure():
+            fig = _figs.curves(lab.session)
+            if overlay is not None:
+                figures.overlay_curves(fig, overlay[1], name=f"run {overlay[0]}")
+            if lecture:
+                figures.for_lecture(fig, height=LECTURE_HEIGHT + 40, legend_on_top=True)
+                fig.update_layout(title=None, yaxis2_title=None)  # the panel's title says it
+            return fig
+
+        live_chart(figure, key="lab_curves", config=_figs.CONFIG,
+                   content=(_figs.figure_key(lab.session), overlay and overlay[0], lecture))
         st.caption(_text.CURVES + (f" Dotted: the earlier run {overlay[0]}." if overlay else ""))
 
 
@@ -186,11 +195,13 @@ def alignment_and_times(lab: LabState) -> None:
         return
     left, right = st.columns(2)
     with left:
-        live_chart(_figs.alignment(lab.alignment), key="lab_alignment", config=_figs.CONFIG)
+        live_chart(lambda: _figs.alignment(lab.alignment), key="lab_alignment",
+                   config=_figs.CONFIG, content=(lab.run_id, lab.aligned_step))
         st.caption(f"{_text.ALIGNMENT} {_text.alignment_note(lab.alignment)}")
         st.latex(_text.ALIGNMENT_EQ)
     with right:
-        live_chart(_figs.times(lab.session), key="lab_times", config=_figs.CONFIG)
+        live_chart(lambda: _figs.times(lab.session), key="lab_times", config=_figs.CONFIG,
+                   content=_figs.figure_key(lab.session))
         st.caption(_text.TIMES)
 
 
@@ -206,7 +217,8 @@ def intro() -> None:
 def downloads(lab: LabState) -> None:
     """Downloads of the latest telemetry, the histories and the figures, built on click;
     every file names the run, its configuration and step."""
-    options = {k: st.session_state.get(k) for k in ("lab_quantity", "lab_log", "lab_front")}
+    options = {k: st.session_state[k] for k in ("lab_quantity", "lab_log", "lab_front")
+               if k in st.session_state}
     session = lab.session
     if session is None or session.model_config is None:
         return

@@ -5,11 +5,18 @@ each update; several times a second that blinks (the chart is blank until laid o
 the browser a full draw. `live_chart` mounts one chart per key and sends only the new figure,
 which the page applies with `Plotly.react` (live_chart.js). plotly.js itself comes from the
 dashboard's own route `PLOTLY_ROUTE` (see app.py), from the installed plotly package.
+
+A chart is drawn again on every rerun of its fragment, several times a second while a run
+plays, but its figure only changes with the run. `live_chart` takes the figure's `content`
+(what it shows: the run's version and the options, say) and builds the figure only when that
+changes; otherwise it sends the chart's last message again, byte for byte, which Streamlit
+passes to the browser as a reference to the copy it already holds.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 import plotly
@@ -27,8 +34,24 @@ _component = st.components.v2.component(
 )
 
 
-def live_chart(figure: go.Figure, *, key: str, config: dict | None = None) -> None:
+_DRAWN = "pcviz_live_charts"
+"""Session state: chart key -> `(content, message)` of the figure it shows."""
+
+
+def chart_message(figure: go.Figure, config: dict | None = None) -> str:
+    """What the page's script receives for one chart: the figure and Plotly's `config`."""
+    return f'{{"figure": {figure.to_json()}, "config": {json.dumps(config or {})}}}'
+
+
+def live_chart(figure: go.Figure | Callable[[], go.Figure], *, key: str,
+               config: dict | None = None, content: Hashable = None) -> None:
     """Draw `figure` (with Plotly's `config`) in the chart `key`, updating it in place when it
-    is already on the page."""
-    payload = f'{{"figure": {figure.to_json()}, "config": {json.dumps(config or {})}}}'
-    _component(key=key, data=payload, width="stretch", height="content")
+    is already on the page. With `content` (a key of what the figure shows), `figure` may be a
+    function that builds it: it is called only when `content` differs from the chart's last,
+    else the last message goes out again unchanged."""
+    drawn = st.session_state.setdefault(_DRAWN, {})
+    last = drawn.get(key)
+    if content is None or last is None or last[0] != content:
+        built = figure() if callable(figure) else figure
+        last = drawn[key] = (content, chart_message(built, config))
+    _component(key=key, data=last[1], width="stretch", height="content")

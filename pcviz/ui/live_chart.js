@@ -25,11 +25,13 @@ export default function (component) {
     chart.className = "pcviz-live-chart";
     parentElement.appendChild(chart);
   }
+  if (chart.__pcvizDrawn === data) return;  // the same message again: nothing changed
   const { figure, config } = typeof data === "string" ? JSON.parse(data) : data;
   chart.style.minHeight = (figure.layout && figure.layout.height ? figure.layout.height : 400) + "px";
   chart.__pcvizLatest = figure;
   loadPlotly().then((Plotly) => {
     if (chart.__pcvizLatest !== figure) return;  // a newer figure came while loading
     Plotly.react(chart, figure.data, figure.layout, { responsive: true, ...config });
+    chart.__pcvizDrawn = data;
   });
 }
