@@ -2,16 +2,18 @@
 
     python bench/soak_dashboard.py                        # 10,000 steps, 10 batches per update
     python bench/soak_dashboard.py --minutes 60 --speed 1 # an hour of one-batch updates
+    python bench/soak_dashboard.py --speed auto           # the page's default pace
 
 How: `streamlit run app.py` headless on a free port and one visitor in Debian's Chromium on
 the default configuration, playing at `--speed` batches per update until `--steps` training
 steps or `--minutes` have passed. Every `--every` seconds it samples the training step, the
-server's resident memory (`/proc`) and the page's used JavaScript heap (Chromium's
+reruns the page has asked for (its messages to the server: every timed fragment rerun is
+one), the server's resident memory (`/proc`) and the page's used JavaScript heap (Chromium's
 `performance.memory`, precise) after a garbage collection of the page.
 
-Printed: the samples, then memory at the first sample after warm-up and at the end, and the
-change per 1,000 steps. The training curves are bounded histories and the heatmaps are
-replaced at every update, so both should stay flat.
+Printed: the samples, then memory at the first sample after warm-up and at the end, the
+server's peak, and the change per 1,000 steps. The training curves are bounded histories and
+the heatmaps are replaced at every update, so both should stay flat.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from _browser import (  # noqa: E402
+from _browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     HEATMAP,
@@ -36,10 +38,15 @@ from _browser import (  # noqa: E402
     step_count,
 )
 
-SPEEDS = (1, 2, 5, 10, 20, 50)
+SPEEDS = ("auto", 1, 2, 5, 10, 20, 50)
+"""The page's 'Batches per update' choices, in the slider's order ("auto" first)."""
 
 
-def set_speed(page, speed: int) -> None:
+def speed(text: str) -> int | str:
+    return text if text == "auto" else int(text)
+
+
+def set_speed(page, speed: int | str) -> None:
     """Move the 'Batches per update' slider to `speed` with the keyboard."""
     thumb = page.get_by_role("slider", name="Batches per update")
     thumb.focus()
@@ -57,7 +64,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--minutes", type=float, default=60.0)
-    parser.add_argument("--speed", type=int, default=10, choices=SPEEDS)
+    parser.add_argument("--speed", type=speed, default=10, choices=SPEEDS)
     parser.add_argument("--every", type=float, default=30.0, help="seconds between samples")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -65,9 +72,14 @@ def main(argv=None) -> None:
     rows = []
     with serve() as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=CHROMIUM_ARGS + ["--enable-precise-memory-info"])
+                                             args=[*CHROMIUM_ARGS, "--enable-precise-memory-info"])
         page = open_lab(browser.new_context(viewport=VIEWPORT), server.url)
         cdp = page.context.new_cdp_session(page)
+        sent = [0]  # the page's messages to the server: its rerun requests, mostly
+        page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.__setitem__(
+            0, sent[0] + 1)))
+        page.reload()  # the listener sees the page's own connection
+        page.get_by_role("button", name="Play").wait_for(timeout=120_000)
         set_speed(page, args.speed)
         press(page, "Play", shows="Pause")
         page.locator(HEATMAP).first.wait_for(timeout=120_000)
@@ -75,10 +87,10 @@ def main(argv=None) -> None:
         while True:
             page.wait_for_timeout(args.every * 1000)
             row = (time.monotonic() - start, step_count(page), rss_mib(server.process.pid),
-                   page_heap(cdp, page))
+                   page_heap(cdp, page), sent[0])
             rows.append(row)
-            print("{:7.0f} s  step {:6d}  server {:6.0f} MiB  page heap {:6.1f} MiB".format(*row),
-                  flush=True)
+            print("{:7.0f} s  step {:6d}  server {:6.0f} MiB  page heap {:6.1f} MiB  "
+                  "reruns asked {:6d}".format(*row), flush=True)
             if row[1] >= args.steps or row[0] >= args.minutes * 60:
                 break
         press(page, "Pause", shows="Play")
@@ -88,7 +100,9 @@ def main(argv=None) -> None:
     print(f"\n{last[1]:,} steps in {last[0] / 60:.1f} min at {args.speed} batches per update; "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"server memory: {first[2]:.0f} MiB at step {first[1]:,}, {last[2]:.0f} MiB at step "
-          f"{last[1]:,} ({(last[2] - first[2]) * per_k:+.1f} MiB per 1,000 steps)")
+          f"{last[1]:,} ({(last[2] - first[2]) * per_k:+.1f} MiB per 1,000 steps); peak "
+          f"{max(r[2] for r in rows):.0f} MiB, low {min(r[2] for r in rows[1:] or rows):.0f} MiB "
+          f"after warm-up; {last[4] - first[4]:,} reruns asked in between")
     print(f"page JS heap:  {first[3]:.1f} MiB at step {first[1]:,}, {last[3]:.1f} MiB at step "
           f"{last[1]:,} ({(last[3] - first[3]) * per_k:+.2f} MiB per 1,000 steps)")
 

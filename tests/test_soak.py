@@ -1,4 +1,5 @@
-"""A long run keeps host memory flat: bounded histories, only the latest telemetry kept."""
+"""A long run keeps host memory flat: bounded histories, only the latest telemetry kept, and
+a page's live charts built again only when what they show has changed."""
 
 import resource
 
@@ -34,58 +35,35 @@ def test_two_thousand_steps_keep_memory_flat():
         assert len(record.loss.steps) <= 2000 and record.loss.steps[-1] == 2000
 
 
-def _libc():
-    import ctypes
-    import sys
+def _charts_script():
+    """A page with one live chart whose figure shows `st.session_state.value`; counts builds."""
+    import plotly.graph_objects as go
+    import streamlit as st
 
-    import pytest
+    from pcviz.ui._live_chart import live_chart
 
-    if not sys.platform.startswith("linux"):
-        pytest.skip("glibc's malloc tuning is Linux-only; elsewhere pcviz._heap does nothing")
-    libc = ctypes.CDLL("libc.so.6")
-    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
-    libc.free.argtypes = [ctypes.c_void_p]
-    libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
-    return libc
+    st.session_state.setdefault("builds", 0)
+    value = st.session_state.get("value", 0)
 
+    def build():
+        st.session_state.builds += 1
+        return go.Figure(go.Scatter(y=[1.0, 2.0, value]))
 
-def _freed_behind_a_pin(libc, size: int, count: int, then=lambda: None) -> float:
-    """MiB of resident memory that `count` written blocks of `size` bytes give back when freed
-    (and `then` is called) while a block allocated after them stays live (so the heap cannot
-    shrink from its top)."""
-    blocks = [libc.malloc(size) for _ in range(count)]
-    pin = libc.malloc(200 * 1024)  # too big for a free fragment: taken from the top
-    try:
-        for block in blocks:
-            libc.memset(block, 1, size)
-        held = _rss_mib()
-        for block in blocks:
-            libc.free(block)
-        then()
-        return held - _rss_mib()
-    finally:
-        libc.free(pin)
+    live_chart(build, key="chart", content=value)
 
 
-def test_release_free_heap_returns_freed_holes_to_the_system():
-    """Free space between live blocks stays resident until `malloc_trim` gives it back."""
-    from pcviz._heap import release_free_heap
+def test_live_charts_are_built_again_only_when_their_content_changes():
+    """Reruns with the same content send the same message, byte for byte, without building the
+    figure (Streamlit then sends the browser a reference to the copy it holds)."""
+    from streamlit.testing.v1 import AppTest
 
-    trimmed = []
-    # 100 MiB in 64 KiB blocks, below the mmap threshold: served by the heap, kept when freed
-    released = _freed_behind_a_pin(_libc(), 64 * 1024, 1600,
-                                   then=lambda: trimmed.append(release_free_heap()))
-    assert trimmed == [True]
-    assert released > 50, f"only {released:.0f} MiB of 100 MiB of freed heap went back"
-
-
-def test_large_blocks_go_back_at_once_after_limit_heap_fragmentation():
-    """With the threshold fixed, freeing a large block does not raise it (glibc's default), so
-    later large blocks keep their own mappings and are returned the moment they are freed."""
-    from pcviz._heap import limit_heap_fragmentation
-
-    libc = _libc()
-    assert limit_heap_fragmentation() is True
-    libc.free(libc.malloc(8 * 2**20))  # by default this would raise the threshold to 8 MiB
-    returned = _freed_behind_a_pin(libc, 2**20, 100)
-    assert returned > 50, f"only {returned:.0f} MiB of 100 freed 1 MiB blocks went back"
+    at = AppTest.from_function(_charts_script, default_timeout=120)
+    messages = []
+    for value in (0, 0, 0, 1, 1, 2):
+        at.session_state["value"] = value
+        at.run()
+        assert not at.exception
+        messages.append(at.get("bidi_component")[0].proto.json)
+    assert at.session_state["builds"] == 3
+    assert messages[0] == messages[1] == messages[2] != messages[3] == messages[4]
+    assert '"y":[1.0,2.0,2' in messages[5].replace(" ", "").replace("\\", "")

@@ -21,7 +21,6 @@ from pathlib import Path
 # once, from two script threads, can meet a half-initialised module. Import it here, once.
 import pandas  # noqa: F401
 
-from .._heap import limit_heap_fragmentation
 from ._compute import enable_compilation_cache as enable_compilation_cache
 from ._compute import warm_up_also
 from ._compute import warm_up_default as warm_up_default
@@ -56,7 +55,6 @@ ICON = str(Path(__file__).with_name("icon.png"))
 sys.setswitchinterval(0.001)
 enable_compilation_cache()
 warm_up_also(lambda: [preset_configs(name) for name in PRESETS])  # a lecturer's Play is warm
-limit_heap_fragmentation()  # a server's memory stays flat over many thousands of reruns
 
 __all__ = [
     "ICON",
