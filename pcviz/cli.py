@@ -23,21 +23,12 @@ from typing import Any
 import numpy as np
 
 from . import __version__, sweeps
+from ._cli_options import add_config_options, configs_from_args
 from ._jaxcache import enable_compilation_cache
 from .cli_credit import add_credit_command, run_credit
 from .cli_theory import _positive, add_theory_command, run_theory
-from .config import (
-    ACTIVATIONS,
-    DATASETS,
-    OPTIMISERS,
-    PARAMETERISATIONS,
-    RULE_LABELS,
-    ModelConfig,
-    RuleConfig,
-    TrainConfig,
-    to_dict,
-    with_changes,
-)
+from .config import RULE_LABELS, ModelConfig, RuleConfig, TrainConfig, to_dict, with_changes
+from .config_fields import FIELD
 from .data import DataError
 from .runs import probe, record_probe, record_session
 from .train import Session
@@ -78,15 +69,6 @@ def _int_list(text: str) -> list[int]:
             f"{text!r} is not a comma-separated list of integers") from None
 
 
-def _rule_list(text: str) -> tuple[str, ...]:
-    rules = tuple(part.strip() for part in text.split(",") if part.strip())
-    bad = [r for r in rules if r not in RULE_LABELS]
-    if bad or not rules:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: rules are a comma-separated list of bp, pc, pcalm")
-    return rules
-
-
 def _float_list(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(",") if part.strip())
@@ -96,34 +78,15 @@ def _float_list(text: str) -> tuple[float, ...]:
 
 
 def _eta_list(text: str) -> tuple[float | str, ...]:
-    return tuple(_eta(part.strip()) for part in text.split(",") if part.strip())
-
-
-def _eta(text: str) -> float | str:
-    if text == "auto":
-        return text
     try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor 'auto'") from None
+        return tuple(FIELD["eta"].parse(part) for part in text.split(",") if part.strip())
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _add_model_options(p: argparse.ArgumentParser, depth: int, width: int) -> None:
-    p.add_argument("--depth", type=int, default=depth, help="weight layers L (2-1024)")
-    p.add_argument("--width", type=int, default=width, help="hidden width N (1-4096)")
-    p.add_argument("--activation", choices=ACTIVATIONS, default="relu")
-    p.add_argument("--param", choices=PARAMETERISATIONS, default="mupc")
-
-
-def _add_rule_options(p: argparse.ArgumentParser, rules: str) -> None:
-    p.add_argument("--rules", type=_rule_list, default=_rule_list(rules))
-    p.add_argument("--steps", type=int, default=None, help="inference steps T (default 2L)")
-    p.add_argument("--eta", type=_eta, default="auto", help="activity step, or 'auto'")
-    p.add_argument("--rho", type=float, default=1.0)
-    p.add_argument("--alpha", type=float, default=1.0)
-    p.add_argument("--dataset", choices=DATASETS, default="synthetic-mnist")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
+def _add_common_options(p: argparse.ArgumentParser, command: str) -> None:
+    """The configuration's options (`pcviz.config_fields`), then where the result goes."""
+    add_config_options(p, command)
     p.add_argument("--out", help="write the JSON document to this file")
     p.add_argument("--store", default=None, metavar="PATH_OR_URL",
                    help="run store to record in: a SQLite file or a database URL "
@@ -135,24 +98,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pcviz {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train rules side by side and report accuracy")
-    _add_model_options(train, 32, 32)
-    _add_rule_options(train, "bp,pc,pcalm")
-    train.add_argument("--epochs", type=int, default=1)
+    _add_common_options(train, "train")
     train.add_argument("--max-steps", type=int, default=None, help="stop after this many batches")
-    train.add_argument("--optimizer", choices=OPTIMISERS, default="adam")
-    train.add_argument("--lr", type=float, default=None, help="learning rate (3e-3 sqrt(N/L))")
-    train.add_argument("--batch-rules", action="store_true",
-                       help="step PC and PC-ALM as one batched computation (shared wall time)")
     probe_cmd = commands.add_parser("probe", help="telemetry of one batch at initialisation")
-    _add_model_options(probe_cmd, 64, 32)
-    _add_rule_options(probe_cmd, "pc,pcalm")
+    _add_common_options(probe_cmd, "probe")
     sweep_cmd = commands.add_parser("sweep", help="test accuracy over a depth x width grid")
     sweep_cmd.add_argument("--depths", type=_int_list, default=[8, 16, 32, 64])
     sweep_cmd.add_argument("--widths", type=_int_list, default=[8, 32])
     sweep_cmd.add_argument("--seeds", type=_int_list, default=[0])
-    _add_model_options(sweep_cmd, 8, 8)
-    _add_rule_options(sweep_cmd, "bp,pc,pcalm")
-    sweep_cmd.add_argument("--epochs", type=int, default=1)
+    _add_common_options(sweep_cmd, "sweep")
     sweep_cmd.add_argument("--max-steps", type=int, default=None)
     sweep_cmd.add_argument("--workers", type=_positive, default=None,
                            help="cells trained at once (default: the cluster's CPUs)")
@@ -167,23 +121,12 @@ def _parser() -> argparse.ArgumentParser:
                                 "cells of one depth and width, every seed and grid point, "
                                 "train as one batched computation")
     add_theory_command(commands)
-    credit_cmd = add_credit_command(commands, configs=_configs)
-    _add_model_options(credit_cmd, 16, 32)
-    _add_rule_options(credit_cmd, "pc,pcalm")
+    _add_common_options(add_credit_command(commands, configs=_configs), "credit")
     return parser
 
 
 def _configs(args: argparse.Namespace) -> tuple[ModelConfig, RuleConfig, TrainConfig]:
-    model = ModelConfig(depth=args.depth, width=args.width, activation=args.activation,
-                        param=args.param, skip=True)
-    rule = RuleConfig(steps=args.steps, eta=args.eta, rho=args.rho, alpha=args.alpha)
-    train = TrainConfig(
-        rules=args.rules, dataset=args.dataset, batch_size=args.batch_size, seed=args.seed,
-        epochs=getattr(args, "epochs", 1), optimizer=getattr(args, "optimizer", "adam"),
-        learning_rate=getattr(args, "lr", None),
-        batch_rules=getattr(args, "batch_rules", False),
-    )
-    return model, rule, train
+    return configs_from_args(args, args.command)
 
 
 def _jsonable(value: Any) -> Any:

@@ -52,7 +52,7 @@ scale at which the default 16-layer net of width 32 separates the rules within a
 steps (BP and PC-ALM near 80 % test accuracy after 300 steps, PC near 60 %), and 64-layer
 nets still train."""
 
-COMMANDS = ("train", "probe", "sweep")
+COMMANDS = ("train", "probe", "sweep", "credit")
 """The commands whose options come from this table."""
 CONFIG_NAMES = {"model": "ModelConfig", "rule": "RuleConfig", "inference": "InferenceConfig",
                 "train": "TrainConfig"}
@@ -73,7 +73,8 @@ class Widget(NamedTuple):
     """A field's sidebar widget: its state `key`, `label`, the `section` it sits in, what the
     browser accepts (`limits`, inside the field's range), the number input's `step` and `fmt`,
     the text shown when it is empty (`placeholder`, may name `{two_l}` and `{auto_lr}`), whether
-    it shares a row with the next `half` widget, and whether it is folded under "More"."""
+    it shares a row with the next `half` widget, whether it is folded under "More", and a
+    `note` added to the field's help on screen."""
 
     key: str
     label: str
@@ -84,6 +85,7 @@ class Widget(NamedTuple):
     placeholder: str | None = None
     half: bool = False
     more: bool = False
+    note: str | None = None
 
 
 class Field(NamedTuple):
@@ -133,10 +135,10 @@ FIELDS: tuple[Field, ...] = (
           "IDX files.", url="dataset", option=Option("--dataset"),
           widget=Widget("cfg_dataset", "Data set", DATA)),
     Field("depth", "model", Int(2, 1024), 16, "Weight layers L (L-1 hidden).", url="depth",
-          option=Option("--depth", defaults={"train": 32, "probe": 64, "sweep": 8}),
+          option=Option("--depth", defaults={"train": 32, "probe": 64, "sweep": 8, "credit": 16}),
           widget=Widget("cfg_depth", "Depth L", DATA, (2, 256), step=1, half=True)),
     Field("width", "model", Int(1, 4096), 32, "Units per hidden layer N.", url="width",
-          option=Option("--width", defaults={"train": 32, "probe": 32, "sweep": 8}),
+          option=Option("--width", defaults={"train": 32, "probe": 32, "sweep": 8, "credit": 32}),
           widget=Widget("cfg_width", "Width N", DATA, (1, 512), step=1, half=True)),
     Field("activation", "model", Choice(ACTIVATIONS), "relu", "The hidden layers' nonlinearity φ.",
           url="act", option=Option("--activation"),
@@ -153,7 +155,8 @@ FIELDS: tuple[Field, ...] = (
           "The learning rule that one RuleConfig runs."),
     Field("rules", "train", Subset(RULES, RULE_LABELS), ("bp", "pc", "pcalm"),
           "The rules compared: all start from the same weights and see the same batches.",
-          url="rules", option=Option("--rules", defaults={"probe": ("pc", "pcalm")}),
+          url="rules",
+          option=Option("--rules", defaults={"probe": ("pc", "pcalm"), "credit": ("pc", "pcalm")}),
           widget=Widget("cfg_rules", "Rules to compare", RULES_SECTION)),
     Field("steps", "inference", Int(1, 100_000), None,
           "Inference steps T (primal steps) per training step.", none="2L", url="steps",
@@ -182,11 +185,11 @@ FIELDS: tuple[Field, ...] = (
           url="seed", option=Option("--seed"),
           widget=Widget("cfg_seed", "Seed", TRAINING, (0, 2**31 - 1), step=1, half=True)),
     Field("learning_rate", "train", Float(1e-8, 10.0), None,
-          "The optimiser's learning rate; in the browser a change takes effect at once, "
-          "without resetting the run.", none=f"{LR_SCALE:g}·√(N/L)", url="lr",
+          "The optimiser's learning rate.", none=f"{LR_SCALE:g}·√(N/L)", url="lr",
           option=Option("--lr", ("train", "sweep")),
           widget=Widget("cfg_lr", "Learning rate", TRAINING, (1e-6, 1.0), step=1e-4, fmt="%.2e",
-                        placeholder="auto: {auto_lr:.2e}")),
+                        placeholder="auto: {auto_lr:.2e}",
+                        note="A change takes effect at once, without resetting the run.")),
     Field("optimizer", "train", Choice(OPTIMISERS), "adam", "The optax optimiser.",
           url="optimizer", option=Option("--optimizer", ("train", "sweep")),
           widget=Widget("cfg_optimizer", "Optimiser (optax)", TRAINING, more=True)),
@@ -196,7 +199,8 @@ FIELDS: tuple[Field, ...] = (
           "Step the inference rules as one batched computation (faster) rather than one after "
           "another (each its own wall time).", url="batch_rules",
           option=Option("--batch-rules", ("train",),
-                        defaults={"train": False, "probe": False, "sweep": False})),
+                        defaults={"train": False, "probe": False, "sweep": False,
+                                  "credit": False})),
 )
 """Every setting, in the order the sidebar and `--help` show them."""
 

@@ -40,7 +40,8 @@ def _dataset_label(name: str) -> str:
 
 def _help(f: Field) -> str:
     empty = f.none if f.none is not None else getattr(f.kind, "word", None)
-    return f.help + (f" Empty: {empty}." if empty is not None else "")
+    parts = [f.help, f"Empty: {empty}." if empty is not None else None, f.widget.note]
+    return " ".join(p for p in parts if p)
 
 
 def _placeholders() -> dict[str, float]:
