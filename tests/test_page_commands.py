@@ -65,3 +65,33 @@ def test_credit_step_beyond_the_run_is_a_usage_error(tmp_path, capsys):
                                   "--batch-size", "8", "--step", "99"], tmp_path, capsys)
     assert status == 2 and doc is None
     assert "--step 99 is beyond the run's T = 8 steps" in captured.err
+
+
+def test_export_sweep_reads_a_stored_sweep_as_the_page_does(run_service, tmp_path, capsys):
+    from pcviz import sweeps
+    from pcviz.store import open_store
+
+    status, ran, _ = _run(["sweep", "--depths", "2,3", "--widths", "4", "--seeds", "0,1",
+                           "--rules", "bp,pcalm", "--dataset", "xor", "--max-steps", "3"],
+                          tmp_path, capsys)
+    assert status == 0
+    csv = tmp_path / "sweep.csv"
+    status, doc, captured = _run(["export-sweep", ran["run_id"], "--csv", str(csv)],
+                                 tmp_path, capsys)
+    assert status == 0
+    state = sweeps.sweep_state(open_store(str(tmp_path / "runs.db")), ran["run_id"])
+    page = sweeps.sweep_files(state.spec, state.cells, sweep_id=state.sweep_id)
+    assert csv.read_text() == page["sweep.csv"]  # the page's download, byte for byte
+    assert doc["accuracy"] == ran["accuracy"] == json.loads(page["sweep.json"])["accuracy"]
+    assert doc["finished_cells"] == doc["total_cells"] == 4 and doc["failed_cells"] == 0
+    assert len(doc["cells"]) == 4 and doc["run"]["id"] == ran["run_id"]
+    ends = doc["trend_ends"]["pcalm"]
+    assert (ends["first_depth"], ends["last_depth"]) == (2, 3)
+    assert ends["last"] == pytest.approx(doc["difference_by_depth"]["mean"]["pcalm"][-1])
+    assert "PC-ALM - BP" in captured.out and "4 of 4 cells finished" in captured.out
+
+
+def test_export_sweep_of_an_unknown_sweep_is_a_usage_error(tmp_path, capsys):
+    status, doc, captured = _run(["export-sweep", "sweep-nothere"], tmp_path, capsys)
+    assert status == 2 and doc is None
+    assert "no sweep 'sweep-nothere' in the run store" in captured.err

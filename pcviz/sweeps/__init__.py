@@ -10,6 +10,9 @@
   restarted server left running.
 - `_grids`: the cells as grids: mean and spread over seeds, the paired difference to BP and
   its spread, the difference by depth, the time left.
+- `_summary`: what the sweep page and `python -m pcviz export-sweep` show at one grid point
+  (`summarise`, `trend_ends`), the cells still to run (`unfinished`) and the CSV and JSON
+  files (`sweep_files`).
 
 No streamlit, no printing: the command line and the sweep page iterate `run_sweep`.
 """
@@ -36,10 +39,11 @@ from ._run import (
     train_cells,
 )
 from ._spec import CellKey, Setting, SweepCell, SweepSpec, cell_id, spec_from_config, sweep_id
+from ._summary import SweepSummary, TrendEnds, summarise, sweep_files, trend_ends, unfinished
 
 __all__ = ["DEFAULT_SWEEP", "HEARTBEAT_SECONDS", "CellKey", "DepthTrend", "Setting",
-           "SweepCell", "SweepDefaults", "SweepPlan", "SweepSpec", "SweepState", "cell_id",
-           "cost", "default_dataset", "default_spec", "depth_trend", "difference_spreads",
-           "grids", "noise_level", "orphaned_sweeps", "plan_sweep", "run_sweep",
-           "spec_from_config", "spreads", "sweep_id", "sweep_state", "time_left",
-           "train_cells"]
+           "SweepCell", "SweepDefaults", "SweepPlan", "SweepSpec", "SweepState", "SweepSummary",
+           "TrendEnds", "cell_id", "cost", "default_dataset", "default_spec", "depth_trend",
+           "difference_spreads", "grids", "noise_level", "orphaned_sweeps", "plan_sweep",
+           "run_sweep", "spec_from_config", "spreads", "summarise", "sweep_files", "sweep_id",
+           "sweep_state", "time_left", "train_cells", "trend_ends", "unfinished"]

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import streamlit as st
 
-from .. import sweeps
+from .. import export, figures, sweeps
 from ..config import DATASETS, RULES, ModelConfig, RuleConfig, TrainConfig
 from ..sweeps import DEFAULT_SWEEP, Setting, SweepCell, SweepSpec, SweepState
 from . import _page as params
@@ -285,9 +285,8 @@ def snapshot(spec: SweepSpec, job: SweepJob) -> Snapshot:
     progress = job.progress()
     state = sweeps.sweep_state(open_store(), sid)
     cells = state.cells if state is not None else []
-    finished = {c.key for c in cells if c.state == "finished"}
-    remaining = [c for c in spec.cells() if c not in finished]
-    left = (sweeps.time_left(spec, computed=progress.computed, remaining=remaining,
+    left = (sweeps.time_left(spec, computed=progress.computed,
+                             remaining=sweeps.unfinished(spec, cells),
                              elapsed=progress.elapsed) if progress.running else math.nan)
     return Snapshot(cells, len(spec.cells()), progress.running, progress.stopped,
                     progress.error, progress.elapsed, left,
@@ -318,19 +317,15 @@ def _points(value: float) -> str:
 
 def trend_text(trend: sweeps.DepthTrend, noise: float) -> str:
     """What the difference-by-depth plot shows, in words written from its data: each rule's
-    difference to BP at the shallowest and the deepest depth with a value, and the seed
-    spread; empty before two depths have one."""
+    difference to BP at the shallowest and the deepest depth with a value
+    (`pcviz.sweeps.trend_ends`), and the seed spread; empty before two depths have one."""
     parts = []
-    for rule, mean in trend.mean.items():
-        rows = [i for i, v in enumerate(mean) if math.isfinite(v)]
-        if len(rows) < 2:
-            continue
-        first, last = rows[0], rows[-1]
-        spread = trend.spread[rule][last]
-        noise_note = f" (± {spread:.1f} over seeds)" if math.isfinite(spread) else ""
-        parts.append(f"{RULE_NAMES[rule]} − BP goes from {_points(mean[first])} points at "
-                     f"L = {trend.depths[first]} to {_points(mean[last])} at "
-                     f"L = {trend.depths[last]}{noise_note}")
+    for rule, ends in sweeps.trend_ends(trend).items():
+        noise_note = (f" (± {ends.spread:.1f} over seeds)" if math.isfinite(ends.spread)
+                      else "")
+        parts.append(f"{RULE_NAMES[rule]} − BP goes from {_points(ends.first)} points at "
+                     f"L = {ends.first_depth} to {_points(ends.last)} at "
+                     f"L = {ends.last_depth}{noise_note}")
     if not parts:
         return ""
     text = "Measured in this sweep: " + "; ".join(parts) + "."
@@ -338,3 +333,16 @@ def trend_text(trend: sweeps.DepthTrend, noise: float) -> str:
         text += (f" A difference within about ±{noise:.1f} points (the typical spread over "
                  "seeds of one cell's difference) is noise.")
     return text
+
+
+def download_files(spec: SweepSpec, cells: list[SweepCell], setting: Setting) -> dict[str, Any]:
+    """The shown grid point's files: CSV and JSON (`pcviz.sweeps.sweep_files`, as
+    `python -m pcviz export-sweep` writes them) and the heatmaps as HTML, built on click."""
+    sid = sweeps.sweep_id(spec)
+    files: dict[str, Any] = sweeps.sweep_files(spec, cells, sweep_id=sid, setting=setting)
+    run = {"run_id": sid, "config": spec.config(),
+           "step": sum(c.state == "finished" for c in cells)}
+    grid = sweeps.grids(spec, cells, setting=setting)
+    files["sweep.html"] = lambda: export.figure_html(
+        figures.sweep_heatmaps(spec.depths, spec.widths, grid), **run)
+    return files
