@@ -1,10 +1,12 @@
-"""The headless command line: `python -m pcviz train | probe | sweep | theory | credit`.
+"""The headless command line: `python -m pcviz train | probe | sweep | theory | credit |
+export-sweep`.
 
 Each command prints a short table on stdout, a progress bar on stderr, and writes one JSON
-document with `--out`. Every command records its run(s) in the run store (`--store`, default
-`PCVIZ_STORE` or the user's data folder) and prints the run id; `train` also saves a
-checkpoint of its final weights. `sweep` runs its cells on the run service (Ray), writes each
-cell to the store as it finishes and, run again, skips the cells already finished.
+document with `--out`. `train`, `probe`, `credit` and `sweep` record their run(s) in the run
+store (`--store`, default `PCVIZ_STORE` or the user's data folder) and print the run id;
+`train` also saves a checkpoint of its final weights. `sweep` runs its cells on the run
+service (Ray), writes each cell to the store as it finishes and, run again, skips the cells
+already finished; `export-sweep` reads a stored sweep as the sweep page shows it.
 
 Exit status: 0 on success, 2 for bad arguments or data, 1 when the store or the run service
 cannot be used (one line saying how to fix it) or a sweep cell failed.
@@ -26,6 +28,7 @@ from . import __version__, sweeps
 from ._cli_options import add_config_options, configs_from_args
 from ._jaxcache import enable_compilation_cache
 from .cli_credit import add_credit_command, run_credit
+from .cli_export import add_export_command, run_export_sweep
 from .cli_theory import _positive, add_theory_command, run_theory
 from .config import RULE_LABELS, ModelConfig, RuleConfig, TrainConfig, to_dict, with_changes
 from .config_fields import FIELD
@@ -122,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
                                 "train as one batched computation")
     add_theory_command(commands)
     _add_common_options(add_credit_command(commands, configs=_configs), "credit")
+    add_export_command(commands)
     return parser
 
 
@@ -323,7 +327,7 @@ def run_sweep(args: argparse.Namespace) -> dict:
 
 
 _COMMANDS = {"train": run_train, "probe": run_probe, "sweep": run_sweep, "theory": run_theory,
-             "credit": run_credit}
+             "credit": run_credit, "export-sweep": run_export_sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
