@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from pcviz.cli import main
+from pcviz.config import RuleConfig
 from pcviz.data import is_available
 
 
@@ -45,8 +46,9 @@ def test_probe_reports_telemetry_and_arrivals(tmp_path, capsys):
 
 
 def test_sweep_fills_the_grid(run_service, tmp_path, capsys):
-    status, doc, captured = _run(["sweep", "--depths", "3,5", "--widths", "4", "--rules", "bp,pcalm",
-                                  "--dataset", "xor", "--max-steps", "5"], tmp_path, capsys)
+    status, doc, captured = _run(["sweep", "--depths", "3,5", "--widths", "4", "--rules",
+                                  "bp,pcalm", "--dataset", "xor", "--max-steps", "5"],
+                                 tmp_path, capsys)
     assert status == 0
     assert len(doc["cells"]) == 2
     assert [len(row) for row in doc["accuracy"]["pcalm"]] == [1, 1]
@@ -135,6 +137,47 @@ def test_wrong_arguments_give_usage_and_exit_2(args, capsys):
         raise SystemExit(status)
     assert exit_info.value.code == 2
     assert "usage" in capsys.readouterr().err
+
+
+OPTIONS_OF_TODAY = {
+    "train": "--depth --width --activation --param --rules --steps --eta --rho --alpha --dataset "
+             "--batch-size --seed --out --store --epochs --max-steps --optimizer --lr "
+             "--batch-rules",
+    "probe": "--depth --width --activation --param --rules --steps --eta --rho --alpha --dataset "
+             "--batch-size --seed --out --store",
+    "sweep": "--depths --widths --seeds --depth --width --activation --param --rules --steps "
+             "--eta --rho --alpha --dataset --batch-size --seed --out --store --epochs "
+             "--max-steps --workers --max-cells --etas --alphas --lrs",
+}
+
+
+@pytest.mark.parametrize("command", sorted(OPTIONS_OF_TODAY))
+def test_the_options_read_from_the_table_keep_their_names_and_defaults(command):
+    from pcviz.cli import _configs, _parser
+
+    commands = next(a for a in _parser()._actions if a.dest == "command").choices
+    flags = {flag for action in commands[command]._actions for flag in action.option_strings}
+    assert set(OPTIONS_OF_TODAY[command].split()) <= flags
+    model, rule, train = _configs(_parser().parse_args([command]))
+    depth, width, rules = {"train": (32, 32, ("bp", "pc", "pcalm")),
+                           "probe": (64, 32, ("pc", "pcalm")),
+                           "sweep": (8, 8, ("bp", "pc", "pcalm"))}[command]
+    assert (model.depth, model.width, train.rules) == (depth, width, rules)
+    assert rule == RuleConfig() and train.batch_rules is False
+
+
+def test_an_option_parses_and_checks_as_the_configuration_does(capsys):
+    from pcviz.cli import _configs, _parser
+
+    args = _parser().parse_args(["train", "--eta", "0.25", "--steps", "1e2", "--rules", "pc,bp",
+                                 "--lr", "0.01", "--batch-rules"])
+    _, rule, train = _configs(args)
+    assert (rule.eta, rule.steps, train.rules) == (0.25, 100, ("pc", "bp"))
+    assert train.learning_rate == 0.01 and train.batch_rules is True
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["probe", "--depth", "1"])
+    assert "argument --depth: depth=1 is out of range: it must be from 2 to 1024" in (
+        capsys.readouterr().err)
 
 
 def test_missing_data_gives_one_clear_message(tmp_path, monkeypatch, capsys):

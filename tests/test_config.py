@@ -1,6 +1,8 @@
-"""Validation and the URL codec: bad values are named, hostile input never raises."""
+"""Validation and the URL codec: bad values are named, hostile input never raises; the table of
+fields (`pcviz.config_fields`) is what the dataclasses, the codec and README's table hold."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -9,12 +11,15 @@ from hypothesis import strategies as st
 from pcviz.config import (
     ACTIVATIONS,
     DATASETS,
+    InferenceConfig,
     ModelConfig,
     RuleConfig,
     TrainConfig,
     decode,
     encode,
+    to_dict,
 )
+from pcviz.config_fields import FIELD, FIELDS, Float, Int, defaults_of, fields_of, markdown_table
 
 BAD = [
     (ModelConfig, {"depth": 0}, "depth"),
@@ -56,7 +61,8 @@ def test_defaults_resolve():
     assert RuleConfig(rule="pc", alpha=2.0).dual_step == 0.0
     assert RuleConfig(rule="pcalm", alpha=2.0).dual_step == 2.0
     assert RuleConfig().inference_steps(32) == 64
-    assert TrainConfig().resolved_learning_rate(ModelConfig(depth=32, width=32)) == pytest.approx(3e-3)
+    lr = TrainConfig().resolved_learning_rate(ModelConfig(depth=32, width=32))
+    assert lr == pytest.approx(3e-3)
 
 
 def test_hostile_query_parameters_become_warnings_and_defaults():
@@ -131,3 +137,80 @@ def test_fields_that_depend_on_each_other_decode_together():
     assert (model.param, model.skip, warnings) == ("sp", False, [])
     model, _, _, warnings = decode({"skip": "0"})
     assert model.skip is True and len(warnings) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# The table of fields (pcviz.config_fields) is the one source of every other place.
+# --------------------------------------------------------------------------------------------
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+CLASSES = {"model": (ModelConfig,), "inference": (InferenceConfig, RuleConfig),
+           "rule": (RuleConfig,), "train": (TrainConfig,)}
+
+
+def test_each_dataclass_holds_exactly_its_fields_of_the_table_with_their_defaults():
+    for cls, configs in ((ModelConfig, ("model",)), (InferenceConfig, ("inference",)),
+                         (RuleConfig, ("rule", "inference")), (TrainConfig, ("train",))):
+        assert {f.name for f in dataclasses.fields(cls)} == {f.name for f in fields_of(*configs)}
+        assert dataclasses.asdict(cls()) == defaults_of(*configs)
+
+
+@pytest.mark.parametrize("field", [f for f in FIELDS if isinstance(f.kind, (Int, Float))],
+                         ids=lambda f: f.name)
+def test_every_range_of_the_table_is_checked_at_its_ends(field):
+    """The ends of a field's range are accepted and the numbers just outside are rejected,
+    naming the field, by every configuration that holds it."""
+    lo, hi = field.kind.lo, field.kind.hi
+    step = 1 if isinstance(field.kind, Int) else max(abs(hi), 1) * 1e-3
+    for cls in CLASSES[field.config]:
+        for legal in (lo, hi):
+            assert getattr(cls(**{field.name: legal}), field.name) == legal
+        for bad in (lo - step, hi + step):
+            with pytest.raises(ValueError, match=field.name):
+                cls(**{field.name: bad})
+
+
+def test_readme_table_of_settings_is_the_tables_own():
+    text = README.read_text(encoding="utf-8")
+    start = text.index("<!-- settings table")
+    body = text[text.index("\n", start) + 1:text.index("<!-- end of settings table -->")]
+    assert body.strip() == markdown_table(), (
+        "README's table of settings is out of date: paste "
+        "pcviz.config_fields.markdown_table() between its markers")
+    assert "| `ModelConfig.depth` | 2 to 1024 (browser: 2 to 256) | 16 | `depth` |" in body
+
+
+def test_inference_settings_are_their_own_configuration_inside_rule_config():
+    rule = RuleConfig(rule="pc", steps=64, eta=0.25, rho=2.0, alpha=0.5)  # the public contract
+    assert rule.inference == InferenceConfig(steps=64, eta=0.25, rho=2.0, alpha=0.5)
+    assert RuleConfig.from_inference(rule.inference, rule="pc") == rule
+    assert rule.inference.inference_steps(8) == 64 and InferenceConfig().inference_steps(8) == 16
+    assert dataclasses.replace(rule, eta="auto").inference.eta == "auto"
+    assert RuleConfig(**to_dict(rule)) == rule  # a stored run's configuration reads back
+    with pytest.raises(ValueError, match="steps"):
+        InferenceConfig(steps=0)
+    with pytest.raises(ValueError, match="rule"):
+        RuleConfig.from_inference(InferenceConfig(), rule="hebb")
+
+
+def test_the_codec_reads_the_inference_settings_into_the_default_rule():
+    _, rule, _, warnings = decode({"steps": "30", "eta": "0.2", "rho": "2", "alpha": "0.5"})
+    assert warnings == [] and rule == RuleConfig(steps=30, eta=0.2, rho=2.0, alpha=0.5)
+    assert encode(ModelConfig(), InferenceConfig(alpha=0.5), TrainConfig()) == {"alpha": "0.5"}
+
+
+@pytest.mark.parametrize("field", [f for f in FIELDS if f.url], ids=lambda f: f.url)
+def test_a_hostile_address_value_names_the_parameter_and_falls_back_to_the_default(field):
+    model, rule, train, warnings = decode({field.url: "<img src=x onerror=alert(1)>"})
+    assert (model, rule, train) == (ModelConfig(), RuleConfig(), TrainConfig())
+    assert len(warnings) == 1 and warnings[0].startswith(f"Ignored {field.url}=")
+    assert warnings[0].endswith(f"Using {field.default_words()} instead.")
+
+
+def test_what_none_and_words_stand_for_is_written_and_read():
+    assert FIELD["steps"].parse("") is None and FIELD["steps"].default_words() == "2L"
+    assert FIELD["eta"].parse("auto") == "auto" and FIELD["eta"].parse("0.5") == 0.5
+    with pytest.raises(ValueError, match="neither a number nor 'auto'"):
+        FIELD["eta"].parse("fast")
+    with pytest.raises(ValueError, match="whole number"):
+        FIELD["depth"].parse("2.5")
