@@ -11,9 +11,11 @@ reruns the page has asked for (its messages to the server: every timed fragment 
 one), the server's resident memory (`/proc`) and the page's used JavaScript heap (Chromium's
 `performance.memory`, precise) after a garbage collection of the page.
 
-Printed: the samples, then memory at the first sample after warm-up and at the end, the
-server's peak, and the change per 1,000 steps. The training curves are bounded histories and
-the heatmaps are replaced at every update, so both should stay flat.
+Printed: the samples, then memory from the first sample after warm-up to the end, and again
+from the first sample once the curves' histories are full (`HISTORY_POINTS` steps; they
+stop growing there): first and last, range, the change per 1,000 steps. The training curves
+are bounded histories and the heatmaps are replaced at every update, so both should stay
+flat.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from _browser import (
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from _browser import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     HEATMAP,
@@ -37,6 +40,8 @@ from _browser import (
     serve,
     step_count,
 )
+
+from pcviz.train import HISTORY_POINTS  # noqa: E402
 
 SPEEDS = ("auto", 1, 2, 5, 10, 20, 50)
 """The page's 'Batches per update' choices, in the slider's order ("auto" first)."""
@@ -95,17 +100,24 @@ def main(argv=None) -> None:
                 break
         press(page, "Pause", shows="Play")
         browser.close()
-    first, last = rows[min(1, len(rows) - 1)], rows[-1]  # the first sample includes warm-up
-    per_k = 1000 / max(last[1] - first[1], 1)
-    print(f"\n{last[1]:,} steps in {last[0] / 60:.1f} min at {args.speed} batches per update; "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"server memory: {first[2]:.0f} MiB at step {first[1]:,}, {last[2]:.0f} MiB at step "
-          f"{last[1]:,} ({(last[2] - first[2]) * per_k:+.1f} MiB per 1,000 steps); peak "
-          f"{max(r[2] for r in rows):.0f} MiB, low {min(r[2] for r in rows[1:] or rows):.0f} MiB "
-          f"after warm-up; {last[4] - first[4]:,} reruns asked in between")
-    print(f"page JS heap:  {first[3]:.1f} MiB at step {first[1]:,}, {last[3]:.1f} MiB at step "
-          f"{last[1]:,} ({(last[3] - first[3]) * per_k:+.2f} MiB per 1,000 steps)")
+    print(f"\n{rows[-1][1]:,} steps in {rows[-1][0] / 60:.1f} min at {args.speed} batches per "
+          f"update; load average {os.getloadavg()[0]:.1f}")
+    report(rows[min(1, len(rows) - 1):], "after warm-up")  # the first sample includes warm-up
+    full = [r for r in rows if r[1] >= HISTORY_POINTS]
+    if len(full) >= 2:
+        report(full, f"once the curves' histories are full (step {HISTORY_POINTS:,})")
 
+
+def report(rows: list[tuple], since: str) -> None:
+    """Memory from the first of `rows` to the last: the server's and the page's."""
+    first, last = rows[0], rows[-1]
+    per_k = 1000 / max(last[1] - first[1], 1)
+    server = [r[2] for r in rows]
+    print(f"{since}: server memory {first[2]:.0f} MiB at step {first[1]:,}, {last[2]:.0f} MiB "
+          f"at step {last[1]:,} ({(last[2] - first[2]) * per_k:+.1f} MiB per 1,000 steps; "
+          f"{min(server):.0f}-{max(server):.0f} MiB), {last[4] - first[4]:,} reruns asked; "
+          f"page JS heap {first[3]:.1f} -> {last[3]:.1f} MiB "
+          f"({(last[3] - first[3]) * per_k:+.2f} MiB per 1,000 steps)")
 
 if __name__ == "__main__":
     main()
