@@ -12,6 +12,8 @@ import time
 import pytest
 from _apptest import SMALL, array, charts, click, lab, metric, open_app, rerun_until, shown
 
+from pcviz.ui._sidebar_fields import SIDEBAR_FIELDS
+
 pytestmark = pytest.mark.usefixtures("run_service")
 
 
@@ -32,6 +34,12 @@ def test_controls_exist():
     assert {"cfg_dataset", "cfg_activation", "cfg_param", "cfg_preset"} <= {
         w.key for w in at.selectbox}
     assert not at.error and not at.warning
+    for f in SIDEBAR_FIELDS:  # each widget as the table of fields declares it
+        if f.widget.limits is not None:
+            shown_input = inputs[f.widget.key]
+            assert (shown_input.min, shown_input.max) == f.widget.limits, f.name
+            assert shown_input.label == f.widget.label and f.help in shown_input.help
+    assert any("Depth L ≤ 256" in c.value for c in at.caption)
     assert any(r"\mathcal{L}_\rho" in e.value for e in at.latex)  # the PC-ALM Lagrangian
     assert any("Ballistic" in m.value for m in at.markdown)
 

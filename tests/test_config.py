@@ -214,3 +214,29 @@ def test_what_none_and_words_stand_for_is_written_and_read():
         FIELD["eta"].parse("fast")
     with pytest.raises(ValueError, match="whole number"):
         FIELD["depth"].parse("2.5")
+
+
+def test_the_sidebars_values_show_a_configuration_and_make_it_again():
+    from pcviz.ui._presets import PRESETS, preset_configs
+    from pcviz.ui._sidebar_fields import WIDGETS, configs_from_values, widget_values
+
+    base = (ModelConfig(), RuleConfig(), TrainConfig())
+    configs = (ModelConfig(depth=24, width=8, activation="tanh", param="sp", skip=False),
+               RuleConfig(steps=30, eta=0.2, rho=2.0, alpha=0.5),
+               TrainConfig(rules=("pc", "pcalm"), dataset="xor", batch_size=16, seed=7,
+                           optimizer="sgd", learning_rate=0.002))
+    values = widget_values(*configs)
+    assert set(values) == set(WIDGETS) and values["cfg_eta"] == 0.2
+    assert widget_values(*base)["cfg_eta"] is None and widget_values(*base)["cfg_steps"] is None
+    assert configs_from_values(values, (configs[0], RuleConfig(), TrainConfig())) == configs
+    assert configs_from_values({**values, "cfg_param": "mupc"}, configs)[0].skip is True
+    warnings = []
+    clamped = widget_values(ModelConfig(depth=1000), RuleConfig(), TrainConfig(), warnings)
+    assert clamped["cfg_depth"] == 256 and "depth=1000" in warnings[0]
+    with pytest.raises(ValueError, match="at least one learning rule"):
+        configs_from_values({**values, "cfg_rules": []}, base)
+    for name, preset in PRESETS.items():
+        assert set(preset.changes) <= set(WIDGETS), name
+        model, rule, _ = preset_configs(name)
+        assert widget_values(model, rule, TrainConfig())["cfg_depth"] == (
+            preset.changes.get("cfg_depth", 16))
