@@ -4,8 +4,6 @@ import streamlit as st
 
 from pcviz import figures, ui
 from pcviz.figures._credit import with_step_line
-from pcviz.ui import _credit as credit
-from pcviz.ui._page import figure_files
 
 st.title("Credit propagation")
 st.markdown(
@@ -19,20 +17,20 @@ st.markdown(
 )
 
 model, rule, train = ui.current_config()
-live = credit.live_source()
-options = credit.controls(has_live=live is not None)
-run = credit.compute(model, rule, train, options["source"], live)
+live = ui.credit_live_source()
+options = ui.credit_controls(has_live=live is not None)
+run = ui.credit_probe(model, rule, train, options["source"], live)
 if run is None:
     st.stop()
-credit.warn_if_diverged(run)
-st.caption(credit.settings_text(run))
+ui.warn_if_diverged(run)
+st.caption(ui.credit_settings_text(run))
 
 
 @st.fragment
 def scrubbed() -> None:
-    step = credit.step_slider(run.result.steps)
-    credit.keep_in_url()
-    credit.metrics_row(run, step)
+    step = ui.credit_step_slider(run.result.steps)
+    ui.credit_keep_in_url()
+    ui.credit_metrics(run, step)
     heat = figures.inference_heatmaps(run.field(options["show"]), quantity=options["show"],
                                       log=options["log"], arrivals=run.result.arrivals,
                                       step=step)
@@ -48,7 +46,7 @@ def scrubbed() -> None:
         r"t_i = \min\{t : \|e_i(t)\| \ge \tfrac12 \|\delta_i\|\}",
     )
     if options["animate"]:
-        profile = credit.animated_profile(run)
+        profile = ui.credit_animation(run)
         st.plotly_chart(profile, key="credit-profile-animated")
     else:
         profile = figures.credit_profile(
@@ -62,7 +60,7 @@ def scrubbed() -> None:
         align = with_step_line(figures.alignment_vs_step(run.field("alignment")), step)
         st.plotly_chart(align, key="credit-alignment")
     ui.explain(
-        credit.energy_text(run),
+        ui.credit_energy_text(run),
         r"\min_h\,\max_\lambda\ \mathcal L_\rho(h, \lambda),\qquad"
         r"\mathcal L_\rho = \ell(\hat y, y) + \sum_i \lambda_i^\top r_i"
         r" + \frac{\rho}{2}\sum_i \|r_i\|^2",
@@ -70,7 +68,7 @@ def scrubbed() -> None:
         r" = \mathcal L_\rho + \sum_i \frac{\|\lambda_i\|^2}{2\rho}",
     )
     st.caption(f"Figures at step {step}, as standalone HTML:")
-    ui.show_downloads(name="credit_figures", files=figure_files(
+    ui.show_downloads(name="credit_figures", files=ui.figure_files(
         "credit", heatmaps=heat, profile=profile, energy=energy, alignment=align))
 
 
@@ -83,7 +81,7 @@ ui.explain(
     "On log-log axes a power law is a straight line. A wave arrives at distance d after "
     "d / c steps (slope 1, the dashed line is the theory's speed c = √(αη_h)); heat needs "
     "about d² / (ρη_h) steps (slope 2), and in deep nets it never gets far: only the layers "
-    "that were reached appear. " + credit.arrival_text(run),
+    "that were reached appear. " + ui.credit_arrival_text(run),
     r"t(d) = \frac{d}{\sqrt{\alpha\,\eta_h}}\quad\text{(PC-ALM, wave)},\qquad"
     r"t(d) \approx \frac{d^2}{\rho\,\eta_h}\quad\text{(PC, heat)}",
 )
@@ -91,5 +89,5 @@ ui.explain(
 st.subheader("Downloads")
 st.caption("The telemetry of both inference runs (every quantity, step and layer) and the "
            "arrival figure:")
-ui.show_downloads(name="credit_arrival", figure=arrival, files=credit.data_files(run))
-credit.keep_in_url()
+ui.show_downloads(name="credit_arrival", figure=arrival, files=ui.credit_data_files(run))
+ui.credit_keep_in_url()

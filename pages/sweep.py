@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from pcviz import export, figures, service, sweeps, ui
+from pcviz import figures, service, sweeps, ui
 from pcviz.store import StoreError
-from pcviz.ui import _sweep as sw
 
 st.title("Depth × width sweep")
 st.markdown(
@@ -16,7 +15,7 @@ st.markdown(
     "should track BP."
 )
 st.markdown(
-    f"**The defaults, and why.** {sw.DEFAULTS_TEXT} The data set and learning rate are this "
+    f"**The defaults, and why.** {ui.SWEEP_DEFAULTS_TEXT} The data set and learning rate are this "
     "page's own; the activation, parameterisation, T, η_h, ρ, α and optimiser come from the "
     "sidebar."
 )
@@ -24,29 +23,29 @@ st.markdown(
 model, rule, train = ui.current_config()
 url_id = st.query_params.get("sweep")
 try:
-    sw.seed_widgets(url_id)
-    sw.controls()
-    spec = sw.pinned_spec(url_id, sw.read_spec(model, rule, train))
+    ui.seed_sweep_widgets(url_id)
+    ui.sweep_controls()
+    spec = ui.pinned_sweep_spec(url_id, ui.read_sweep_spec(model, rule, train))
 except StoreError as err:
     st.error(f"The run store cannot be used: {err}")
     st.stop()
-sw.keep_in_url(spec)
+ui.sweep_keep_in_url(spec)
 if spec is None:
     st.stop()
 service.start()  # the cluster comes up in the background while the page draws
 sweep_id = sweeps.sweep_id(spec)
-job = sw.job_for(sweep_id, spec)
-if sw.resume_if_orphaned(job, sweeps.sweep_state(sw.open_store(), sweep_id)):
+job = ui.job_for(sweep_id, spec)
+if ui.resume_if_orphaned(job, sweep_id):
     st.info("This sweep was running on a server that stopped: resuming where it was.")
-snap = sw.snapshot(spec, job)
+snap = ui.sweep_snapshot(spec, job)
 st.caption(f"Sweep {sweep_id}: {snap.total} cells × {len(spec.train.rules)} rules, "
            f"{spec.max_steps} batches of {spec.train.batch_size} each, on "
-           f"{spec.train.dataset}, learning rate {sw.learning_rate_text(spec)}; T = "
+           f"{spec.train.dataset}, learning rate {ui.learning_rate_text(spec)}; T = "
            f"{'2L per depth' if spec.rule.steps is None else spec.rule.steps}. The sweep runs "
            "on the run service and every finished cell is kept in the run store: you may "
            "leave this page, reload it or share its address.")
 left, right, _ = st.columns([1.6, 0.8, 3])
-done = sw.finished_count(snap) == snap.total
+done = ui.finished_count(snap) == snap.total
 left.button("Running…" if snap.running else "Done: every cell trained" if done else
             "Run the remaining cells" if snap.cells else "Run sweep",
             on_click=job.start, disabled=snap.running or done, type="primary",
@@ -57,29 +56,27 @@ right.button("Stop", on_click=job.stop, disabled=not snap.running, key="sweep-st
 
 @st.fragment(run_every=1.0 if snap.running else None)
 def results() -> None:
-    now = sw.snapshot(spec, job)
+    now = ui.sweep_snapshot(spec, job)
     if snap.running and not now.running:
         st.rerun()  # finished: redraw the whole page (buttons, downloads)
     if now.error:
         st.error(f"The sweep stopped: {now.error}")
-    elif now.stopped and sw.finished_count(now) < now.total:
+    elif now.stopped and ui.finished_count(now) < now.total:
         st.info("Stopped. Press the button above to run the remaining cells.")
     for cell in (c for c in now.cells if c.state == "failed"):
         st.warning(f"Cell L = {cell.depth}, N = {cell.width}, seed {cell.seed} failed: "
                    f"{cell.error} (it runs again with the remaining cells).")
-    st.progress(sw.finished_count(now) / now.total, text=sw.progress_text(now))
+    st.progress(ui.finished_count(now) / now.total, text=ui.sweep_progress_text(now))
     if not now.cells:
         if not now.running:
             st.info("Press **Run sweep** to train the grid.")
         return
-    noise = sweeps.noise_level(spec, now.cells, setting=setting)
-    trend = sweeps.depth_trend(spec, now.cells, setting=setting)
+    shown = sweeps.summarise(spec, now.cells, setting=setting)
+    noise, trend = shown.noise, shown.trend
     maps, side = st.columns([3, 2])
     maps.plotly_chart(figures.sweep_heatmaps(
-        spec.depths, spec.widths, sweeps.grids(spec, now.cells, setting=setting),
-        spread=sweeps.spreads(spec, now.cells, setting=setting),
-        difference_spread=sweeps.difference_spreads(spec, now.cells, setting=setting)),
-        key="sweep-heatmaps")
+        spec.depths, spec.widths, shown.accuracy, spread=shown.spread,
+        difference_spread=shown.difference_spread), key="sweep-heatmaps")
     if trend.mean:
         side.plotly_chart(figures.sweep_depth_trend(spec.depths, trend.mean, trend.spread,
                                                     noise=noise), key="sweep-depth-trend")
@@ -87,10 +84,10 @@ def results() -> None:
                     f"±{noise:.1f} points", help="The median over cells of the standard "
                     "deviation over seeds of the paired difference to BP: differences "
                     "smaller than this are noise.")
-        side.markdown(sw.trend_text(trend, noise))
+        side.markdown(ui.sweep_trend_text(trend, noise))
 
 
-setting = sw.choose_setting(spec)
+setting = ui.choose_sweep_setting(spec)
 results()
 ui.explain(
     "Each panel is one rule: rows are depths L, columns widths N, and the number in a cell "
@@ -108,14 +105,7 @@ ui.explain(
     r"\text{PC-ALM: reach} \approx \sqrt{\alpha\,\eta_h}\,T\ \text{layers}",
 )
 
-final = sw.snapshot(spec, job)
+final = ui.sweep_snapshot(spec, job)
 if final.cells and not final.running:
     st.subheader("Downloads")
-    grid = sweeps.grids(spec, final.cells, setting=setting)
-    run = {"run_id": sweep_id, "config": spec.config(), "step": sw.finished_count(final)}
-    shown = [c for c in final.cells if c.setting == setting]
-    ui.show_downloads(name="sweep", files={
-        "sweep.csv": export.sweep_csv(shown, **run),
-        "sweep.json": export.sweep_json(shown, **run, accuracy=grid),
-        "sweep.html": lambda: export.figure_html(
-            figures.sweep_heatmaps(spec.depths, spec.widths, grid), **run)})
+    ui.show_downloads(name="sweep", files=ui.sweep_download_files(spec, final.cells, setting))

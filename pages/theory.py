@@ -3,8 +3,6 @@
 import streamlit as st
 
 from pcviz import figures, theory, ui
-from pcviz.ui import _theory as th
-from pcviz.ui._page import figure_files
 
 st.title("Linear theory")
 st.markdown(
@@ -17,13 +15,13 @@ st.markdown(
     "eigenvalues and the wave speed below. Step sizes come from the sidebar."
 )
 model, rule, _ = ui.current_config()
-sigma = th.controls()
+sigma = ui.theory_controls()
 
 st.subheader("Exactness: PC-ALM reaches BP's gradient, PC does not")
-st.slider("Depth L of the small linear μPC net", *th.DEPTH_RANGE, key="theory_depth",
+st.slider("Depth L of the small linear μPC net", *ui.THEORY_DEPTHS, key="theory_depth",
           persist_state="session", help="Width 16, one batch of 16; T up to 2000 L. "
           "Computed in float64 on the run service.")
-exact = th.exactness(st.session_state["theory_depth"], rule)
+exact = ui.theory_exactness(st.session_state["theory_depth"], rule)
 if exact is not None:
     exact_fig = figures.exactness_plot(exact.steps, exact.errors)
     st.plotly_chart(exact_fig, key="theory-exactness")
@@ -32,7 +30,7 @@ if exact is not None:
     left.metric(f"PC-ALM at T = {exact.steps[-1]}", f"{last['pcalm']:.1e}",
                 help="Relative error ‖g − g_BP‖ / ‖g_BP‖ of the weight gradient.")
     right.metric(f"PC at T = {exact.steps[-1]}", f"{last['pc']:.1e}")
-    st.caption(th.exactness_note(exact, rule))
+    st.caption(ui.exactness_note(exact, rule))
 ui.explain(
     "PC-ALM's inference is a saddle-point search for the Karush-Kuhn-Tucker point of the "
     "constrained problem. When it is stable it converges there, the states return to the "
@@ -44,15 +42,15 @@ ui.explain(
     r"\nabla_W \mathcal L_\rho(h^\star, \lambda^\star) = \nabla_W \ell",
 )
 
-p = th.point(model.depth, rule, sigma)
+p = ui.theory_point(model.depth, rule, sigma)
 st.subheader("Stability region")
 st.radio("Largest singular value σ_max", ("chain", "limit"), key="sigma", horizontal=True,
-         persist_state="session", format_func=th.sigma_labels(model.depth).get)
+         persist_state="session", format_func=ui.sigma_labels(model.depth).get)
 etas, alphas, stable = theory.stability_grid(p)
 stab_fig = figures.stability_plot(etas, alphas, stable, point=(p.eta, p.alpha), rho=p.rho,
                                   sigma_max=p.sigma_max)
 st.plotly_chart(stab_fig, key="theory-stability")
-setting = f"{th.eta_note(p, depth=model.depth, sigma=sigma)}, α = {p.alpha:g}, ρ = {p.rho:g}"
+setting = f"{ui.eta_note(p, depth=model.depth, sigma=sigma)}, α = {p.alpha:g}, ρ = {p.rho:g}"
 if bool(theory.is_stable(p.sigma_max, eta=p.eta, rho=p.rho, alpha=p.alpha)):
     st.success(f"Your setting ({setting}) is stable.")
 else:
@@ -111,5 +109,5 @@ if exact is not None:
             **data}
     figs = {"exactness": exact_fig, **figs}
 ui.show_downloads(name="theory_data", files=data)
-ui.show_downloads(name="theory_figures", files=figure_files("theory", **figs))
-th.keep_in_url()
+ui.show_downloads(name="theory_figures", files=ui.figure_files("theory", **figs))
+ui.theory_keep_in_url()

@@ -209,7 +209,7 @@ def test_the_linear_preset_no_longer_claims_the_minimum_near_the_input():
 def test_energy_caption_says_which_way_each_curve_goes(name):
     run = credit_run(name)
     fig = figures.energy_plot(run.field("energy"))
-    text = _credit.energy_text(run)
+    text = _credit.credit_energy_text(run)
     for label in ("PC", "PC-ALM"):
         total = _named(fig, f"{label} total")
         direction = claims.trend(total).direction
@@ -230,7 +230,7 @@ def test_alignment_and_arrival_captions_match_their_figures(name):
     run = credit_run(name)
     align = figures.alignment_vs_step(run.field("alignment"))
     arrival = figures.arrival_plot(run.result.arrivals, alpha=run.alpha, eta=run.result.eta)
-    energy_text, arrival_text = _credit.energy_text(run), _credit.arrival_text(run)
+    energy_text, arrival_text = _credit.credit_energy_text(run), _credit.credit_arrival_text(run)
     for label in ("PC", "PC-ALM"):
         last = _named(align, f"{label} (mean over layers)")[-1]
         legend = _starting(arrival, f"{label}: ").name  # "PC: slope 2.30, 4/63 layers"
@@ -263,7 +263,7 @@ def test_auto_eta_is_the_same_on_the_lab_and_the_credit_page(name):
     assert session.eta == pytest.approx(credit_run(name).result.eta, rel=1e-6)
     origin = _text.eta_origin(auto=rule.eta == "auto")
     assert credit_run(name).eta_origin == origin
-    assert origin in _credit.settings_text(credit_run(name))
+    assert origin in _credit.credit_settings_text(credit_run(name))
     if rule.eta == "auto":
         assert "1/λ_max(AᵀA) of this network" in origin
     else:
@@ -273,12 +273,12 @@ def test_auto_eta_is_the_same_on_the_lab_and_the_credit_page(name):
 
 def test_theory_page_says_its_auto_eta_comes_from_its_own_chain_and_net():
     model, rule, _ = configs(DEFAULT)
-    p = th.point(model.depth, rule, "chain")
+    p = th.theory_point(model.depth, rule, "chain")
     note = th.eta_note(p, depth=model.depth, sigma="chain")
     sigma_max = float(theory.chain_singular_values(model.depth)[0])
     assert p.eta == pytest.approx(1.0 / sigma_max**2)
     assert f"1/σ_max² = {p.eta:.3g} of the identity residual chain of depth L = 16" in note
-    assert "deep limit σ_max = 2" in th.eta_note(th.point(model.depth, rule, "limit"),
+    assert "deep limit σ_max = 2" in th.eta_note(th.theory_point(model.depth, rule, "limit"),
                                                  depth=model.depth, sigma="limit")
     depth = th.DEFAULTS["theory_depth"]
     exact = theory.gather_exactness(depth, [theory.exactness_point(depth, 1, eta="auto",

@@ -2,16 +2,17 @@
 and the live lab.
 
 The only part of pcviz that imports streamlit. Pages hold layout only and reach the engine
-through these functions and `pcviz.figures`. Private modules: `_state` (configuration <-> URL
-<-> widgets), `_sidebar` (the widgets), `_presets`, `_compute` (shared data sets, compilation
-cache, warm-up), `_lab_state` (a visitor's `LabState`), `_lab_controls` (the lab's
-buttons), `_lab` (the live lab's run and fragments), `_lab_view` (what the lab draws),
-`_live_chart` (charts updated in place), `_navigation` (the pages and their routing),
-`_lecture` (the one-screen lecture layout),
-`_figs` (session -> figures and files), `_text` (the lab's words and equations), `_widgets`
-(downloads, explanations); `_credit`, `_theory`, `_sweep` and `_page` serve the
-other three pages. `ICON` is the dashboard's icon, a file served by the server itself, so that
-a browser with no internet connection still shows it.
+through the names in `__all__` and `pcviz.figures`, never a private module. Private modules:
+`_state` (configuration <-> URL <-> widgets), `_sidebar` (the widgets), `_presets`,
+`_compute` (shared data sets, compilation cache, warm-up), `_lab_state` (a visitor's
+`LabState`), `_lab_controls` (the lab's buttons), `_lab` (the live lab's run and fragments),
+`_lab_view` (what the lab draws), `_live_chart` (charts updated in place), `_navigation` (the
+pages and their routing), `_lecture` (the one-screen lecture layout), `_figs` (session ->
+figures and files), `_text` (the lab's words and equations), `_widgets` (downloads,
+explanations); `_credit`, `_theory`, `_sweep` and `_page` serve the other three pages, their
+functions named after their page (`credit_probe`, `theory_exactness`, `sweep_snapshot`...).
+`ICON` is the dashboard's icon, a file served by the server itself, so that a browser with no
+internet connection still shows it.
 """
 
 import sys
@@ -24,6 +25,19 @@ import pandas  # noqa: F401
 from ._compute import enable_compilation_cache as enable_compilation_cache
 from ._compute import warm_up_also
 from ._compute import warm_up_default as warm_up_default
+from ._credit import CreditRun as CreditRun
+from ._credit import credit_animation as credit_animation
+from ._credit import credit_arrival_text as credit_arrival_text
+from ._credit import credit_controls as credit_controls
+from ._credit import credit_data_files as credit_data_files
+from ._credit import credit_energy_text as credit_energy_text
+from ._credit import credit_keep_in_url as credit_keep_in_url
+from ._credit import credit_live_source as credit_live_source
+from ._credit import credit_metrics as credit_metrics
+from ._credit import credit_probe as credit_probe
+from ._credit import credit_settings_text as credit_settings_text
+from ._credit import credit_step_slider as credit_step_slider
+from ._credit import warn_if_diverged as warn_if_diverged
 from ._lab import LabState as LabState
 from ._lab import lab_downloads as lab_downloads
 from ._lab import lab_history as lab_history
@@ -38,11 +52,35 @@ from ._live_chart import PLOTLY_JS as PLOTLY_JS
 from ._live_chart import PLOTLY_ROUTE as PLOTLY_ROUTE
 from ._navigation import app_pages as app_pages
 from ._navigation import run_page as run_page
+from ._page import figure_files as figure_files
 from ._presets import PRESETS as PRESETS
 from ._presets import preset_configs
 from ._state import UI_LIMITS as UI_LIMITS
 from ._state import current_config as current_config
 from ._state import sidebar_config as sidebar_config
+from ._sweep import SWEEP_DEFAULTS_TEXT as SWEEP_DEFAULTS_TEXT
+from ._sweep import choose_sweep_setting as choose_sweep_setting
+from ._sweep import finished_count as finished_count
+from ._sweep import job_for as job_for
+from ._sweep import learning_rate_text as learning_rate_text
+from ._sweep import pinned_sweep_spec as pinned_sweep_spec
+from ._sweep import read_sweep_spec as read_sweep_spec
+from ._sweep import resume_if_orphaned as resume_if_orphaned
+from ._sweep import seed_sweep_widgets as seed_sweep_widgets
+from ._sweep import sweep_controls as sweep_controls
+from ._sweep import sweep_download_files as sweep_download_files
+from ._sweep import sweep_keep_in_url as sweep_keep_in_url
+from ._sweep import sweep_progress_text as sweep_progress_text
+from ._sweep import sweep_snapshot as sweep_snapshot
+from ._sweep import sweep_trend_text as sweep_trend_text
+from ._theory import THEORY_DEPTHS as THEORY_DEPTHS
+from ._theory import eta_note as eta_note
+from ._theory import exactness_note as exactness_note
+from ._theory import sigma_labels as sigma_labels
+from ._theory import theory_controls as theory_controls
+from ._theory import theory_exactness as theory_exactness
+from ._theory import theory_keep_in_url as theory_keep_in_url
+from ._theory import theory_point as theory_point
 from ._widgets import explain as explain
 from ._widgets import show_downloads as show_downloads
 
@@ -61,23 +99,60 @@ __all__ = [
     "PLOTLY_JS",
     "PLOTLY_ROUTE",
     "PRESETS",
+    "SWEEP_DEFAULTS_TEXT",
+    "THEORY_DEPTHS",
     "UI_LIMITS",
+    "CreditRun",
     "LabState",
     "app_pages",
+    "choose_sweep_setting",
+    "credit_animation",
+    "credit_arrival_text",
+    "credit_controls",
+    "credit_data_files",
+    "credit_energy_text",
+    "credit_keep_in_url",
+    "credit_live_source",
+    "credit_metrics",
+    "credit_probe",
+    "credit_settings_text",
+    "credit_step_slider",
     "current_config",
     "enable_compilation_cache",
+    "eta_note",
+    "exactness_note",
     "explain",
+    "figure_files",
+    "finished_count",
+    "job_for",
     "lab_boundary",
     "lab_controls",
     "lab_downloads",
     "lab_history",
     "lab_intro",
     "lab_live",
+    "learning_rate_text",
     "lecture_in_address",
     "lecture_layout",
+    "pinned_sweep_spec",
+    "read_sweep_spec",
+    "resume_if_orphaned",
     "run_page",
+    "seed_sweep_widgets",
     "show_downloads",
     "sidebar_config",
+    "sigma_labels",
+    "sweep_controls",
+    "sweep_download_files",
+    "sweep_keep_in_url",
+    "sweep_progress_text",
+    "sweep_snapshot",
+    "sweep_trend_text",
     "sync_lab",
+    "theory_controls",
+    "theory_exactness",
+    "theory_keep_in_url",
+    "theory_point",
     "warm_up_default",
+    "warn_if_diverged",
 ]

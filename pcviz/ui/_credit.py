@@ -79,7 +79,7 @@ class LiveSource(NamedTuple):
     rules: tuple[str, ...]
 
 
-def live_source() -> LiveSource | None:
+def credit_live_source() -> LiveSource | None:
     """The live lab's run for this visitor (`_lab_state.live_client`) and its current view,
     or None when there is none, it holds no inference rule, or it does not answer."""
     client = live_client()
@@ -156,7 +156,7 @@ def _failed(err: BaseException, *, retry: tuple | None) -> None:
         st.button("Try again", key="credit-retry", on_click=forget, args=(retry,))
 
 
-def compute(model: ModelConfig, rule: RuleConfig, train: TrainConfig, source: str,
+def credit_probe(model: ModelConfig, rule: RuleConfig, train: TrainConfig, source: str,
             live: LiveSource | None = None) -> CreditRun | None:
     """The probe for the chosen source from the run service. None while it computes (a
     status that polls, then reruns the page) or after an `st.error` saying what to change."""
@@ -188,7 +188,7 @@ def compute(model: ModelConfig, rule: RuleConfig, train: TrainConfig, source: st
 # -------------------------------------------------------------------------------- controls
 
 
-def controls(*, has_live: bool) -> dict[str, Any]:
+def credit_controls(*, has_live: bool) -> dict[str, Any]:
     """The page's own settings (weights source, quantity, log scale, animation); the live
     source only when `has_live`."""
     params.seed("source", INIT, params.one_of((INIT, LIVE)))
@@ -212,7 +212,7 @@ def controls(*, has_live: bool) -> dict[str, Any]:
     return values
 
 
-def step_slider(steps: int) -> int:
+def credit_step_slider(steps: int) -> int:
     """The scrub slider over inference steps `1..T` (its value is kept in the URL as `t`)."""
     params.seed("t", 0, params.int_in(0, 100_000))
     if not 1 <= st.session_state["t"] <= steps:
@@ -221,7 +221,7 @@ def step_slider(steps: int) -> int:
                      help="Scrub through the inference run; nothing is recomputed.")
 
 
-def keep_in_url() -> None:
+def credit_keep_in_url() -> None:
     """Mirror this page's settings in the address."""
     params.mirror(DEFAULTS)
 
@@ -233,7 +233,7 @@ def _fmt(value: float, spec: str = ".2f") -> str:
     return format(value, spec) if np.isfinite(value) else "n/a"
 
 
-def metrics_row(run: CreditRun, step: int) -> None:
+def credit_metrics(run: CreditRun, step: int) -> None:
     """One row per rule: layers reached by step t, front slope, speed against theory
     (`pcviz.claims.front_readings`, as `python -m pcviz credit` prints them)."""
     readings = front_readings(run.result.arrivals, step=step, eta=run.result.eta, rho=run.rho,
@@ -269,7 +269,7 @@ def warn_if_diverged(run: CreditRun) -> None:
 # -------------------------------------------------------------------------------- captions
 
 
-def settings_text(run: CreditRun) -> str:
+def credit_settings_text(run: CreditRun) -> str:
     """The line under the controls: the probe's depth, T, step sizes (and what η_h was
     computed from) and where its weights come from."""
     origin = f" ({run.eta_origin})" if run.eta_origin else ""
@@ -278,7 +278,7 @@ def settings_text(run: CreditRun) -> str:
             f"{run.where}.")
 
 
-def energy_text(run: CreditRun) -> str:
+def credit_energy_text(run: CreditRun) -> str:
     """The explanation beside the energy and alignment figures, with what they show for
     this probe (`pcviz.claims.energy_trends`, `alignment_trends`, `front_summary`)."""
     energy = energy_trends(run.field("energy"))
@@ -312,7 +312,7 @@ def _arrow(t) -> str:
     return f"{t.first:.3g} → {t.last:.3g}"
 
 
-def arrival_text(run: CreditRun) -> str:
+def credit_arrival_text(run: CreditRun) -> str:
     """What the arrival figure shows for this probe, rule by rule
     (`pcviz.claims.front_summary`)."""
     parts = []
@@ -328,13 +328,13 @@ def arrival_text(run: CreditRun) -> str:
 # ------------------------------------------------------------------------------- figures
 
 
-def animated_profile(run: CreditRun) -> go.Figure:
+def credit_animation(run: CreditRun) -> go.Figure:
     """The credit profile played over at most `MAX_FRAMES` inference steps in the browser."""
     frames = profile_frames(run.field("credit"), run.adjoint, max_frames=MAX_FRAMES)
     return animated_credit_profile(frames, run.adjoint)
 
 
-def data_files(run: CreditRun) -> dict[str, Any]:
+def credit_data_files(run: CreditRun) -> dict[str, Any]:
     """The probe's telemetry as CSV and JSON, each built only when its button is pressed
     (a depth-256 run is tens of megabytes)."""
     from ..export import telemetry_csv, telemetry_json

@@ -19,7 +19,7 @@ import streamlit as st
 
 from .. import export, figures, sweeps
 from ..config import DATASETS, RULES, ModelConfig, RuleConfig, TrainConfig
-from ..sweeps import DEFAULT_SWEEP, Setting, SweepCell, SweepSpec, SweepState
+from ..sweeps import DEFAULT_SWEEP, Setting, SweepCell, SweepSpec
 from . import _page as params
 from ._sidebar import DATASET_NAMES
 from ._sweep_jobs import ORPHANED_AFTER, SweepJob, open_store
@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {"depths": _listed(DEFAULT_SWEEP.depths),
 """Page settings in the URL (the text fields are kept as typed): `pcviz.sweeps.DEFAULT_SWEEP`,
 the grid that shows the paper's claim in about two minutes."""
 
-DEFAULTS_TEXT = (
+SWEEP_DEFAULTS_TEXT = (
     f"Fashion-MNIST (the paper's data set; where it is not installed, the generated "
     f"MNIST-like digits, noisier), depths {_listed(DEFAULT_SWEEP.depths)}, widths "
     f"{_listed(DEFAULT_SWEEP.widths)}, seeds {_listed(DEFAULT_SWEEP.seeds)}, "
@@ -111,9 +111,11 @@ def _age(updated: Any) -> float:
         return math.inf
 
 
-def resume_if_orphaned(job: SweepJob, state: SweepState | None) -> bool:
-    """Start `job` when the store says its sweep is running but nobody has touched it for
-    `ORPHANED_AFTER` seconds (its server went away); True when resumed."""
+def resume_if_orphaned(job: SweepJob, sweep_id: str) -> bool:
+    """Start `job`, the job of sweep `sweep_id`, when the store says the sweep is running but
+    nobody has touched it for `ORPHANED_AFTER` seconds (its server went away); True when
+    resumed."""
+    state = sweeps.sweep_state(open_store(), sweep_id)
     if state is None or state.status != "running" or job.progress().running:
         return False
     if _age(state.updated) < ORPHANED_AFTER:
@@ -122,7 +124,7 @@ def resume_if_orphaned(job: SweepJob, state: SweepState | None) -> bool:
     return True
 
 
-def pinned_spec(url_id: str | None, computed: SweepSpec | None) -> SweepSpec | None:
+def pinned_sweep_spec(url_id: str | None, computed: SweepSpec | None) -> SweepSpec | None:
     """The sweep to show: the stored one named by the address (`sweep=<id>`) when it differs
     from the one the widgets describe and the visitor has changed nothing since opening the
     page; otherwise `computed`. Seeds the page's widgets from the stored sweep once."""
@@ -141,7 +143,7 @@ def pinned_spec(url_id: str | None, computed: SweepSpec | None) -> SweepSpec | N
     return pin[2]
 
 
-def seed_widgets(url_id: str | None) -> None:
+def seed_sweep_widgets(url_id: str | None) -> None:
     """Before the widgets are drawn: when the address names a stored sweep, give the page's
     widgets its settings (once per visit)."""
     s = st.session_state
@@ -171,7 +173,7 @@ def seed_widgets(url_id: str | None) -> None:
 RULE_NAMES = {"bp": "BP", "pc": "PC", "pcalm": "PC-ALM"}
 
 
-def controls() -> None:
+def sweep_controls() -> None:
     """The grid's widgets and the sweep's own data set and learning rate (seeded from the
     URL, kept across page switches)."""
     params.seed("depths", DEFAULTS["depths"], _text_parser("depths"))
@@ -205,7 +207,7 @@ def controls() -> None:
                               f"{DEFAULT_SWEEP.batch_size}.")
 
 
-def read_spec(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> SweepSpec | None:
+def read_sweep_spec(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> SweepSpec | None:
     """The sweep the widgets describe: its grid, data set and learning rate from this page,
     the activation, parameterisation, inference settings (T, eta_h, rho, alpha) and optimiser
     from the sidebar; None after an `st.error` saying what to change."""
@@ -229,7 +231,7 @@ def read_spec(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> Sweep
         return None
 
 
-def keep_in_url(spec: SweepSpec | None) -> None:
+def sweep_keep_in_url(spec: SweepSpec | None) -> None:
     """Mirror this page's settings, and the shown sweep's id (`sweep=<id>`), in the address."""
     params.mirror(DEFAULTS)
     if spec is not None:
@@ -249,7 +251,7 @@ def _setting_text(setting: Setting) -> str:
     return ", ".join(f"{n} = {v}" for n, v in names if v is not None) or "the configuration's"
 
 
-def choose_setting(spec: SweepSpec) -> Setting:
+def choose_sweep_setting(spec: SweepSpec) -> Setting:
     """The grid point to show: a selector when the sweep (from the command line) has grids of
     eta_h, alpha or learning rate; else its only point."""
     settings = spec.settings()
@@ -278,7 +280,7 @@ class Snapshot(NamedTuple):
     status: str
 
 
-def snapshot(spec: SweepSpec, job: SweepJob) -> Snapshot:
+def sweep_snapshot(spec: SweepSpec, job: SweepJob) -> Snapshot:
     """The store's cells of `spec` (finished and failed) and the job's progress, with the
     time left estimated from the cells this job computed."""
     sid = sweeps.sweep_id(spec)
@@ -298,7 +300,7 @@ def finished_count(snap: Snapshot) -> int:
     return sum(c.state == "finished" for c in snap.cells)
 
 
-def progress_text(snap: Snapshot) -> str:
+def sweep_progress_text(snap: Snapshot) -> str:
     """"3 of 6 cells · 12 s elapsed · about 20 s left"."""
     text = f"{finished_count(snap)} of {snap.total} cells · {snap.elapsed:.0f} s elapsed"
     failed = sum(c.state == "failed" for c in snap.cells)
@@ -315,7 +317,7 @@ def _points(value: float) -> str:
     return f"{value:+.1f}".replace("-", "−")
 
 
-def trend_text(trend: sweeps.DepthTrend, noise: float) -> str:
+def sweep_trend_text(trend: sweeps.DepthTrend, noise: float) -> str:
     """What the difference-by-depth plot shows, in words written from its data: each rule's
     difference to BP at the shallowest and the deepest depth with a value
     (`pcviz.sweeps.trend_ends`), and the seed spread; empty before two depths have one."""
@@ -335,7 +337,8 @@ def trend_text(trend: sweeps.DepthTrend, noise: float) -> str:
     return text
 
 
-def download_files(spec: SweepSpec, cells: list[SweepCell], setting: Setting) -> dict[str, Any]:
+def sweep_download_files(spec: SweepSpec, cells: list[SweepCell],
+                         setting: Setting) -> dict[str, Any]:
     """The shown grid point's files: CSV and JSON (`pcviz.sweeps.sweep_files`, as
     `python -m pcviz export-sweep` writes them) and the heatmaps as HTML, built on click."""
     sid = sweeps.sweep_id(spec)

@@ -24,7 +24,7 @@ from ._pending import Task, forget, service_ready, shared_task, wait_for
 DEFAULTS: dict[str, Any] = {"theory_depth": 8, "sigma": "chain"}
 """Page settings in the URL."""
 
-DEPTH_RANGE = (3, 16)
+THEORY_DEPTHS = (3, 16)
 GRID_POINTS = 8
 STEPS_PER_LAYER = 2000
 
@@ -51,7 +51,7 @@ def _failed(err: BaseException, key: tuple) -> None:
         st.button("Try again", key="theory-retry", on_click=forget, args=(key,))
 
 
-def exactness(depth: int, rule: RuleConfig) -> theory.Exactness | None:
+def theory_exactness(depth: int, rule: RuleConfig) -> theory.Exactness | None:
     """PC and PC-ALM against BP in a linear net of `depth` layers with the configuration's
     η_h (auto: 1/λ_max on this net), ρ and α, computed on the run service. None while it
     computes (a progress bar that polls, then reruns the page) or after an `st.error`."""
@@ -77,10 +77,10 @@ def exactness(depth: int, rule: RuleConfig) -> theory.Exactness | None:
 # ---------------------------------------------------------------------------- mode theory
 
 
-def controls() -> str:
+def theory_controls() -> str:
     """Seed the page's settings (the depth of the exactness net, the choice of σ_max) from
     the URL; returns the σ_max choice, `"chain"` or `"limit"`."""
-    params.seed("theory_depth", DEFAULTS["theory_depth"], params.int_in(*DEPTH_RANGE))
+    params.seed("theory_depth", DEFAULTS["theory_depth"], params.int_in(*THEORY_DEPTHS))
     params.seed("sigma", DEFAULTS["sigma"], params.one_of(("chain", "limit")))
     return st.session_state["sigma"]
 
@@ -92,7 +92,7 @@ def sigma_labels(depth: int) -> dict[str, str]:
             "limit": "its deep limit σ_max = 2"}
 
 
-def point(depth: int, rule: RuleConfig, sigma: str) -> theory.TheoryPoint:
+def theory_point(depth: int, rule: RuleConfig, sigma: str) -> theory.TheoryPoint:
     """The configuration's place in the theory (`pcviz.theory.theory_point`)."""
     return theory.theory_point(depth, eta=rule.eta, rho=rule.rho, alpha=rule.alpha,
                                sigma=sigma)
@@ -120,6 +120,6 @@ def exactness_note(exact: theory.Exactness, rule: RuleConfig) -> str:
     return f"float64, {eta}, ρ = {rule.rho:g}, α = {rule.alpha:g}."
 
 
-def keep_in_url() -> None:
+def theory_keep_in_url() -> None:
     """Mirror this page's settings in the address."""
     params.mirror(DEFAULTS)
