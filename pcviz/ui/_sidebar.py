@@ -66,9 +66,8 @@ def _select(f: Field) -> None:
     current = st.session_state.get(key)
     index = options.index(current) if current in options else 0
     labels = f.kind.labels
-    kwargs = {"format_func": labels.get, "help": _help(f)} if labels else {"help": _help(f)}
     st.selectbox(f.widget.label, options, index=index, key=key, on_change=mark_custom,
-                 **kwargs)
+                 format_func=labels.get if labels else str, help=_help(f))
 
 
 def _multiselect(f: Field) -> None:
