@@ -126,7 +126,7 @@ class RuleConfig:
 
     def inference_steps(self, depth: int) -> int:
         """`T`, with the default `2L` resolved for a net of `depth` weight layers."""
-        return self.steps if self.steps is not None else 2 * depth
+        return self.inference.inference_steps(depth)
 
 
 @dataclass(frozen=True)
