@@ -1,7 +1,14 @@
 """The server-wide redraw pacing: few watchers redraw at the fastest interval, many stretch
-it so that all redraws together keep within their share of one core."""
+it so that all redraws together keep within their share of one core; every section of a
+page counts. A live run's page never waits for the run's session, and the server's heap
+built at start-up is out of the garbage collector's full passes."""
 
-from pcviz.service import Pacer
+import gc
+import threading
+
+from pcviz import ModelConfig, RuleConfig, TrainConfig
+from pcviz.service import LiveRun, Pacer, settle_heap
+from pcviz.store import new_run_id
 
 
 class Clock:
@@ -18,9 +25,29 @@ def test_interval_grows_with_the_watchers_and_their_redraw_cost():
     assert pace.interval() == 0.15 and pace.watchers() == 0
     pace.record("a", 0.02)
     assert pace.interval() == 0.15  # one cheap page: the fastest interval
+    seen = [pace.interval()]
     for visitor in "bcdefghij":
         pace.record(visitor, 0.02)
+        seen.append(pace.interval())
+    assert seen == sorted(seen) and seen[-1] > seen[0]  # never shorter with more watchers
     assert pace.watchers() == 10 and abs(pace.interval() - 10 * 0.02 / 0.5) < 1e-9
+
+
+def test_every_section_of_a_page_counts_and_the_interval_has_a_ceiling():
+    clock = Clock()
+    pace = Pacer(base=0.15, slowest=5.0, share=0.5, ttl=10, clock=clock)
+    for visitor in "abcd":
+        pace.record(visitor, 0.05)  # status and heatmaps
+    heatmaps_only = pace.interval()
+    for visitor in "abcd":
+        pace.record(visitor, 0.05, section="curves")
+        pace.record(visitor, 0.08, section="alignment")
+    assert pace.watchers() == 4  # sections are not visitors
+    assert abs(heatmaps_only - 4 * 0.05 / 0.5) < 1e-9
+    assert abs(pace.interval() - 4 * 0.18 / 0.5) < 1e-9
+    for visitor in range(100):
+        pace.record(str(visitor), 0.2)
+    assert pace.interval() == 5.0  # a page still redraws now and then
 
 
 def test_visitors_who_pause_or_leave_stop_counting():
@@ -28,9 +55,38 @@ def test_visitors_who_pause_or_leave_stop_counting():
     pace = Pacer(base=0.1, share=0.5, ttl=10, clock=clock)
     for visitor in "abcd":
         pace.record(visitor, 0.1)
-    assert abs(pace.interval() - 0.8) < 1e-9
-    pace.forget("a")
-    assert abs(pace.interval() - 0.6) < 1e-9
+        pace.record(visitor, 0.1, section="curves")
+    assert abs(pace.interval() - 1.6) < 1e-9
+    pace.forget("a")  # every section of a paused page
+    assert abs(pace.interval() - 1.2) < 1e-9
     clock.now = 11.0  # the others stopped redrawing (closed tabs)
     pace.record("e", 0.01)
     assert pace.watchers() == 1 and pace.interval() == 0.1
+
+
+def test_a_page_reading_a_run_never_waits_for_its_session():
+    run = LiveRun(new_run_id(), ModelConfig(depth=4, width=8), RuleConfig(),
+                  TrainConfig(batch_size=16, dataset="spirals"), idle=600)
+    try:
+        run.view()
+        got = []
+        with run._lock:  # a training chunk, an alignment, a checkpoint...
+            run._version += 1  # ...that changed the run
+            reader = threading.Thread(target=lambda: got.append(run.view()), daemon=True)
+            reader.start()
+            reader.join(timeout=60)
+            assert got and got[0].version < run._version  # the view built last, at once
+        assert run.view().version == run._version  # built anew once the session is free
+    finally:
+        run.close()
+
+
+def test_the_heap_built_at_start_up_is_out_of_the_collectors_reach():
+    kept = [[i] for i in range(1000)]  # containers the collector tracks
+    gc.collect()
+    assert {id(x) for x in kept} <= {id(x) for x in gc.get_objects(generation=2)}
+    try:
+        assert settle_heap() >= len(kept)
+        assert not {id(x) for x in kept} & {id(x) for x in gc.get_objects(generation=2)}
+    finally:
+        gc.unfreeze()

@@ -8,6 +8,10 @@
   actor that holds its weights and trains while playing, recorded in the run store.
 """
 
+from ._client import LiveRunClient as LiveRunClient
+from ._client import RunGone as RunGone
+from ._client import find_live_run as find_live_run
+from ._client import open_live_run as open_live_run
 from ._cluster import ClusterStatus as ClusterStatus
 from ._cluster import ClusterUnavailable as ClusterUnavailable
 from ._cluster import ensure as ensure
@@ -18,16 +22,13 @@ from ._jobs import Job as Job
 from ._jobs import WorkerLost as WorkerLost
 from ._jobs import as_completed as as_completed
 from ._jobs import submit as submit
-from ._client import LiveRunClient as LiveRunClient
-from ._client import RunGone as RunGone
-from ._client import find_live_run as find_live_run
-from ._client import open_live_run as open_live_run
 from ._live import LiveRun as LiveRun
 from ._live import RunView as RunView
 from ._live import failure_message as failure_message
 from ._live import idle_seconds as idle_seconds
 from ._live import run_config as run_config
 from ._pacing import Pacer as Pacer
+from ._pacing import settle_heap as settle_heap
 from ._warm import warm_up as warm_up
 
 __all__ = [
@@ -43,11 +44,12 @@ __all__ = [
     "as_completed",
     "ensure",
     "failure_message",
-    "idle_seconds",
     "find_live_run",
+    "idle_seconds",
     "open_live_run",
     "ready",
     "run_config",
+    "settle_heap",
     "start",
     "status",
     "submit",

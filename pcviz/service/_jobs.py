@@ -7,7 +7,8 @@ dies (killed, out of memory, a lost node) runs again on another worker, up to `R
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from . import _cluster
 

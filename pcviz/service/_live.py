@@ -106,8 +106,11 @@ class LiveRun(RunRecording):
     # -- the play loop ----------------------------------------------------------------------
 
     def _warm_up(self) -> None:
-        """Compile the run's programs on a throw-away copy while the visitor reads the page,
-        so that Play and Step do not wait for the compiler."""
+        """Compile the run's training step on a throw-away copy while the visitor reads the
+        page, so that Play and Step do not wait for the compiler; then, in a thread of its
+        own while the run may already train, its evaluation and its alignment with BP, so
+        that neither compiles later while holding the session (which would stop this run's
+        training for seconds while the other runs train)."""
         from ._warm import warm_up
 
         if self.session is None or self.error is not None:
@@ -120,6 +123,12 @@ class LiveRun(RunRecording):
         finally:
             self._compiling(False)
 
+        def the_rest() -> None:
+            with contextlib.suppress(Exception):  # as above
+                warm_up(*self.configs, dataset=self.session.data)
+
+        threading.Thread(target=the_rest, name=f"pcviz-warm-{self.run_id}", daemon=True).start()
+
     def _compiling(self, now: bool) -> None:
         """Say (in the view) whether the run's programs are being compiled."""
         with self._lock:
@@ -128,6 +137,7 @@ class LiveRun(RunRecording):
 
     def _loop(self) -> None:
         self._warm_up()
+        self._seen = max(self._seen, time.monotonic())  # a page that waited is still there
         while not self._closing.is_set():
             if time.monotonic() - self._seen > self.idle:
                 self._retire()
@@ -141,6 +151,9 @@ class LiveRun(RunRecording):
                 self._wake.wait(0.5)
                 self._wake.clear()
             self._save(force=not self.moving)
+            if self._view_wanted:  # a page asked while something else held the session
+                with self._lock:
+                    self._view_wanted, self._view = False, self._make_view()
 
     def _next_chunk(self) -> int:
         with self._lock:
@@ -240,17 +253,19 @@ class LiveRun(RunRecording):
         """The run as of its latest update, or `None` when nothing changed since version
         `since` (what the page already drew).
 
-        Never waits for a training chunk: while one runs, the view built after the previous
-        chunk comes back and the next one is built as this chunk ends."""
+        Never waits for the session: while a training chunk (or anything else) holds it, the
+        view built last comes back and the next one is built as the chunk ends."""
         self._seen = time.monotonic()
         current = self._view
         stale = current.version != self._version or current.playing != self.moving or \
             current.store_problem != self.store_problem
-        if stale and self._busy:
-            self._view_wanted = True
-        elif stale:
-            with self._waiting_for_session():
+        if stale and not self._busy and self._lock.acquire(blocking=False):
+            try:
                 current = self._view = self._make_view()
+            finally:
+                self._lock.release()
+        elif stale:
+            self._view_wanted = True
         return None if current.version == since and not self.moving else current
 
     @contextlib.contextmanager

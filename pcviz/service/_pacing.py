@@ -2,54 +2,73 @@
 
 Training runs in the run service's workers; what the dashboard's own process spends per
 update is drawing (building figures, sending them). `Pacer` keeps, per visitor watching a
-playing run, the CPU time its last redraw took (not the wall time, which waiting for a busy
-machine's cores would inflate), and spaces redraws so that all of them together
-use at most `share` of one core of the dashboard's process:
+playing run and per live section of the page (status and heatmaps, curves, alignment), the
+CPU time its last redraw took (not the wall time, which waiting for a busy machine's cores
+would inflate), and spaces redraws so that all of them together use at most `share` of one
+core of the dashboard's process:
 
-$$ \\Delta t_v = \\max\\Big(\\Delta t_0,\\; \\frac{\\sum_w r_w}{s}\\Big) $$
+$$ \\Delta t = \\max\\Big(\\Delta t_0,\\; \\min\\Big(\\Delta t_{\\max},\\;
+   \\frac{1}{s} \\sum_w \\sum_k r_{w,k}\\Big)\\Big) $$
 
-with $r_w$ the redraw time of each watcher $w$, $s$ the share and $\\Delta t_0$ the fastest
-interval. With few visitors each redraws every $\\Delta t_0$; with many, each redraws less
-often, and the health check and every click are still answered at once.
+with $r_{w,k}$ the redraw time of section $k$ of watcher $w$ (every section counted as if it
+redrew every $\\Delta t$: the curves and the alignment redraw less often, so this errs on
+the side of the server), $s$ the share, $\\Delta t_0$ the fastest interval and
+$\\Delta t_{\\max}$ the slowest. With few visitors each redraws every $\\Delta t_0$; with
+many, each redraws less often, and the health check and every click are still answered at
+once.
+
+`settle_heap` freezes the objects the server built as it started (modules, the page's code)
+out of the garbage collector's reach: a full collection then scans only what visitors
+allocate since, instead of pausing every thread of the server, its health check included,
+for a tenth of a second or more.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class Pacer:
     """Server-wide redraw pacing (thread-safe).
 
-    **Arguments:** `base`, the fastest interval $\\Delta t_0$ in seconds; `share`, the
-    fraction of one core that redraws may use; `ttl`, seconds after which a visitor that
-    stopped redrawing no longer counts; `clock` (for tests).
+    **Arguments:** `base`, the fastest interval $\\Delta t_0$ in seconds; `slowest`, the
+    longest interval $\\Delta t_{\\max}$; `share`, the fraction of one core that redraws may
+    use; `ttl`, seconds after which a visitor that stopped redrawing no longer counts;
+    `clock` (for tests).
     """
 
-    def __init__(self, *, base: float = 0.15, share: float = 0.5, ttl: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic):
-        self.base, self.share, self.ttl, self.clock = base, share, ttl, clock
+    def __init__(self, *, base: float = 0.15, slowest: float = 10.0, share: float = 0.5,
+                 ttl: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        self.base, self.slowest, self.share = base, slowest, share
+        self.ttl, self.clock = ttl, clock
         self._lock = threading.Lock()
-        self._redraws: dict[str, tuple[float, float]] = {}  # visitor -> (seconds, seen)
+        # visitor -> section -> (seconds, seen)
+        self._redraws: dict[str, dict[str, tuple[float, float]]] = {}
 
-    def record(self, visitor: str, seconds: float) -> None:
-        """Visitor `visitor`'s latest redraw took `seconds` (a moving average is kept)."""
+    def record(self, visitor: str, seconds: float, *, section: str = "main") -> None:
+        """Section `section` of visitor `visitor`'s page took `seconds` to redraw (a moving
+        average is kept per section)."""
         with self._lock:
             now = self.clock()
-            old = self._redraws.get(visitor, (seconds, now))[0]
-            self._redraws[visitor] = (0.7 * old + 0.3 * seconds, now)
+            sections = self._redraws.setdefault(visitor, {})
+            old = sections.get(section, (seconds, now))[0]
+            sections[section] = (0.7 * old + 0.3 * seconds, now)
 
     def forget(self, visitor: str) -> None:
         """Visitor `visitor` stopped watching a playing run."""
         with self._lock:
             self._redraws.pop(visitor, None)
 
-    def _live(self) -> dict[str, tuple[float, float]]:
+    def _live(self) -> dict[str, dict[str, tuple[float, float]]]:
         now = self.clock()
-        for visitor in [v for v, (_, seen) in self._redraws.items() if now - seen > self.ttl]:
-            del self._redraws[visitor]
+        for visitor, sections in list(self._redraws.items()):
+            for section in [k for k, (_, seen) in sections.items() if now - seen > self.ttl]:
+                del sections[section]
+            if not sections:
+                del self._redraws[visitor]
         return self._redraws
 
     def watchers(self) -> int:
@@ -57,8 +76,23 @@ class Pacer:
         with self._lock:
             return len(self._live())
 
-    def interval(self) -> float:
-        """Seconds between two redraws of each watcher's page ($\\Delta t_v$ above)."""
+    def cost(self) -> float:
+        """CPU seconds of one redraw of every watcher's every section ($\\sum_w \\sum_k
+        r_{w,k}$)."""
         with self._lock:
-            total = sum(seconds for seconds, _ in self._live().values())
-        return max(self.base, total / self.share)
+            return sum(seconds for sections in self._live().values()
+                       for seconds, _ in sections.values())
+
+    def interval(self) -> float:
+        """Seconds between two redraws of each watcher's page ($\\Delta t$ above)."""
+        return max(self.base, min(self.slowest, self.cost() / self.share))
+
+
+def settle_heap() -> int:
+    """Move every object alive now into the garbage collector's permanent generation
+    (`gc.freeze`), after collecting what is already garbage; returns how many were frozen.
+    Call it once the server has imported its modules: later full collections then skip
+    them."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

@@ -11,7 +11,8 @@ last checkpoint); otherwise, and whenever the structure of the configuration cha
 (anything but the learning rate), it starts a new run and writes its id in the address. A new
 learning rate is passed on without a reset. The buttons send commands in callbacks.
 `lab_live` draws three `st.fragment`s that rerun while playing, at the interval the server's
-`Pacer` sets: status and heatmaps, training curves, alignment with BP and wall times.
+`Pacer` sets from what every playing visitor's three sections cost to redraw: status and
+heatmaps, training curves, alignment with BP and wall times.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ CURVE_SECONDS = 1.0
 """Interval of the training curves' fragment while playing."""
 SLOW_SECONDS = 2.0
 """Interval of the third fragment (alignment with BP, one more inference; wall times)."""
+PACE_SLACK = 2.0
+"""A playing page is redrawn at a new pace once the server's differs from its own by more
+than this factor."""
 START_SECONDS = 90.0
 """Longest wait for a new run's actor to build its network and data."""
 
@@ -186,27 +190,36 @@ def _train_frame(lecture: bool) -> None:
 def _pace(lab: LabState, seconds: float, first: bool) -> None:
     """Record this redraw's cost; rerun the whole page when the buttons show another state
     than the run's (it stopped or started on its own: divergence, another tab, a reload), on
-    the run's `first` view, or when the server's pace moved far from ours."""
+    the run's `first` view, or when the server's pace moved more than `PACE_SLACK` times
+    away from ours (a whole rerun costs several redraws: small moves are left alone)."""
     pace, me = pacer(), visitor_id()
     if lab.playing:
         pace.record(me, seconds)
     else:
         pace.forget(me)
     interval = pace.interval()
-    moved = not lab.interval / 1.5 <= interval <= lab.interval * 1.5
+    moved = not lab.interval / PACE_SLACK <= interval <= lab.interval * PACE_SLACK
     if first or lab.shown_playing != lab.playing or (lab.playing and moved):
         st.rerun(scope="app")
 
 
+def _record(section: str, started: float) -> None:
+    """Count the CPU time this section's redraw took since `started` (`time.thread_time`)
+    in the server's pace while the visitor's run plays."""
+    if lab_state().playing:
+        pacer().record(visitor_id(), time.thread_time() - started, section=section)
+
+
 def _curves_frame(lecture: bool) -> None:
-    lab = lab_state()
+    lab, started = lab_state(), time.thread_time()
     if lab.view is not None and lab.view.error is None:
         with st.container(key="live_curves"):
             view.curves(lab, lecture=lecture)
+    _record("curves", started)
 
 
 def _slow_frame() -> None:
-    lab = lab_state()
+    lab, started = lab_state(), time.thread_time()
     seen = lab.view
     if lab.client is None or seen is None or seen.error is not None or seen.step_count == 0:
         return
@@ -218,6 +231,7 @@ def _slow_frame() -> None:
         lab.aligned_step = seen.step_count
     with st.container(key="live_alignment"):
         view.alignment_and_times(lab)
+    _record("alignment", started)
 
 
 def lab_live(lab: LabState, *, lecture: bool = False) -> None:

@@ -15,7 +15,9 @@ from ..service import Pacer
 
 @st.cache_resource(show_spinner=False)
 def pacer() -> Pacer:
-    """The server's `Pacer`."""
+    """The server's `Pacer`, made as the first live page draws; the heap the server built up
+    to then is frozen out of the garbage collector's full passes (`service.settle_heap`)."""
+    service.settle_heap()
     return Pacer()
 
 
