@@ -85,11 +85,12 @@ def train_step_args(p: Problem, alphas: list[float]) -> tuple:
 
 def train_step_fn(p: Problem, alphas: list[float], record: bool):
     """One synchronised training step, as `Session._step_group` runs it."""
-    args = train_step_args(p, alphas)
+    args = list(train_step_args(p, alphas))
 
     def run():
         out = _steps.inference_step(*args, steps=p.steps, record=record, optimizer="adam")
         jax.block_until_ready(out[:2])
+        args[:2] = out[:2]  # the next step starts from these weights, where they are
         return jax.device_get(out[2:])
 
     return run

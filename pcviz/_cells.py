@@ -38,8 +38,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import PartitionSpec as P
 
-from . import _steps
+from . import _devices, _steps
 from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
 from .data import Batches, Dataset, fixed_batch, load_dataset
 from .model import init_model
@@ -68,32 +69,45 @@ class Setting(NamedTuple):
         return rule, train
 
 
+def _over_devices(body, mesh, specs, *args):
+    """`body(*args)` split over `mesh` with the given input specs (outputs split by unit)."""
+    if mesh is None:
+        return body(*args)
+    return jax.shard_map(body, mesh=mesh, in_specs=specs, out_specs=P(_devices.LEAD))(*args)
+
+
 @partial(jax.jit, static_argnames=("optimizer",))
 def unit_bp_step(models, opt_states, active, x, y, lr, *, optimizer: str):
-    """`_steps.bp_step` mapped over a leading unit axis.
+    """`_steps.bp_step` mapped over a leading unit axis, the units split over the devices.
 
     **Arguments:** `models`, `opt_states`, `active` with leading axes `(units, 1)`; `x`
     `(units, B, D)`, `y` `(units, B, K)`; `lr` `(units,)`.
 
     **Returns:** `(models, opt_states, StepMetrics)`, each with leading axes `(units, 1)`.
     """
-    step = partial(_steps.bp_step, optimizer=optimizer)
-    return jax.vmap(step)(models, opt_states, active, x, y, lr)
+    body = jax.vmap(partial(_steps.bp_step, optimizer=optimizer))
+    mesh = _devices.step_mesh(len(lr))
+    return _over_devices(body, mesh, P(_devices.LEAD), models, opt_states, active, x, y, lr)
 
 
 @partial(jax.jit, static_argnames=("steps", "optimizer"))
 def unit_inference_step(models, opt_states, alphas, active, x, y, eta, rho, lr, *, steps: int,
                         optimizer: str):
-    """`_steps.inference_step` (telemetry off) mapped over a leading unit axis.
+    """`_steps.stacked_inference_step` (telemetry off) mapped over a leading unit axis, the
+    units split over every device.
 
     **Arguments:** `models`, `opt_states`, `alphas`, `active` with leading axes `(units, 1)`;
     `x` `(units, B, D)`, `y` `(units, B, K)`; `eta`, `lr` `(units,)`; `rho` a shared scalar.
 
     **Returns:** `(models, opt_states, StepMetrics)` with leading axes `(units, 1)`.
     """
-    step = partial(_steps.inference_step, steps=steps, record=False, optimizer=optimizer)
-    models, states, metrics, _ = jax.vmap(step, in_axes=(0, 0, 0, 0, 0, 0, 0, None, 0))(
-        models, opt_states, alphas, active, x, y, eta, rho, lr)
+    mesh = _devices.step_mesh(len(lr))
+    step = partial(_steps.stacked_inference_step, steps=steps, record=False, optimizer=optimizer)
+    body = jax.vmap(step, in_axes=(0, 0, 0, 0, 0, 0, 0, None, 0))
+    lead, same = P(_devices.LEAD), P()
+    specs = (lead, lead, lead, lead, lead, lead, lead, same, lead)
+    models, states, metrics, _ = _over_devices(body, mesh, specs, models, opt_states, alphas,
+                                               active, x, y, eta, rho, lr)
     return models, states, metrics
 
 
@@ -220,6 +234,9 @@ class _State:
         """One training step of every unit on its seed's batch; the metrics."""
         x, y = x[self.rows], y[self.rows]
         active = jnp.asarray([[d is None] for d in self.diverged])
+        mesh = _devices.step_mesh(len(self.lr))
+        if mesh is not None:  # the units' weights stay on their devices between steps
+            self.models, self.opt_states = _devices.put_lead((self.models, self.opt_states), mesh)
         if self.group.rules == ["bp"]:
             out = unit_bp_step(self.models, self.opt_states, active, x, y, self.lr,
                                optimizer=optimizer)

@@ -14,8 +14,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, Float
 
+from . import _devices
 from .model import ResidualMLP, mse_loss
 from .rules import bp_grads, energy_weight_grads, infer
 
@@ -84,17 +86,64 @@ def bp_step(models: ResidualMLP, opt_states, active, x, y, lr, *, optimizer: str
     return jax.vmap(one)(models, opt_states, active)
 
 
-def _one_inference_step(model, opt_state, alpha, active, x, y, eta, rho, lr, steps, record, opt):
-    state, telemetry = infer(model, x, y, steps=steps, eta=eta, rho=rho, alpha=alpha, record=record)
+def _one_inference_step(model, opt_state, alpha, active, x, y, eta, rho, lr, steps, record, opt,
+                        batch_axis=None):
+    """One rule's step. With `batch_axis` (inside `jax.shard_map`, the batch split over that
+    axis), the weight gradient, loss and accuracy are averaged over the whole batch."""
+    state, telemetry = infer(model, x, y, steps=steps, eta=eta, rho=rho, alpha=alpha,
+                             record=record, batch_axis=batch_axis)
     grads = energy_weight_grads(model, x, y, state, rho)
     yhat = model(x)
-    loss = jnp.mean(mse_loss(yhat, y))
+    loss, accuracy = jnp.mean(mse_loss(yhat, y)), _accuracy(yhat, y)
+    if batch_axis is not None:
+        grads, loss, accuracy = jax.lax.pmean((grads, loss, accuracy), batch_axis)
     model_new, state_new, keep = _apply(opt, grads, opt_state, model, lr, active)
-    metrics = StepMetrics(loss, _accuracy(yhat, y), keep & jnp.isfinite(loss))
+    metrics = StepMetrics(loss, accuracy, keep & jnp.isfinite(loss))
     return model_new, state_new, metrics, telemetry
 
 
+def stacked_inference_step(models, opt_states, alphas, active, x, y, eta, rho, lr, *,
+                           steps, record, optimizer, batch_axis=None):
+    """`inference_step`'s computation on one device's share: every stacked rule (`vmap`) on
+    this device's samples, averaged over `batch_axis` when the batch is split over it."""
+    one = partial(
+        _one_inference_step, x=x, y=y, eta=eta, rho=rho, lr=lr, steps=steps, record=record,
+        opt=optimizer, batch_axis=batch_axis,
+    )
+    return jax.vmap(one)(models, opt_states, alphas, active)
+
+
 @partial(jax.jit, static_argnames=("steps", "record", "optimizer"))
+def _inference_program(
+    models: ResidualMLP,
+    opt_states,
+    alphas: Float[Array, " rules"],
+    active,
+    x,
+    y,
+    eta,
+    rho,
+    lr,
+    *,
+    steps: int,
+    record: bool,
+    optimizer: str,
+):
+    mesh = _devices.step_mesh(alphas.shape[0])
+    options = dict(steps=steps, record=record, optimizer=optimizer)
+    if mesh is None:
+        return stacked_inference_step(models, opt_states, alphas, active, x, y, eta, rho, lr,
+                                      **options)
+    lead, same = P(_devices.LEAD), P()
+    split = jax.shard_map(
+        partial(stacked_inference_step, **options),
+        mesh=mesh,
+        in_specs=(lead, lead, lead, lead, same, same, same, same, same),
+        out_specs=lead,
+    )
+    return split(models, opt_states, alphas, active, x, y, eta, rho, lr)
+
+
 def inference_step(
     models: ResidualMLP,
     opt_states,
@@ -110,16 +159,26 @@ def inference_step(
     record: bool,
     optimizer: str,
 ):
-    """One training step of every stacked inference rule, batched with `jax.vmap`.
+    """One training step of every stacked inference rule, batched with `jax.vmap` and laid
+    over every device (`pcviz._devices.step_mesh`): PC and PC-ALM on a device (a core) each,
+    so that two rules cost about one. One compiled program; on a single device it is the
+    plain batched step. The stacked weights and optimiser states stay on their devices from
+    one step to the next.
 
     **Returns:** `(models, opt_states, StepMetrics, Telemetry | None)`, each with a leading
     rule axis.
     """
-    one = partial(
-        _one_inference_step, x=x, y=y, eta=eta, rho=rho, lr=lr, steps=steps, record=record,
-        opt=optimizer,
-    )
-    return jax.vmap(one)(models, opt_states, alphas, active)
+    mesh = _devices.step_mesh(len(alphas))
+    if mesh is not None:
+        models, opt_states, alphas, active = _devices.put_lead(
+            (models, opt_states, alphas, active), mesh)
+    return _inference_program(models, opt_states, alphas, active, x, y, eta, rho, lr,
+                              steps=steps, record=record, optimizer=optimizer)
+
+
+# the compiled program's introspection, on the step itself (compile-cache checks, lowering)
+inference_step._cache_size = _inference_program._cache_size  # type: ignore[attr-defined]
+inference_step.lower = _inference_program.lower  # type: ignore[attr-defined]
 
 
 def _layer_sums(a: ResidualMLP, b: ResidualMLP) -> tuple[Array, Array, Array]:
@@ -223,5 +282,6 @@ __all__ = [
     "init_group",
     "make_optimizer",
     "stack",
+    "stacked_inference_step",
     "unstack",
 ]

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ..model import ResidualMLP, mse_loss
-from ._energy import States, layer_energies, residuals, state_gradient
+from ._energy import States, incoming_weights, output_loss, predictions, state_gradient
 
 _TINY = 1e-30
 
@@ -27,10 +27,11 @@ class Telemetry(NamedTuple):
     - `credit` `(T, L-1)`: $\\|\\lambda_i + \\rho r_i\\|$, the credit a layer's weights learn from.
     - `error` `(T, L-1)`: $\\|r_i\\|$.
     - `multiplier` `(T, L-1)`: $\\|\\lambda_i\\|$ (the multipliers used by that primal step).
-    - `energy` `(T, L)`: $\\frac\\rho2\\|r_i + \\lambda_i/\\rho\\|^2$ per hidden layer and the output
-      loss in the last column (batch means).
+    - `energy` `(T, L)`: $\\frac\\rho2\\|r_i + \\lambda_i/\\rho\\|^2$ per hidden layer and
+      the output loss in the last column (batch means).
     - `alignment` `(T, L-1)`: cosine of layer $i$'s credit with its BP adjoint $-\\delta_i$.
-    - `bp_adjoint` `(L-1,)`: $\\|\\delta_i\\|$ of BP's per-sample adjoints $\\delta_i = \\partial\\ell/\\partial h_i$.
+    - `bp_adjoint` `(L-1,)`: $\\|\\delta_i\\|$ of BP's per-sample adjoints
+      $\\delta_i = \\partial\\ell/\\partial h_i$.
     """
 
     credit: Float[Array, "steps layers"]
@@ -49,36 +50,61 @@ class InferenceState(NamedTuple):
     multiplier: States
 
 
-def _rms(norms_sq: Float[Array, "layers batch"]) -> Float[Array, " layers"]:
-    """Root-mean-square over the batch, from the per-sample squared norms."""
-    return jnp.sqrt(jnp.mean(norms_sq, axis=-1))
+class TelemetrySums(NamedTuple):
+    """Per inference step, sums over the batch (of this device's samples, when the batch is
+    split) from which `Telemetry` is finished once, after the loop: `(T, L-1)` each, and the
+    summed output loss `(T,)`. Sums, not means, so that shards of a batch add up."""
+
+    credit_sq: Float[Array, "steps layers"]
+    error_sq: Float[Array, "steps layers"]
+    multiplier_sq: Float[Array, "steps layers"]
+    credit_against_adjoint: Float[Array, "steps layers"]
+    loss: Float[Array, " steps"]
 
 
-def _rms_norm(v: States) -> Float[Array, " layers"]:
-    return _rms(jnp.sum(v**2, axis=-1))
+def _layer_sum(v: States) -> Float[Array, " layers"]:
+    return jnp.sum(v, axis=(1, 2))
 
 
 def bp_adjoints(
     model: ResidualMLP, x: Float[Array, "batch input"], y: Float[Array, "batch output"]
 ) -> States:
     """BP's per-sample adjoints $\\delta_i = \\partial \\ell / \\partial h_i$, `(L-1, B, N)`."""
-    n = model.w_in.shape[0]
-    shift = jnp.zeros((model.depth - 1, x.shape[0], n), x.dtype)
+    # zeros shaped (and, inside `shard_map`, split) like the states, so that each device
+    # differentiates with respect to its own samples' shifts
+    first = model.first_hidden(x)
+    shift = jnp.zeros_like(jnp.broadcast_to(first, (model.depth - 1, *first.shape)))
     return jax.grad(lambda s: jnp.sum(mse_loss(model.readout(model.states(x, s)[-1]), y)))(shift)
 
 
-def _record(model, y, state: InferenceState, rho, adjoint, adjoint_sq) -> tuple:
-    """One telemetry row; each reduction over the states is done once and shared."""
+def _sums(model, y, state: InferenceState, rho, adjoint) -> TelemetrySums:
+    """One row of `TelemetrySums`: four reductions over the states and the output loss."""
     credit = state.multiplier + rho * state.error
-    credit_sq = jnp.sum(credit**2, axis=-1)
-    dot = -jnp.sum(credit * adjoint, axis=(1, 2))
-    norms = jnp.sqrt(jnp.sum(credit_sq, axis=-1) * adjoint_sq)
-    return (
-        _rms(credit_sq),
-        _rms_norm(state.error),
-        _rms_norm(state.multiplier),
-        layer_energies(model, state.h, y, credit_sq, rho),
-        jnp.where(norms > _TINY, dot / jnp.maximum(norms, _TINY), 0.0),
+    return TelemetrySums(
+        _layer_sum(credit**2),
+        _layer_sum(state.error**2),
+        _layer_sum(state.multiplier**2),
+        -_layer_sum(credit * adjoint),
+        jnp.sum(output_loss(model, state.h, y)),
+    )
+
+
+def _finish(sums: TelemetrySums, adjoint_sq, batch, rho) -> Telemetry:
+    r"""`Telemetry` from the whole batch's sums: RMS norms $\sqrt{\sum_b \|v_b\|^2 / B}$, energies
+    $\sum_b\|e_{i,b}\|^2 / 2\rho B$ and the output loss's batch mean, and the cosine
+    $\langle e_i, -\delta_i\rangle / (\|e_i\|\,\|\delta_i\|)$ over the whole batch."""
+    norms = jnp.sqrt(sums.credit_sq * adjoint_sq[None])
+    return Telemetry(
+        credit=jnp.sqrt(sums.credit_sq / batch),
+        error=jnp.sqrt(sums.error_sq / batch),
+        multiplier=jnp.sqrt(sums.multiplier_sq / batch),
+        energy=jnp.concatenate(
+            [sums.credit_sq / (2.0 * rho * batch), (sums.loss / batch)[:, None]], axis=1
+        ),
+        alignment=jnp.where(
+            norms > _TINY, sums.credit_against_adjoint / jnp.maximum(norms, _TINY), 0.0
+        ),
+        bp_adjoint=jnp.sqrt(adjoint_sq / batch),
     )
 
 
@@ -92,6 +118,7 @@ def infer(
     rho: float | Array,
     alpha: float | Array,
     record: bool = True,
+    batch_axis: str | None = None,
 ) -> tuple[InferenceState, Telemetry | None]:
     r"""Run PC-ALM inference (Seely & Gould 2026, Algorithm 1); `alpha = 0` is PC.
 
@@ -101,39 +128,48 @@ def infer(
       h \leftarrow h - \eta\, \partial_h \mathcal L_\rho(h, \lambda)$$
 
     so that there are $T$ primal and $T-1$ dual steps, and the returned multipliers are those
-    of the last primal step (the ones the weight update uses). One `lax.scan`.
+    of the last primal step (the ones the weight update uses). One `lax.scan` whose body is
+    two batched contractions (`state_gradient`, `predictions`) and the elementwise work fused
+    around them; the telemetry is four reductions per step, finished after the loop.
 
     **Arguments:**
 
     - `model`, `x` `(B, D)`, one-hot `y` `(B, K)`.
     - `steps`: $T$ (static). `eta`, `rho`, `alpha`: $\eta_h$ (per sample), $\rho$, $\alpha$.
     - `record`: also return `Telemetry` (computed in the loop, reduced over the batch).
+    - `batch_axis`: inside `jax.shard_map` with the batch split over that mesh axis, the name
+      of the axis: the telemetry then covers the whole batch (one `psum` after the loop).
 
     **Returns:** `(state, telemetry)`: the final `InferenceState` and `Telemetry` or `None`.
     """
+    first = model.first_hidden(x)
+    incoming = incoming_weights(model)
     h0 = model.states(x)
-    start = InferenceState(h0, residuals(model, x, h0), jnp.zeros_like(h0))
+    start = InferenceState(h0, h0 - predictions(model, first, h0), jnp.zeros_like(h0))
     adjoint = bp_adjoints(model, x, y) if record else None
-    adjoint_sq = jnp.sum(adjoint**2, axis=(1, 2)) if record else None
 
     def step(state: InferenceState, t):
         multiplier = state.multiplier + jnp.where(t > 0, alpha, 0.0) * state.error
         credit = multiplier + rho * state.error
-        h = state.h - eta * state_gradient(model, state.h, y, credit)
-        new = InferenceState(h, residuals(model, x, h), multiplier)
-        return new, (_record(model, y, new, rho, adjoint, adjoint_sq) if record else None)
+        h = state.h - eta * state_gradient(model, state.h, y, credit, incoming=incoming)
+        new = InferenceState(h, h - predictions(model, first, h), multiplier)
+        return new, (_sums(model, y, new, rho, adjoint) if record else None)
 
-    final, rows = jax.lax.scan(step, start, jnp.arange(steps))
+    final, sums = jax.lax.scan(step, start, jnp.arange(steps))
     if not record:
         return final, None
-    return final, Telemetry(*rows, bp_adjoint=_rms_norm(adjoint))
+    totals = (sums, _layer_sum(adjoint**2), x.shape[0])
+    if batch_axis is not None:
+        totals = jax.lax.psum(totals, batch_axis)
+    return final, _finish(*totals, rho)
 
 
 @partial(jax.jit, static_argnames=("iterations",))
 def constraint_spectral_norm(
     model: ResidualMLP, x: Float[Array, "batch input"], *, iterations: int = 64
 ) -> Array:
-    r"""$\lambda_{\max}(A^\top A)$ by power iteration, $A = \partial r / \partial h$ at the forward pass.
+    r"""$\lambda_{\max}(A^\top A)$ by power iteration, $A = \partial r / \partial h$ at the
+    forward pass.
 
     $(Av)_i = v_i - J_i v_{i-1}$ and $(A^\top u)_i = u_i - J_{i+1}^\top u_{i+1}$ come from one
     `jvp` and one `vjp` of the batched predictions; the batch's samples are independent blocks,
