@@ -77,15 +77,15 @@ def bp_adjoints(
     return jax.grad(lambda s: jnp.sum(mse_loss(model.readout(model.states(x, s)[-1]), y)))(shift)
 
 
-def _sums(model, y, state: InferenceState, rho, adjoint) -> TelemetrySums:
-    """One row of `TelemetrySums`: four reductions over the states and the output loss."""
+def _sums(state: InferenceState, rho, adjoint, loss) -> TelemetrySums:
+    """One row of `TelemetrySums`: four reductions over the states, and the output loss."""
     credit = state.multiplier + rho * state.error
     return TelemetrySums(
         _layer_sum(credit**2),
         _layer_sum(state.error**2),
         _layer_sum(state.multiplier**2),
         -_layer_sum(credit * adjoint),
-        jnp.sum(output_loss(model, state.h, y)),
+        loss,
     )
 
 
@@ -148,16 +148,22 @@ def infer(
     start = InferenceState(h0, h0 - predictions(model, first, h0), jnp.zeros_like(h0))
     adjoint = bp_adjoints(model, x, y) if record else None
 
+    def loss(h: States) -> Array:
+        return jnp.sum(output_loss(model, h, y))
+
     def step(state: InferenceState, t):
         multiplier = state.multiplier + jnp.where(t > 0, alpha, 0.0) * state.error
         credit = multiplier + rho * state.error
         h = state.h - eta * state_gradient(model, state.h, y, credit, incoming=incoming)
         new = InferenceState(h, h - predictions(model, first, h), multiplier)
-        return new, (_sums(model, y, new, rho, adjoint) if record else None)
+        # the loss of the state this step starts from shares state_gradient's readout; it is
+        # the previous row's, shifted into place after the loop
+        return new, (_sums(new, rho, adjoint, loss(state.h)) if record else None)
 
     final, sums = jax.lax.scan(step, start, jnp.arange(steps))
     if not record:
         return final, None
+    sums = sums._replace(loss=jnp.concatenate([sums.loss[1:], loss(final.h)[None]]))
     totals = (sums, _layer_sum(adjoint**2), x.shape[0])
     if batch_axis is not None:
         totals = jax.lax.psum(totals, batch_axis)
