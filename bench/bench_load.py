@@ -4,31 +4,37 @@
     python bench/bench_load.py --visitors 8 --seconds 60
 
 How: `streamlit run app.py` headless on a free port with the defaults (a local run service
-on every core, no cap on visitors), `--visitors` browser contexts in Debian's Chromium, each
+on every core, no cap on visitors; a fresh run store, and no watching of the source files,
+as in production), `--visitors` browser contexts in Debian's Chromium, each
 on its own configuration (depths 4, 5, 6, ..., width 16, batch 32, BP and PC-ALM). All press
 Play; the time until every one shows its first heatmap is printed; then, over `--seconds`, the
-step counters are sampled five times a second: training steps per second, and page updates
-per second (how often each visitor's step counter changed). A thread asks `/_stcore/health`
+training steps per second (each step counter at the start and the end), and page updates
+per second: how often each visitor's step counter changed on the page, counted in the page
+itself (a `MutationObserver`, so that the count does not depend on how fast this script can
+poll four busy browsers). A thread asks `/_stcore/health`
 four times a second from the first page load to the end. The browsers run at a lower CPU
 priority (nice 10): they stand in for the visitors' own machines. A reload of the first page
 at the end measures reload-to-reattached (the run's id is in the address).
 
-Printed: per visitor its steps and updates per second, the health latency (median, 95th
-percentile, maximum; target: every answer within 1 s) during the start and while playing,
-and the reload-to-reattached time.
+Printed: per visitor its steps and updates per second, the slowest run's steps per second
+over the fastest's, the redraw interval the server chose for that load (read off the page),
+the health latency (median, 95th percentile, maximum; target: every answer within 1 s)
+during the start and while playing, and the reload-to-reattached time.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from _browser import (  # noqa: E402
+from _browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     HEATMAP,
@@ -41,6 +47,25 @@ from _browser import (  # noqa: E402
     serve,
     step_count,
 )
+
+COUNT_UPDATES_JS = """() => {
+  const read = () => {
+    for (const metric of document.querySelectorAll('[data-testid="stMetric"]')) {
+      if (metric.innerText.includes('Training step')) {
+        const value = metric.querySelector('[data-testid="stMetricValue"]');
+        return value ? value.innerText : null;
+      }
+    }
+    return null;
+  };
+  window.pcvizUpdates = 0;
+  let last = read();
+  new MutationObserver(() => {
+    const now = read();
+    if (now !== null && now !== last) { last = now; window.pcvizUpdates += 1; }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+"""Counts, in the page, every change of the step counter shown (`window.pcvizUpdates`)."""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -66,7 +91,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    with serve() as server, sync_playwright() as playwright:
+    store = Path(tempfile.mkdtemp(prefix="pcviz-bench-load-")) / "runs.sqlite"
+    with serve("--server.fileWatcherType", "none", env={"PCVIZ_STORE": str(store)}) as server, \
+            sync_playwright() as playwright:
         probe = HealthProbe(server.url, timeout=30)
         probe.start()
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -85,16 +112,17 @@ def main(argv=None) -> None:
         first_heatmaps = time.monotonic() - pressed
         start, before = time.monotonic(), [step_count(p) for p in pages]
         cpu_start = cpu_seconds(server.process.pid)
-        seen, changes = list(before), [0] * len(pages)
+        for page in pages:
+            page.evaluate(COUNT_UPDATES_JS)
         while time.monotonic() - start < args.seconds:
-            pages[0].wait_for_timeout(200)
-            for i, page in enumerate(pages):
-                now = step_count(page)
-                changes[i] += now != seen[i]
-                seen[i] = now
+            pages[0].wait_for_timeout(500)
+        changes = [page.evaluate("window.pcvizUpdates") for page in pages]
         took = time.monotonic() - start
+        seen = [step_count(p) for p in pages]
         rates = [(s - b) / took for s, b in zip(seen, before)]
         updates = [c / took for c in changes]
+        paced = re.search(r"(\d+) live runs? playing, redrawn every ([\d.]+) s",
+                          pages[0].get_by_text(re.compile("redrawn every")).first.inner_text())
         rss = rss_mib(server.process.pid)
         cpu = (cpu_seconds(server.process.pid) - cpu_start) / took
         step, reloaded = step_count(pages[0]), time.monotonic()
@@ -110,9 +138,12 @@ def main(argv=None) -> None:
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min)")
     print(f"{args.visitors} visitors pressed Play: every heatmap shown after "
           f"{first_heatmaps:.1f} s (target: within 60 s)")
-    print(f"over {took:.0f} s of playing (steps/s, page updates/s, sampled at 5 Hz):")
+    print(f"over {took:.0f} s of playing (steps/s, page updates/s counted in each page):")
     for depth, rate, update in zip(depths, rates, updates):
         print(f"  depth {depth:3d}: {rate:6.2f} steps/s, {update:4.2f} updates/s")
+    pace = f"every {paced.group(2)} s ({paced.group(1)} runs playing)" if paced else "?"
+    print(f"slowest run over fastest: {min(rates) / max(max(rates), 1e-9):.2f}; the server "
+          f"redraws each page {pace}")
     print(f"training at once: {sum(r > 0 for r in rates)}; total {sum(rates):.1f} steps/s; "
           f"server memory {rss:.0f} MiB; the server used {cpu:.2f} of the {os.cpu_count()} cores")
     print(f"reload to reattached (same run, same step or later): {reattach:.2f} s")
