@@ -3,9 +3,10 @@
 One server with the default settings (a local run service on every core) and a short idle
 time for unread runs (`PCVIZ_IDLE_SECONDS=30`). Four visitors, each with its own
 configuration, press Play: every one sees heatmaps within 60 s and every run progresses (fair
-share: nobody waits in line). A reload reattaches to the same run at its step. Closed tabs'
-runs are checkpointed and closed. A thread asks `/_stcore/health` four times a second all
-along. Bigger settings: `bench/bench_load.py`.
+share: nobody waits in line), and the server redraws each page less often than a lone
+visitor's (its pace adapts to the load). A reload reattaches to the same run at its step.
+Closed tabs' runs are checkpointed and closed. A thread asks `/_stcore/health` four times a
+second all along. Bigger settings: `bench/bench_load.py`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import re
 import time
 
 import pytest
-
 from _browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -34,11 +34,25 @@ from _browser import (
     wait_until,
 )
 
+from pcviz.service import Pacer
+
 pytestmark = [pytest.mark.needs_chromium, pytest.mark.slow]
 
 DEPTHS = (4, 5, 6, 7)
 """One configuration per visitor: the depth tells them apart."""
 IDLE = 30
+
+
+FASTEST = Pacer().base
+"""A lone visitor's redraw interval (seconds)."""
+
+
+def paced(page) -> tuple[int, float]:
+    """What the page says of the server's pace: runs playing, and seconds between redraws."""
+    line = page.get_by_text(re.compile("redrawn every")).first.inner_text()
+    found = re.search(r"(\d+) live runs? playing, redrawn every ([\d.]+) s", line)
+    assert found, line
+    return int(found.group(1)), float(found.group(2))
 
 
 def lab_url(base: str, depth: int) -> str:
@@ -94,6 +108,11 @@ def test_four_visitors_all_train_at_once_a_reload_reattaches_and_closed_tabs_fre
                 rates = [(step_count(p) - b) / (time.monotonic() - start)
                          for p, b in zip(pages, before)]
                 print("steps/s of the four visitors:", " ".join(f"{r:.1f}" for r in rates))
+                # The server's pace adapts to the load: with four runs playing, each page is
+                # redrawn less often than a lone visitor's (the fastest interval).
+                playing, every = paced(pages[0])
+                print(f"the server redraws each page every {every:.2f} s ({playing} playing)")
+                assert playing == len(DEPTHS) and every > FASTEST
                 for page, depth in zip(pages, DEPTHS):
                     assert f"depth L = {depth}," in run_caption(page)
                     assert re.search(rf"[?&]depth={depth}\b", page.url)
