@@ -35,6 +35,7 @@ from functools import partial
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(HERE), HERE]
 
+import _naive  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -42,8 +43,6 @@ import numpy as np  # noqa: E402
 import pcviz  # noqa: E402
 from pcviz import _steps  # noqa: E402
 from pcviz.rules import infer  # noqa: E402
-
-import _naive  # noqa: E402
 
 WIDTH, BATCH, INPUT, OUTPUT = 32, 64, 784, 10
 ETA, RHO, ALPHA = 0.25, 1.0, 1.0
@@ -159,9 +158,9 @@ def report(name: str, value: float, target: str | None, passed: bool | None, fmt
 
 
 def print_summary() -> None:
-    widths = [max(len(r[i]) for r in ROWS + [("measurement", "value", "target", "result")])
-              for i in range(4)]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    header = ("measurement", "value", "target", "result")
+    widths = [max(len(r[i]) for r in [*ROWS, header]) for i in range(4)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     print("\n" + "=" * (sum(widths) + 6))
     print(line.format("measurement", "value", "target", "result"))
     print("-" * (sum(widths) + 6))
@@ -357,7 +356,8 @@ def main() -> None:
     args = parser.parse_args()
     begin = time.perf_counter()
     print(f"pcviz engine benchmark ({'quick' if args.quick else 'full'}): jax {jax.__version__}, "
-          f"{jax.devices()[0].platform}, {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+          f"{jax.devices()[0].platform}, {os.cpu_count()} cores, "
+          f"{platform.processor() or platform.machine()}, "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"width {WIDTH}, batch {BATCH}, D {INPUT}, K {OUTPUT}, relu, muPC, "
           f"eta {ETA}, rho {RHO}, alpha {ALPHA}, float32")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from _apptest import SMALL, click, lab, open_app  # noqa: E402
+from _apptest import SMALL, click, lab, open_app
 
 
 def main(argv=None) -> None:

@@ -23,10 +23,10 @@ sys.path[:0] = [os.path.dirname(HERE), HERE]
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
+from bench_engine import interleaved, make_problem, med, ms, paired_ratio, train_step_args  # noqa: E402
 from jax.sharding import Mesh, NamedSharding  # noqa: E402
 from jax.sharding import PartitionSpec as P  # noqa: E402
 
-from bench_engine import interleaved, make_problem, med, ms, paired_ratio, train_step_args  # noqa: E402
 from pcviz import _steps  # noqa: E402
 
 

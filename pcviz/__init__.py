@@ -6,7 +6,7 @@ The public API is this flat namespace; modules whose names start with `_` are pr
 
 __version__ = "0.1.0"
 
-from . import _devices  # first: splits the CPU into one JAX device per core
+from . import _devices  # noqa: F401 - imported first for its effect: one JAX device per CPU core
 from .analysis import FrontFit as FrontFit
 from .analysis import arrival_steps as arrival_steps
 from .analysis import fit_front as fit_front

@@ -235,6 +235,11 @@ def _is_array(x: Any) -> bool:
     )
 
 
+def _is_none(x: Any) -> bool:
+    """A `None` leaf (a missing gradient), kept as a leaf so that both trees line up."""
+    return x is None
+
+
 def tree_cosine(tree_a: Any, tree_b: Any) -> float:
     r"""Cosine similarity of two pytrees, all array leaves concatenated.
 
@@ -250,9 +255,8 @@ def tree_cosine(tree_a: Any, tree_b: Any) -> float:
 
     The overall cosine as a float; 0.0 when either tree has zero norm.
     """
-    is_none = lambda x: x is None
-    leaves_a = jax.tree_util.tree_leaves(tree_a, is_leaf=is_none)
-    leaves_b = jax.tree_util.tree_leaves(tree_b, is_leaf=is_none)
+    leaves_a = jax.tree_util.tree_leaves(tree_a, is_leaf=_is_none)
+    leaves_b = jax.tree_util.tree_leaves(tree_b, is_leaf=_is_none)
     if len(leaves_a) != len(leaves_b):
         raise ValueError(
             f"tree_a and tree_b must have the same structure; got {len(leaves_a)} and "

@@ -39,7 +39,11 @@ def _default_flops() -> float:
 
 
 def estimate(
-    model: ModelConfig, rule: RuleConfig, train: TrainConfig, *, flops_per_second: float | None = None
+    model: ModelConfig,
+    rule: RuleConfig,
+    train: TrainConfig,
+    *,
+    flops_per_second: float | None = None,
 ) -> Estimate:
     r"""Estimate a session's memory and time per training step, allocating nothing.
 
@@ -100,7 +104,8 @@ def check_budget(
     if est.step_seconds > max_step_seconds:
         raise BudgetError(
             f"One training step would take about {est.step_seconds:.0f} s here, over the limit of "
-            f"{max_step_seconds:.0f} s. Reduce the inference steps T ({rule.inference_steps(model.depth)}), "
+            f"{max_step_seconds:.0f} s. Reduce the inference steps T "
+            f"({rule.inference_steps(model.depth)}), "
             "the width, the depth or the batch size (the limit is PCVIZ_MAX_STEP_SECONDS)."
         )
     return est

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from .config import RULE_LABELS
 

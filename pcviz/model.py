@@ -99,7 +99,7 @@ class ResidualMLP(eqx.Module):
 
         h1 = self.first_hidden(x)
         if shift is None:
-            shift = jnp.zeros((self.depth - 1,) + h1.shape, h1.dtype)
+            shift = jnp.zeros((self.depth - 1, *h1.shape), h1.dtype)
         h1 = h1 + shift[0]
         _, rest = jax.lax.scan(layer, h1, (self.w_hidden, shift[1:]))
         return jnp.concatenate([h1[None], rest], axis=0)

@@ -9,7 +9,9 @@ ROOT = pathlib.Path(pcviz.__file__).parent
 
 
 def test_every_public_name_is_documented():
-    undocumented = [name for name in pcviz.__all__ if not (getattr(pcviz, name).__doc__ or "").strip()]
+    undocumented = [
+        name for name in pcviz.__all__ if not (getattr(pcviz, name).__doc__ or "").strip()
+    ]
     assert undocumented == []
     assert sorted(pcviz.__all__) == sorted(set(pcviz.__all__))
 

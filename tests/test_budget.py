@@ -22,7 +22,9 @@ def test_huge_width_names_the_width():
 
 def test_huge_batch_names_the_batch():
     with pytest.raises(BudgetError, match="batch size"):
-        check_budget(ModelConfig(depth=512, width=64), RuleConfig(steps=1), TrainConfig(batch_size=8192))
+        check_budget(
+            ModelConfig(depth=512, width=64), RuleConfig(steps=1), TrainConfig(batch_size=8192)
+        )
 
 
 def test_slow_step_names_the_steps():

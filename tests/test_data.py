@@ -174,7 +174,7 @@ def test_linear_model_difficulty():
 
 
 def test_bad_arguments_raise_value_error():
-    with pytest.raises(ValueError, match="'spirals'.*'fashion-mnist'"):
+    with pytest.raises(ValueError, match=r"'spirals'.*'fashion-mnist'"):
         load_dataset("cifar")
     for kwargs in ({"seed": -1}, {"num_train": 0}, {"num_test": 2.5}):
         with pytest.raises(ValueError):
@@ -187,7 +187,7 @@ def test_one_hot():
     codes = one_hot(np.array([2, 0], np.int32), 3)
     np.testing.assert_array_equal(codes, [[0, 0, 1], [1, 0, 0]])
     assert codes.dtype == np.float32
-    with pytest.raises(ValueError, match="outside 0..2"):
+    with pytest.raises(ValueError, match=r"outside 0\.\.2"):
         one_hot(np.array([3]), 3)
 
 
@@ -354,7 +354,7 @@ def test_read_idx_explains_bad_files(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(DataError, match="is empty"):
         read_idx(empty)
-    with pytest.raises(DataError, match="does not exist. Replace it"):
+    with pytest.raises(DataError, match=r"does not exist\. Replace it"):
         read_idx(tmp_path / "nothing.gz")
     empty.write_bytes(b"\x00\x00\x08\x00")
     with pytest.raises(DataError, match="declares 0 dimensions"):

@@ -1,8 +1,9 @@
 """Faults in the live lab, as a visitor meets them (AppTest): each gives a clear message, the
 run can be reset, and nothing raises into the page.
 
-A truncated data file and a missing optional package (kaleido, which the dashboard never needs: figures download as
-standalone HTML, and the chart toolbar saves PNG in the visitor's own browser).
+A truncated data file and a missing optional package (kaleido, which the dashboard never needs:
+figures download as standalone HTML, and the chart toolbar saves PNG in the visitor's own
+browser).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import gzip
 import pytest
 from _apptest import SMALL, click, lab, open_app
 from test_data import write_split
-
 
 pytestmark = pytest.mark.usefixtures("run_service")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 
-
 from pcviz import ModelConfig, RuleConfig, TrainConfig
 from pcviz.service import LiveRun, find_live_run, open_live_run
 from pcviz.store import new_run_id, open_store

@@ -93,9 +93,9 @@ def test_new_run_with_an_existing_id_leaves_it_unchanged(store):
 
 
 def test_bad_kind_status_or_config_are_value_errors(store):
-    with pytest.raises(ValueError, match="kind='nope'.*lab"):
+    with pytest.raises(ValueError, match=r"kind='nope'.*lab"):
         store.new_run(kind="nope", config={})
-    with pytest.raises(ValueError, match="status='done'.*finished"):
+    with pytest.raises(ValueError, match=r"status='done'.*finished"):
         store.new_run(kind="lab", config={}, status="done")
     with pytest.raises(ValueError, match="config cannot be stored"):
         store.new_run(kind="lab", config={"x": object()})
@@ -405,8 +405,8 @@ def test_a_corrupt_file_is_a_clear_error(tmp_path):
 def test_a_full_disk_and_an_unusable_url_are_clear_errors(tmp_path):
     url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
     full = sqlite3.OperationalError("database or disk is full")
-    assert explain(url, full).startswith(f"The disk holding the run store {tmp_path / 'runs.sqlite'}"
-                                         " is full")
+    store_path = tmp_path / "runs.sqlite"
+    assert explain(url, full).startswith(f"The disk holding the run store {store_path} is full")
     assert "Free some space" in explain(url, full)
     pg = "postgresql+psycopg://u:hunter2@db/x"
     message = explain(pg, OSError("could not extend file: No space left on device"))

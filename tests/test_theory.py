@@ -125,8 +125,8 @@ def test_stability_region_orientation_and_worst_mode():
     expected = etas[None, :] * 4.0 * (2.0 + alphas[:, None]) < 4.0
     np.testing.assert_array_equal(region, expected)
     sigmas = chain_singular_values(12)
-    for i, alpha in enumerate(alphas):
-        for j, eta in enumerate(etas):
+    for alpha in alphas:
+        for eta in etas:
             all_modes = is_stable(sigmas, eta=eta, rho=1.0, alpha=alpha).all()
             top = stability_region([eta], [alpha], rho=1.0, sigma_max=sigmas[0])[0, 0]
             assert all_modes == top

@@ -8,7 +8,8 @@ the train and the test split, so both share them; `rng` draws the `n` samples. `
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 

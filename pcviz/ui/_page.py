@@ -10,6 +10,7 @@ never touched here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -105,4 +106,6 @@ def figure_files(prefix: str, **figs: go.Figure) -> dict[str, Callable[[], str]]
     standalone HTML (plotly.js inlined, about 5 MB) is built only when its button is clicked."""
     from ..figures import figure_html
 
-    return {f"{prefix}_{name}.html": (lambda fig=fig: figure_html(fig)) for name, fig in figs.items()}
+    return {
+        f"{prefix}_{name}.html": functools.partial(figure_html, fig) for name, fig in figs.items()
+    }

@@ -10,6 +10,7 @@ reruns the page once it has finished; `service_ready` does the same while the se
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -56,7 +57,7 @@ class Task:
                     continue
                 try:
                     self._values[i] = job.result(timeout=30.0)
-                except Exception as err:  # noqa: BLE001 - the page shows it, never raises it
+                except Exception as err:  # the page shows it, never raises it
                     self.error = err
                     self.cancel()
             return self.error is not None or len(self._values) == len(self.jobs)
@@ -65,10 +66,8 @@ class Task:
         """Stop the jobs that have not finished."""
         for i, job in enumerate(self.jobs):
             if i not in self._values:
-                try:
+                with contextlib.suppress(Exception):  # already finished or gone
                     job.cancel()
-                except Exception:  # noqa: BLE001, S110 - already finished or gone
-                    pass
 
 
 @st.cache_resource(show_spinner=False)

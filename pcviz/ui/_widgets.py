@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Union
+from typing import TypeAlias
 
 import plotly.graph_objects as go
 import streamlit as st
 
-Content = Union[str, bytes, Callable[[], Union[str, bytes]]]
+Content: TypeAlias = str | bytes | Callable[[], str | bytes]
 """A download's content, or a function computing it when the button is clicked."""
 
 _MIME = {"csv": "text/csv", "json": "application/json", "html": "text/html",
