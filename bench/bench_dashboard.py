@@ -1,7 +1,7 @@
 """Dashboard benchmarks (issue 3, point 8), measured in a real browser.
 
     python bench/bench_dashboard.py             # both measurements, about two minutes
-    python bench/bench_dashboard.py --seconds 20 --depth 32
+    python bench/bench_dashboard.py --seconds 20 --depth 32,128 --rates-only
 
 How: `streamlit run app.py` headless on a free port, driven by Debian's Chromium through
 Playwright (`/usr/bin/chromium`, no browser download), exactly as a visitor would.
@@ -14,11 +14,11 @@ Playwright (`/usr/bin/chromium`, no browser download), exactly as a visitor woul
    hook, and Play waits for what is left); a second visitor of that server (programs compiled
    in memory); the first visitor of a restarted server that finds the programs in the
    persistent cache (`~/.cache/pcviz/jax`).
-2. **Updates per second at depth 32** (target >= 4): `?depth=32`, one batch per update; once
-   the first heatmap and the alignment plot are drawn (background compilation finished), count
-   how far the step counter moves in the browser over `--seconds`. Each update trains one
-   batch and redraws the status and the heatmaps; the curves redraw every second, the
-   alignment and timing every two.
+2. **Updates per second** (`--depth 32,128`; targets: >= 8 at depth 32, >= 2 at depth 128):
+   `?depth=N` with the default rules (BP, PC, PC-ALM) and speed ("auto"); once the first
+   heatmap and the alignment plot are drawn (background compilation finished), count how far
+   the step counter moves in the browser over `--seconds` (training steps per second a
+   visitor sees), and how often it changes (page redraws per second).
 
 The machine's load average is printed with the figures: browser and server share its cores.
 """
@@ -49,8 +49,9 @@ from _browser import (
 TIMEOUT_MS = 120_000
 
 
-def updates_per_second(browser, url: str, seconds: float) -> tuple[float, str]:
-    """Step-counter rate seen in the browser at one batch per update, and the server's own
+def updates_per_second(browser, url: str, seconds: float) -> tuple[float, float, str]:
+    """Training steps per second seen in the browser (the step counter's rate), how often the
+    page showed a new step (redraws per second, sampled every 100 ms), and the server's own
     count from the page's status line."""
     page = open_lab(browser.new_context(viewport=VIEWPORT), url)
     press(page, "Play", shows="Pause")
@@ -58,41 +59,57 @@ def updates_per_second(browser, url: str, seconds: float) -> tuple[float, str]:
     page.get_by_text("Weight-gradient alignment").first.wait_for(timeout=TIMEOUT_MS)
     page.wait_for_timeout(1000)
     first, start = step_count(page), time.perf_counter()
-    page.wait_for_timeout(seconds * 1000)
-    rate = (step_count(page) - first) / (time.perf_counter() - start)
+    last, redraws = first, 0
+    while time.perf_counter() - start < seconds:
+        page.wait_for_timeout(100)
+        now = step_count(page)
+        redraws, last = redraws + (now != last), now
+    took = time.perf_counter() - start
     line = page.get_by_text(re.compile(r"updates/s")).first.inner_text()
     server = re.search(r"([\d.]+) updates/s", line)
     press(page, "Pause", shows="Play")
     page.context.close()
-    return rate, server.group(1) if server else "n/a"
+    return (last - first) / took, redraws / took, server.group(1) if server else "n/a"
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--depth", type=int, default=32, help="depth for updates per second")
+    parser.add_argument("--depth", default="32",
+                        help="depths for updates per second, comma separated (e.g. 32,128)")
     parser.add_argument("--seconds", type=float, default=12.0, help="counting window")
+    parser.add_argument("--rates-only", action="store_true",
+                        help="skip the Play-to-first-heatmap measurements")
     args = parser.parse_args(argv)
+    depths = [int(d) for d in args.depth.split(",")]
     from playwright.sync_api import sync_playwright
 
+    starts, rates = {}, {}
     with tempfile.TemporaryDirectory(prefix="pcviz-jax-cache-") as cache, \
             sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        if not args.rates_only:
+            with serve(env={"PCVIZ_JAX_CACHE": cache}) as (url, _):
+                starts["first visitor, fresh server, empty compilation cache"] = \
+                    play_to_heatmap(browser, url)
+                starts["second visitor of that server"] = play_to_heatmap(browser, url)
         with serve(env={"PCVIZ_JAX_CACHE": cache}) as (url, _):
-            cold = play_to_heatmap(browser, url)
-            second = play_to_heatmap(browser, url)
-        with serve(env={"PCVIZ_JAX_CACHE": cache}) as (url, _):
-            cached = play_to_heatmap(browser, url)
-            rate, server_rate = updates_per_second(browser, f"{url}/?depth={args.depth}",
-                                                   args.seconds)
+            if not args.rates_only:
+                starts["first visitor after a restart (persistent cache)"] = \
+                    play_to_heatmap(browser, url)
+            for depth in depths:
+                rates[depth] = updates_per_second(browser, f"{url}/?depth={depth}",
+                                                  args.seconds)
         browser.close()
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min)")
-    print("Play -> first heatmap, default config (target < 3 s):")
-    print(f"  first visitor, fresh server, empty compilation cache: {cold:.2f} s")
-    print(f"  second visitor of that server:                        {second:.2f} s")
-    print(f"  first visitor after a restart (persistent cache):     {cached:.2f} s")
-    print(f"updates per second at depth {args.depth} (1 batch per update): {rate:.1f} in the "
-          f"browser, {server_rate} on the server (target >= 4)")
+    if starts:
+        print("Play -> first heatmap, default config (target < 3 s):")
+        for name, took in starts.items():
+            print(f"  {name + ':':<54}{took:.2f} s")
+    for depth, (steps, redraws, server) in rates.items():
+        target = 2 if depth >= 128 else 8 if depth >= 32 else 4
+        print(f"depth {depth}, BP + PC + PC-ALM: {steps:.1f} training steps/s in the browser "
+              f"(target >= {target}), page redraws {redraws:.1f}/s, server {server} updates/s")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,17 @@ class Setting(NamedTuple):
         return rule, train
 
 
+BP_WORK_STEPS = 2
+"""A BP step's contractions (forward, and the backward pass's two) in inference steps' worth."""
+
+
+def _unit_mesh(models, x, steps: int):
+    """The mesh a step of these units is laid over (`pcviz._devices.step_mesh`); `steps` is
+    the inference steps of one (`BP_WORK_STEPS` for BP)."""
+    work = _devices.step_work(models.w_hidden.shape, steps=steps, batch=x.shape[1])
+    return _devices.step_mesh(x.shape[0], work=work)
+
+
 def _over_devices(body, mesh, specs, *args):
     """`body(*args)` split over `mesh` with the given input specs (outputs split by unit)."""
     if mesh is None:
@@ -86,7 +97,7 @@ def unit_bp_step(models, opt_states, active, x, y, lr, *, optimizer: str):
     **Returns:** `(models, opt_states, StepMetrics)`, each with leading axes `(units, 1)`.
     """
     body = jax.vmap(partial(_steps.bp_step, optimizer=optimizer))
-    mesh = _devices.step_mesh(len(lr))
+    mesh = _unit_mesh(models, x, BP_WORK_STEPS)
     return _over_devices(body, mesh, P(_devices.LEAD), models, opt_states, active, x, y, lr)
 
 
@@ -101,7 +112,7 @@ def unit_inference_step(models, opt_states, alphas, active, x, y, eta, rho, lr, 
 
     **Returns:** `(models, opt_states, StepMetrics)` with leading axes `(units, 1)`.
     """
-    mesh = _devices.step_mesh(len(lr))
+    mesh = _unit_mesh(models, x, steps)
     step = partial(_steps.stacked_inference_step, steps=steps, record=False, optimizer=optimizer)
     body = jax.vmap(step, in_axes=(0, 0, 0, 0, 0, 0, 0, None, 0))
     lead, same = P(_devices.LEAD), P()
@@ -234,10 +245,11 @@ class _State:
         """One training step of every unit on its seed's batch; the metrics."""
         x, y = x[self.rows], y[self.rows]
         active = jnp.asarray([[d is None] for d in self.diverged])
-        mesh = _devices.step_mesh(len(self.lr))
+        bp = self.group.rules == ["bp"]
+        mesh = _unit_mesh(self.models, x, BP_WORK_STEPS if bp else inference_steps)
         if mesh is not None:  # the units' weights stay on their devices between steps
             self.models, self.opt_states = _devices.put_lead((self.models, self.opt_states), mesh)
-        if self.group.rules == ["bp"]:
+        if bp:
             out = unit_bp_step(self.models, self.opt_states, active, x, y, self.lr,
                                optimizer=optimizer)
         else:

@@ -55,22 +55,37 @@ def split_host_cpu() -> int | None:
     return max(1, count)
 
 
+SPLIT_WORK = 2**25
+"""Multiply-adds of one problem's step (inference steps x hidden layers x batch x width^2)
+below which a step stays on one device: dispatching a small program to several devices and
+waiting for the slowest costs more than it saves (`bench/bench_speed.py`, L = 8 and 16)."""
+
+
 @cache
-def step_mesh(lead: int) -> Mesh | None:
-    """The mesh a step of `lead` independent stacked problems (rules, sweep units) is split
-    over: one axis, `"lead"`, over as many devices as divide `lead` evenly.
+def step_mesh(lead: int, *, work: int = SPLIT_WORK) -> Mesh | None:
+    """The mesh a step of `lead` independent stacked problems (rules, sweep units), each of
+    `work` multiply-adds, is split over: one axis, `"lead"`, over as many devices as divide
+    `lead` evenly.
 
     Each problem stays whole on its device (its batch is not split), so a rule computes the
     same numbers whether it steps alone or stacked with others.
 
-    **Returns:** the `Mesh`, or `None` when there is one device (or nothing divides): the step
-    then runs undivided.
+    **Returns:** the `Mesh`, or `None` when there is one device, nothing divides, or the work
+    is below `SPLIT_WORK`: the step then runs undivided.
     """
     devices = jax.devices()
     shards = math.gcd(lead, len(devices))
-    if shards == 1:
+    if shards == 1 or work < SPLIT_WORK:
         return None
     return Mesh(np.array(devices[:shards]), (LEAD,))
+
+
+def step_work(model_leaves_shape: tuple[int, ...], *, steps: int, batch: int) -> int:
+    """Multiply-adds of one stacked problem's inference loop: `steps` x two contractions of a
+    `(batch, N) x (N, N)` product per hidden weight; `model_leaves_shape` is the stacked
+    hidden weights' shape `(..., L-2, N, N)`."""
+    hidden, width = model_leaves_shape[-3], model_leaves_shape[-1]
+    return 2 * steps * hidden * batch * width * width
 
 
 def put_lead(tree, mesh: Mesh):
@@ -82,5 +97,5 @@ def put_lead(tree, mesh: Mesh):
 
 split_host_cpu()
 
-__all__ = ["CPU_DEVICES_ENV", "LEAD", "put_lead", "split_host_cpu", "step_mesh",
-           "usable_cores"]
+__all__ = ["CPU_DEVICES_ENV", "LEAD", "SPLIT_WORK", "put_lead", "split_host_cpu", "step_mesh",
+           "step_work", "usable_cores"]

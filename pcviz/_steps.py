@@ -19,7 +19,7 @@ from jaxtyping import Array, Float
 
 from . import _devices
 from .model import ResidualMLP, mse_loss
-from .rules import bp_grads, energy_weight_grads, infer
+from .rules import bp_grads, inference_weight_grads
 
 _OPTIMISERS = {
     "adam": optax.adam,
@@ -90,13 +90,13 @@ def _one_inference_step(model, opt_state, alpha, active, x, y, eta, rho, lr, ste
                         batch_axis=None):
     """One rule's step. With `batch_axis` (inside `jax.shard_map`, the batch split over that
     axis), the weight gradient, loss and accuracy are averaged over the whole batch."""
-    state, telemetry = infer(model, x, y, steps=steps, eta=eta, rho=rho, alpha=alpha,
-                             record=record, batch_axis=batch_axis)
-    grads = energy_weight_grads(model, x, y, state, rho)
+    grads, _, telemetry = inference_weight_grads(
+        model, x, y, steps=steps, eta=eta, rho=rho, alpha=alpha, record=record,
+        batch_axis=batch_axis)
     yhat = model(x)
     loss, accuracy = jnp.mean(mse_loss(yhat, y)), _accuracy(yhat, y)
     if batch_axis is not None:
-        grads, loss, accuracy = jax.lax.pmean((grads, loss, accuracy), batch_axis)
+        loss, accuracy = jax.lax.pmean((loss, accuracy), batch_axis)
     model_new, state_new, keep = _apply(opt, grads, opt_state, model, lr, active)
     metrics = StepMetrics(loss, accuracy, keep & jnp.isfinite(loss))
     return model_new, state_new, metrics, telemetry
@@ -129,7 +129,8 @@ def _inference_program(
     record: bool,
     optimizer: str,
 ):
-    mesh = _devices.step_mesh(alphas.shape[0])
+    mesh = _devices.step_mesh(alphas.shape[0], work=_devices.step_work(
+        models.w_hidden.shape, steps=steps, batch=x.shape[0]))
     options = dict(steps=steps, record=record, optimizer=optimizer)
     if mesh is None:
         return stacked_inference_step(models, opt_states, alphas, active, x, y, eta, rho, lr,
@@ -168,7 +169,8 @@ def inference_step(
     **Returns:** `(models, opt_states, StepMetrics, Telemetry | None)`, each with a leading
     rule axis.
     """
-    mesh = _devices.step_mesh(len(alphas))
+    mesh = _devices.step_mesh(len(alphas), work=_devices.step_work(
+        models.w_hidden.shape, steps=steps, batch=len(x)))
     if mesh is not None:
         models, opt_states, alphas, active = _devices.put_lead(
             (models, opt_states, alphas, active), mesh)
@@ -226,8 +228,8 @@ def gradient_comparison(models: ResidualMLP, alphas, x, y, eta, rho, *,
     """
 
     def one(model, alpha):
-        state, _ = infer(model, x, y, steps=steps, eta=eta, rho=rho, alpha=alpha, record=False)
-        grads = energy_weight_grads(model, x, y, state, rho)
+        grads, _, _ = inference_weight_grads(model, x, y, steps=steps, eta=eta, rho=rho,
+                                             alpha=alpha, record=False)
         reference = bp_grads(model, x, y)[0]
         return _layer_cosines(grads, reference), _layer_norm_ratios(grads, reference)
 

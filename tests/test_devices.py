@@ -29,19 +29,45 @@ def _problem(depth=6, width=8, batch=8):
 
 
 def test_the_cpu_is_split_into_one_device_per_usable_core():
-    if os.environ.get(_devices.CPU_DEVICES_ENV) or "device_count" in os.environ.get("XLA_FLAGS", ""):
+    flags = os.environ.get("XLA_FLAGS", "")
+    if os.environ.get(_devices.CPU_DEVICES_ENV) or "device_count" in flags:
         pytest.skip("the device count was set by hand")
     if jax.default_backend() != "cpu":
         pytest.skip("not a CPU backend")
     assert len(jax.devices()) == _devices.usable_cores()
 
 
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Every step split, however small (compiled programs made under this are dropped)."""
+    monkeypatch.setattr(_devices, "SPLIT_WORK", 0)
+    _devices.step_mesh.cache_clear()
+    jax.clear_caches()
+    yield
+    monkeypatch.undo()
+    _devices.step_mesh.cache_clear()
+    jax.clear_caches()
+
+
 @needs_two
-def test_the_mesh_splits_only_what_divides_evenly():
+def test_the_mesh_splits_only_what_divides_evenly_and_is_worth_it():
     assert _devices.step_mesh(1) is None
     assert _devices.step_mesh(2).devices.size == 2
     assert _devices.step_mesh(4).devices.size == 2
     assert _devices.step_mesh(3) is None if len(jax.devices()) == 2 else True
+    assert _devices.step_mesh(2, work=_devices.SPLIT_WORK - 1) is None
+    small = _devices.step_work((6, 32, 32), steps=16, batch=64)  # L = 8, T = 2L
+    large = _devices.step_work((30, 32, 32), steps=64, batch=64)  # L = 32, T = 2L
+    assert small < _devices.SPLIT_WORK <= large
+
+
+def test_a_small_step_stays_on_one_device():
+    model, x, y = _problem()
+    models, opt_states = _steps.init_group(model, 1e-2, count=2, optimizer="adam")
+    out = _steps.inference_step(models, opt_states, jnp.asarray([0.0, 1.0]), jnp.ones(2, bool),
+                                x, y, 0.2, 1.0, jnp.asarray(1e-2), steps=8, record=False,
+                                optimizer="adam")
+    assert len(jax.tree_util.tree_leaves(out[0])[0].devices()) == 1
 
 
 @needs_two
@@ -69,7 +95,7 @@ def test_inference_with_the_batch_split_over_devices_is_inference_on_the_whole_b
 
 
 @needs_two
-def test_a_two_rule_step_runs_one_rule_per_device_and_keeps_the_weights_there():
+def test_a_two_rule_step_runs_one_rule_per_device_and_keeps_the_weights_there(split_everything):
     model, x, y = _problem()
     models, opt_states = _steps.init_group(model, 1e-2, count=2, optimizer="adam")
     args = (models, opt_states, jnp.asarray([0.0, 1.0]), jnp.ones(2, bool), x, y, 0.2, 1.0,
@@ -87,3 +113,23 @@ def test_a_two_rule_step_runs_one_rule_per_device_and_keeps_the_weights_there():
         for a, b in zip(jax.tree_util.tree_leaves(_steps.unstack(out, rule)),
                         jax.tree_util.tree_leaves(_steps.unstack(alone, 0))):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@needs_two
+def test_a_sweeps_units_split_over_devices_train_as_they_do_together(split_everything):
+    from pcviz import _cells
+
+    model, x, y = _problem()
+    models, opt_states = _steps.init_group(model, 1e-2, count=1, optimizer="adam")
+    units = [_steps.stack([t, t]) for t in (models, opt_states)]
+    alphas, active = jnp.asarray([[0.0], [1.0]]), jnp.ones((2, 1), bool)
+    xs, ys = jnp.stack([x, x[::-1]]), jnp.stack([y, y[::-1]])
+    eta, lr = jnp.asarray([0.2, 0.1]), jnp.asarray([1e-2, 3e-2])
+    split = _cells.unit_inference_step(*units, alphas, active, xs, ys, eta, 1.0, lr, steps=8,
+                                       optimizer="adam")
+    assert len(jax.tree_util.tree_leaves(split[0])[0].devices()) == 2
+    step = partial(_steps.stacked_inference_step, steps=8, record=False, optimizer="adam")
+    together = jax.vmap(step, in_axes=(0, 0, 0, 0, 0, 0, 0, None, 0))(
+        *units, alphas, active, xs, ys, eta, 1.0, lr)[:3]
+    for a, b in zip(jax.tree_util.tree_leaves(split), jax.tree_util.tree_leaves(together)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)  # an Adam step of lr >= 1e-2
