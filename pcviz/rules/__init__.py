@@ -12,6 +12,7 @@ from ._energy import state_gradient as state_gradient
 from ._grads import as_targets as as_targets
 from ._grads import bp_grads as bp_grads
 from ._grads import energy_weight_grads as energy_weight_grads
+from ._grads import inference_weight_grads as inference_weight_grads
 from ._grads import weight_grads as weight_grads
 from ._infer import InferenceState as InferenceState
 from ._infer import Telemetry as Telemetry

@@ -37,16 +37,59 @@ def energy_weight_grads(
     return jax.grad(lagrangian)(model, x, y, h, multiplier, rho)
 
 
+def inference_weight_grads(
+    model: ResidualMLP,
+    x: Float[Array, "batch input"],
+    y: Float[Array, "batch output"],
+    *,
+    steps: int,
+    eta: float | Float[Array, ""],
+    rho: float | Float[Array, ""],
+    alpha: float | Float[Array, ""],
+    record: bool,
+    batch_axis: str | None = None,
+) -> tuple[ResidualMLP, InferenceState, Telemetry | None]:
+    r"""An inference rule's weight gradient: `infer` for `steps` steps, then
+    $\partial_W \mathcal L_\rho$ at its final states and multipliers (`energy_weight_grads`).
+
+    **Arguments:** as `infer` (`alpha = 0` is PC). With `batch_axis` (inside `jax.shard_map`,
+    the batch split over that mesh axis) the gradient is the whole batch's: the mean of the
+    shards' (`lax.pmean`), as the telemetry is.
+
+    **Returns:** `(grads, state, telemetry)`: the gradient with the model's pytree structure,
+    the final `InferenceState`, and `Telemetry` when `record` (else `None`).
+    """
+    state, telemetry = infer(model, x, y, steps=steps, eta=eta, rho=rho, alpha=alpha,
+                             record=record, batch_axis=batch_axis)
+    grads = energy_weight_grads(model, x, y, state, rho)
+    if batch_axis is not None:
+        grads = jax.lax.pmean(grads, batch_axis)
+    return grads, state, telemetry
+
+
 @partial(jax.jit, static_argnames=("steps", "record", "auto"))
-def _inference_grads(model, x, y, eta, rho, alpha, *, steps, record, auto):
+def _inference_grads(
+    model: ResidualMLP,
+    x: Float[Array, "batch input"],
+    y: Float[Array, "batch output"],
+    eta: float | Float[Array, ""],
+    rho: float | Float[Array, ""],
+    alpha: float | Float[Array, ""],
+    *,
+    steps: int,
+    record: bool,
+    auto: bool,
+) -> tuple[ResidualMLP, Telemetry | None]:
+    """`inference_weight_grads` compiled, with `eta` found in the program when `auto`."""
     eta = auto_eta(model, x) if auto else eta
-    state, telemetry = infer(
+    grads, _, telemetry = inference_weight_grads(
         model, x, y, steps=steps, eta=eta, rho=rho, alpha=alpha, record=record
     )
-    return energy_weight_grads(model, x, y, state, rho), telemetry
+    return grads, telemetry
 
 
 _bp_grads_jit = jax.jit(bp_grads)
+"""`bp_grads` compiled."""
 
 
 def as_targets(y: Array, num_classes: int) -> Array:
