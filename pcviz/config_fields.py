@@ -31,7 +31,14 @@ DATASETS = ("spirals", "circles", "xor", "gaussians", "teacher", "synthetic-mnis
             "fashion-mnist", "mnist")
 
 RULE_LABELS = {"bp": "BP", "pc": "PC", "pcalm": "PC-ALM"}
-"""How each rule is named on screen and in tables."""
+"""How each rule is named on screen and in tables: the one table of the rules' names (their
+colours are `pcviz.figures.RULE_COLORS`)."""
+
+
+def rule_label(rule: str) -> str:
+    """A rule's display name from `RULE_LABELS`; a rule not in it is shown upper-cased."""
+    return RULE_LABELS.get(rule, rule.upper())
+
 DATASET_LABELS = {
     "spirals": "Spirals (2-D, generated)",
     "circles": "Circles (2-D, generated)",

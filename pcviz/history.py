@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from .config import RULE_LABELS
+from .config_fields import rule_label
 
 
 class RunSummary(NamedTuple):
@@ -35,7 +35,7 @@ def _setting(config: dict) -> str:
              str(train.get("dataset")), f"α={rule.get('alpha')}", f"η={rule.get('eta')}"]
     if rule.get("steps") is not None:
         parts.append(f"T={rule['steps']}")
-    parts.append("+".join(RULE_LABELS.get(r, r) for r in train.get("rules", ())))
+    parts.append("+".join(rule_label(r) for r in train.get("rules", ())))
     return ", ".join(parts)
 
 
@@ -43,7 +43,7 @@ def _accuracy(metrics: dict) -> dict[str, float]:
     out = {}
     for rule, values in (metrics or {}).items():
         value = values.get("test_accuracy") if isinstance(values, dict) else None
-        out[RULE_LABELS.get(rule, rule)] = 100 * value if isinstance(value, (int, float)) \
+        out[rule_label(rule)] = 100 * value if isinstance(value, (int, float)) \
             and math.isfinite(value) else math.nan
     return out
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 import numpy as np
 import plotly.graph_objects as go
 
-from ..config import RULE_LABELS
+from ..config_fields import RULE_LABELS as RULE_LABELS
+from ..config_fields import rule_label
 
 RULE_COLORS: dict[str, str] = {"bp": "#3d3d3d", "pc": "#E69F00", "pcalm": "#0072B2"}
 """Line colour of each rule (Okabe-Ito: colour-blind safe; BP dark grey, PC orange, PC-ALM blue)."""
@@ -20,8 +21,8 @@ GOOD, BAD = "#009E73", "#D55E00"
 
 
 def label(rule: str) -> str:
-    """Display name of a rule; unknown rules are shown upper-cased."""
-    return RULE_LABELS.get(rule, rule.upper())
+    """Display name of a rule (`pcviz.config_fields.rule_label`)."""
+    return rule_label(rule)
 
 
 def color(rule: str, index: int = 0) -> str:

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from .. import export, figures
 from ..analysis import arrival_steps
 from ..config import INFERENCE_RULES
+from ..config_fields import rule_label
 from ..train import GradientComparison, History, Session
 
 QUANTITY_NAMES = {
@@ -25,8 +26,8 @@ CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"
 
 
 def label(rule: str) -> str:
-    """Display name of a rule."""
-    return figures.RULE_LABELS.get(rule, rule)
+    """Display name of a rule (`pcviz.config_fields.rule_label`)."""
+    return rule_label(rule)
 
 
 def _curve(history: History) -> tuple[np.ndarray, np.ndarray]:

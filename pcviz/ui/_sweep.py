@@ -19,6 +19,7 @@ import streamlit as st
 
 from .. import export, figures, sweeps
 from ..config import DATASETS, RULES, ModelConfig, RuleConfig, TrainConfig
+from ..config_fields import rule_label
 from ..sweeps import DEFAULT_SWEEP, Setting, SweepCell, SweepSpec
 from . import _page as params
 from ._sidebar import DATASET_NAMES
@@ -170,9 +171,6 @@ def seed_sweep_widgets(url_id: str | None) -> None:
 # --------------------------------------------------------------------------------- widgets
 
 
-RULE_NAMES = {"bp": "BP", "pc": "PC", "pcalm": "PC-ALM"}
-
-
 def sweep_controls() -> None:
     """The grid's widgets and the sweep's own data set and learning rate (seeded from the
     URL, kept across page switches)."""
@@ -188,7 +186,8 @@ def sweep_controls() -> None:
                        help="Comma-separated, at most 8 values from 2 to 256.")
     cols[1].text_input("Widths N", key="widths", persist_state="session",
                        help="Comma-separated, at most 8 values from 1 to 512.")
-    cols[2].multiselect("Rules", RULES, key="sweep_rules", format_func=RULE_NAMES.get,
+    cols[2].multiselect("Rules", RULES, key="sweep_rules",
+                        format_func=rule_label,
                         persist_state="session", help="Include BP to see the differences.")
     cols[3].text_input("Seeds", key="seeds", persist_state="session",
                        help="Comma-separated, at most 5; accuracies are averaged over seeds, "
@@ -325,7 +324,7 @@ def sweep_trend_text(trend: sweeps.DepthTrend, noise: float) -> str:
     for rule, ends in sweeps.trend_ends(trend).items():
         noise_note = (f" (± {ends.spread:.1f} over seeds)" if math.isfinite(ends.spread)
                       else "")
-        parts.append(f"{RULE_NAMES[rule]} − BP goes from {_points(ends.first)} points at "
+        parts.append(f"{rule_label(rule)} − BP goes from {_points(ends.first)} points at "
                      f"L = {ends.first_depth} to {_points(ends.last)} at "
                      f"L = {ends.last_depth}{noise_note}")
     if not parts:
@@ -343,9 +342,9 @@ def sweep_download_files(spec: SweepSpec, cells: list[SweepCell],
     `python -m pcviz export-sweep` writes them) and the heatmaps as HTML, built on click."""
     sid = sweeps.sweep_id(spec)
     files: dict[str, Any] = sweeps.sweep_files(spec, cells, sweep_id=sid, setting=setting)
-    run = {"run_id": sid, "config": spec.config(),
-           "step": sum(c.state == "finished" for c in cells)}
+    config, step = spec.config(), sum(c.state == "finished" for c in cells)
     grid = sweeps.grids(spec, cells, setting=setting)
     files["sweep.html"] = lambda: export.figure_html(
-        figures.sweep_heatmaps(spec.depths, spec.widths, grid), **run)
+        figures.sweep_heatmaps(spec.depths, spec.widths, grid), run_id=sid, config=config,
+        step=step)
     return files

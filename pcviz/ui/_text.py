@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..claims import gradient_summary
-from ..config import RULE_LABELS
+from ..config_fields import rule_label
 
 INTRO = (
     "Three ways of assigning credit in a deep network, trained side by side from the same "
@@ -107,7 +107,7 @@ def alignment_note(comparison) -> str:
             g = gradient_summary(cos, ratios[rule])
         except ValueError:
             continue
-        text = (f"{RULE_LABELS.get(rule, rule)}: cosine {g.cosine_low:.2f} to "
+        text = (f"{rule_label(rule)}: cosine {g.cosine_low:.2f} to "
                 f"{g.cosine_high:.2f}, size from {_share(g.ratio_low)} (layer "
                 f"{g.smallest_ratio_layer}) to {_share(g.ratio_high)}")
         if g.small:
