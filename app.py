@@ -9,7 +9,9 @@ background, so that the first visitor's Play does not wait for the compiler; it 
 plotly.js for the live charts, which update in place.
 """
 
+import gzip
 from contextlib import asynccontextmanager
+from functools import cache
 
 import streamlit as st
 
@@ -23,14 +25,26 @@ async def _warm_start(_app):
     yield
 
 
-def _plotly_js(_request):
-    """plotly.js from the installed plotly package, for the live charts (cached a day)."""
-    from starlette.responses import FileResponse
+def _plotly_js(request):
+    """plotly.js from the installed plotly package, for the live charts (cached a day by the
+    browser), compressed once per server rather than on every page load."""
+    from starlette.responses import Response
+
+    headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(_plotly_bytes(True), media_type="text/javascript",
+                        headers={**headers, "Content-Encoding": "gzip"})
+    return Response(_plotly_bytes(False), media_type="text/javascript", headers=headers)
+
+
+@cache
+def _plotly_bytes(compressed: bool) -> bytes:
+    from pathlib import Path
 
     from pcviz.ui import PLOTLY_JS
 
-    return FileResponse(PLOTLY_JS, media_type="text/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})
+    raw = Path(PLOTLY_JS).read_bytes()
+    return gzip.compress(raw, compresslevel=6) if compressed else raw
 
 
 if __name__ != "__main__":  # imported by the server, not run as a visitor's script
