@@ -113,28 +113,13 @@ def stacked_inference_step(models, opt_states, alphas, active, x, y, eta, rho, l
     return jax.vmap(one)(models, opt_states, alphas, active)
 
 
-@partial(jax.jit, static_argnames=("steps", "record", "optimizer"))
-def _inference_program(
-    models: ResidualMLP,
-    opt_states,
-    alphas: Float[Array, " rules"],
-    active,
-    x,
-    y,
-    eta,
-    rho,
-    lr,
-    *,
-    steps: int,
-    record: bool,
-    optimizer: str,
-):
-    mesh = _devices.step_mesh(alphas.shape[0], work=_devices.step_work(
-        models.w_hidden.shape, steps=steps, batch=x.shape[0]))
+@partial(jax.jit, static_argnames=("mesh", "steps", "record", "optimizer"))
+def _inference_program(*args, mesh, steps: int, record: bool, optimizer: str):
+    """`inference_step`'s compiled program: `stacked_inference_step` over `mesh`'s devices
+    (the rules split over its `lead` axis), or on one device when `mesh` is `None`."""
     options = dict(steps=steps, record=record, optimizer=optimizer)
     if mesh is None:
-        return stacked_inference_step(models, opt_states, alphas, active, x, y, eta, rho, lr,
-                                      **options)
+        return stacked_inference_step(*args, **options)
     lead, same = P(_devices.LEAD), P()
     split = jax.shard_map(
         partial(stacked_inference_step, **options),
@@ -142,7 +127,7 @@ def _inference_program(
         in_specs=(lead, lead, lead, lead, same, same, same, same, same),
         out_specs=lead,
     )
-    return split(models, opt_states, alphas, active, x, y, eta, rho, lr)
+    return split(*args)
 
 
 def inference_step(
@@ -169,18 +154,29 @@ def inference_step(
     **Returns:** `(models, opt_states, StepMetrics, Telemetry | None)`, each with a leading
     rule axis.
     """
-    mesh = _devices.step_mesh(len(alphas), work=_devices.step_work(
-        models.w_hidden.shape, steps=steps, batch=len(x)))
+    mesh = _step_mesh(models, alphas, x, steps)
     if mesh is not None:
         models, opt_states, alphas, active = _devices.put_lead(
             (models, opt_states, alphas, active), mesh)
     return _inference_program(models, opt_states, alphas, active, x, y, eta, rho, lr,
-                              steps=steps, record=record, optimizer=optimizer)
+                              mesh=mesh, steps=steps, record=record, optimizer=optimizer)
+
+
+def _step_mesh(models, alphas, x, steps: int):
+    work = _devices.step_work(models.w_hidden.shape, steps=steps, batch=len(x))
+    return _devices.step_mesh(len(alphas), work=work)
+
+
+def _lower(models, opt_states, alphas, active, x, y, eta, rho, lr, *, steps, record, optimizer):
+    """`inference_step` lowered for these arguments (for compile-time measurements)."""
+    return _inference_program.lower(models, opt_states, alphas, active, x, y, eta, rho, lr,
+                                    mesh=_step_mesh(models, alphas, x, steps), steps=steps,
+                                    record=record, optimizer=optimizer)
 
 
 # the compiled program's introspection, on the step itself (compile-cache checks, lowering)
 inference_step._cache_size = _inference_program._cache_size  # type: ignore[attr-defined]
-inference_step.lower = _inference_program.lower  # type: ignore[attr-defined]
+inference_step.lower = _lower  # type: ignore[attr-defined]
 
 
 def _layer_sums(a: ResidualMLP, b: ResidualMLP) -> tuple[Array, Array, Array]:
