@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from functools import partial
+from functools import cache, partial
 from typing import NamedTuple
 
 import jax
@@ -41,10 +41,10 @@ import numpy as np
 from jax.sharding import PartitionSpec as P
 
 from . import _devices, _steps
-from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
+from .config import INFERENCE_RULES, Eta, ModelConfig, RuleConfig, TrainConfig, with_changes
 from .data import Batches, Dataset, fixed_batch, load_dataset
 from .model import init_model
-from .rules import auto_eta
+from .rules import resolve_eta
 
 __all__ = ["SeedResult", "Setting", "train_cell", "unit_bp_step", "unit_evaluate",
            "unit_inference_step"]
@@ -204,16 +204,18 @@ def _members(seeds, settings, rule: RuleConfig, train: TrainConfig, mcfg: ModelC
     """Every (setting, seed), setting-major, with its activity step, alpha and learning
     rate resolved (`"auto"`: $1/\\lambda_{\\max}$ on the seed's probe batch)."""
     probe_size = min(train.batch_size, data.num_test)
-    auto: dict[int, float] = {}
+
+    @cache
+    def eta_of(eta: Eta, seed: int) -> float:  # "auto" found once per seed
+        probe = jnp.asarray(fixed_batch(data, probe_size, seed=seed)[0])
+        return resolve_eta(eta, initials[seed], probe)
+
     out = []
     for setting in settings:
         r, t = setting.apply(rule, train)
         for s in seeds:
-            if r.eta == "auto" and s not in auto:
-                x = jnp.asarray(fixed_batch(data, probe_size, seed=s)[0])
-                auto[s] = float(auto_eta(initials[s], x))
-            eta = auto[s] if r.eta == "auto" else float(r.eta)
-            out.append(_Member(int(s), eta, float(r.alpha), t.resolved_learning_rate(mcfg)))
+            out.append(_Member(int(s), eta_of(r.eta, int(s)), float(r.alpha),
+                               t.resolved_learning_rate(mcfg)))
     return out
 
 

@@ -103,13 +103,13 @@ def exactness_point(
     import jax
 
     from .config import RuleConfig
-    from .rules import auto_eta, weight_grads
+    from .rules import resolve_eta, weight_grads
 
     if depth < 2 or steps < 1:
         raise ValueError(f"depth={depth!r} must be at least 2 and steps={steps!r} at least 1.")
     with jax.enable_x64(True):
         model, x, y = _linear_problem(depth)
-        value = float(auto_eta(model, x)) if eta == "auto" else float(eta)
+        value = resolve_eta(eta, model, x)
         reference, _ = weight_grads(model, x, y, RuleConfig(rule="bp"))
         errors = {}
         for rule in EXACTNESS_RULES:

@@ -27,6 +27,8 @@ from .config_fields import RULE_LABELS as RULE_LABELS
 from .config_fields import RULES as RULES
 
 Eta = float | str
+AUTO_ETA = "auto"
+"""The `eta` that stands for $1/\\lambda_{\\max}(A^\\top A)$ on a batch."""
 
 _MODEL, _RULE = defaults_of("model"), defaults_of("rule", "inference")
 _TRAIN = defaults_of("train")
@@ -80,6 +82,11 @@ class InferenceConfig:
     def __post_init__(self):
         check_fields(self, "inference")
 
+    @property
+    def eta_is_auto(self) -> bool:
+        """Whether `eta` is `"auto"`, found on a batch (`pcviz.rules.resolve_eta`)."""
+        return self.eta == AUTO_ETA
+
     def inference_steps(self, depth: int) -> int:
         """`T`, with the default `2L` resolved for a net of `depth` weight layers."""
         return self.steps if self.steps is not None else 2 * depth
@@ -118,6 +125,11 @@ class RuleConfig:
     def inference(self) -> InferenceConfig:
         """The inference settings alone (`steps`, `eta`, `rho`, `alpha`)."""
         return InferenceConfig(**{f.name: getattr(self, f.name) for f in fields_of("inference")})
+
+    @property
+    def eta_is_auto(self) -> bool:
+        """Whether `eta` is `"auto"`, found on a batch (`pcviz.rules.resolve_eta`)."""
+        return self.eta == AUTO_ETA
 
     @property
     def dual_step(self) -> float:

@@ -24,7 +24,7 @@ from .budget import check_budget
 from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
 from .data import Dataset, fixed_batch, load_dataset
 from .model import ResidualMLP, init_model
-from .rules import Telemetry, auto_eta, weight_grads
+from .rules import Telemetry, resolve_eta, weight_grads
 from .sweeps import SweepCell
 from .train import Session
 
@@ -57,7 +57,7 @@ def probe_model(
     """Run inference once per rule in `rules` (inference rules only) on the batch `(x, labels)`
     from the weights `model`, sharing one activity step (`rule.eta`, or auto on this batch)."""
     x = jnp.asarray(x)
-    eta = float(auto_eta(model, x)) if rule.eta == "auto" else float(rule.eta)
+    eta = resolve_eta(rule.eta, model, x)
     telemetry, arrivals, fits = {}, {}, {}
     for name in (r for r in rules if r in INFERENCE_RULES):
         cfg = with_changes(rule, rule=name, eta=eta, record=True)

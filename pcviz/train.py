@@ -22,7 +22,7 @@ from .budget import check_budget
 from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
 from .data import Batches, Dataset, fixed_batch, load_dataset
 from .model import init_model
-from .rules import Telemetry, auto_eta
+from .rules import Telemetry, resolve_eta
 
 HISTORY_POINTS = 2000
 
@@ -155,7 +155,7 @@ class Session:
                                                      self.data.num_classes, dtype=probe_x.dtype))
         self._test_sets: dict[int, tuple] = {}  # device copies of the test split, by size
         initial = init_model(self.model_config, jax.random.PRNGKey(train.seed))
-        self.eta = float(auto_eta(initial, probe_x) if rule.eta == "auto" else rule.eta)
+        self.eta = resolve_eta(rule.eta, initial, probe_x)
         self.steps = rule.inference_steps(self.model_config.depth)
         self.records = {name: RuleRecord(name) for name in train.rules}
         self.groups = self._make_groups(initial)

@@ -42,3 +42,26 @@ def test_the_search_for_a_second_table_finds_one(text):
     found = _places(r"""["']pcalm["']\s*:\s*["']PC-ALM["']|RULE_LABELS\.get\(""",
                     {"pcviz/elsewhere.py": text})
     assert found == ["pcviz/elsewhere.py"]
+
+
+def test_auto_eta_is_resolved_in_one_place():
+    import jax
+    import jax.numpy as jnp
+
+    from pcviz.config import ModelConfig, RuleConfig
+    from pcviz.model import init_model
+    from pcviz.rules import constraint_spectral_norm, resolve_eta
+
+    model = init_model(ModelConfig(depth=4, width=8, input_dim=2, output_dim=2),
+                       jax.random.PRNGKey(0))
+    x = jax.random.normal(jax.random.PRNGKey(1), (16, 2))
+    auto = resolve_eta("auto", model, x)
+    assert isinstance(auto, float) and auto == pytest.approx(
+        1.0 / float(constraint_spectral_norm(model, x)), rel=1e-6)
+    assert resolve_eta(0.25, model, x) == 0.25
+    assert resolve_eta(0.25, model, jnp.zeros((1, 2))) == 0.25  # a number needs no batch
+    assert RuleConfig(eta="auto").eta_is_auto and not RuleConfig(eta=0.25).eta_is_auto
+    assert RuleConfig(eta="auto").inference.eta_is_auto
+    callers = _places(r"\bauto_eta\(", _sources())
+    assert callers == ["pcviz/rules/_grads.py", "pcviz/rules/_infer.py"]
+    assert _places(r"""\.eta\s*==\s*["']auto["']""", _sources()) == []

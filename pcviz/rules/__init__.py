@@ -20,3 +20,4 @@ from ._infer import auto_eta as auto_eta
 from ._infer import bp_adjoints as bp_adjoints
 from ._infer import constraint_spectral_norm as constraint_spectral_norm
 from ._infer import infer as infer
+from ._infer import resolve_eta as resolve_eta

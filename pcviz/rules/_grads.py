@@ -124,7 +124,7 @@ def weight_grads(
     if cfg.rule == "bp":
         grads, _ = _bp_grads_jit(model, x, y)
         return grads, None
-    auto = cfg.eta == "auto"
+    auto = cfg.eta_is_auto
     return _inference_grads(
         model,
         x,

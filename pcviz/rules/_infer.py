@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ..config import AUTO_ETA
 from ..model import ResidualMLP, mse_loss
 from ._energy import States, incoming_weights, output_loss, predictions, state_gradient
 
@@ -202,7 +203,13 @@ def constraint_spectral_norm(
     return jnp.sum(apply_a(v) ** 2) / jnp.sum(v**2)
 
 
-def auto_eta(model: ResidualMLP, x: Float[Array, "batch input"]) -> Array:
+def auto_eta(model: ResidualMLP, x: Float[Array, "batch input"]) -> Float[Array, ""]:
     """The default activity step $\\eta_h = 1/\\lambda_{\\max}(A^\\top A)$ (docs/science.md,
     "PC-ALM")."""
     return 1.0 / constraint_spectral_norm(model, x)
+
+
+def resolve_eta(eta: float | str, model: ResidualMLP, x: Float[Array, "batch input"]) -> float:
+    """The activity step $\\eta_h$ a configuration's `eta` stands for: a number is itself,
+    `"auto"` is `auto_eta(model, x)` on the batch `x` (`(B, D)`) at the weights `model`."""
+    return float(auto_eta(model, x)) if eta == AUTO_ETA else float(eta)

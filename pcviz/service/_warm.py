@@ -23,7 +23,7 @@ def warm_up(model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
     """
     from ..train import Session
 
-    fixed = with_changes(rule, eta=0.25) if rule.eta == "auto" else rule
+    fixed = with_changes(rule, eta=0.25) if rule.eta_is_auto else rule
     session = Session(model, fixed, train, dataset=dataset)
     session.step(2, record_last_only=True)  # with and without telemetry, as a chunk runs
     if not training_only:

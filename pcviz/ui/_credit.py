@@ -117,7 +117,7 @@ def _start_init(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> Tas
                         seed=train.seed)
     where = f"at initialisation (seed {train.seed}), on one batch of {train.batch_size}"
     job = service.submit(probe, model, rule, train, label=f"credit probe L={model.depth}")
-    origin = eta_origin(auto=rule.eta == "auto")
+    origin = eta_origin(auto=rule.eta_is_auto)
     return Task([job], label="probe", meta=(model.depth, rule.rho, rule.alpha, where, origin))
 
 
@@ -134,7 +134,7 @@ def _live_task(live: LiveSource) -> Task:
     rule = with_changes(view.rule_config, eta=view.eta)
     where = (f"at the current weights of the live run (after {view.step_count} training "
              "steps), on its fixed probe batch")
-    origin = eta_origin(auto=view.rule_config.eta == "auto", live=True)
+    origin = eta_origin(auto=view.rule_config.eta_is_auto, live=True)
     task = Task([_live_probe(live.client, live.rules)], label="live probe",
                 meta=(key, view.model_config.depth, rule.rho, rule.alpha, where, origin))
     st.session_state[_LIVE_MEMO] = task

@@ -60,7 +60,7 @@ def status(lab: LabState, *, compact: bool = False) -> None:
         f"Run {lab.run_id} · {DATASET_NAMES.get(session.dataset, session.dataset)}; "
         f"depth L = {session.model_config.depth}, width N = {session.model_config.width}; "
         f"T = {session.steps} inference steps; "
-        f"η_h = {session.eta:.3g} ({_text.eta_origin(auto=rule.eta == 'auto')}); "
+        f"η_h = {session.eta:.3g} ({_text.eta_origin(auto=rule.eta_is_auto)}); "
         f"learning rate {session.learning_rate:.2e}; batch {train.batch_size}"
         + (f" · {rate:.1f} updates/s" if lab.playing and np.isfinite(rate) else "")
         + f"  \n{server_load()}"

@@ -115,7 +115,7 @@ def exactness_note(exact: theory.Exactness, rule: RuleConfig) -> str:
     computed from (this small linear net, not the sidebar's)."""
     net = theory.EXACTNESS_NET
     eta = (f"η_h = auto: 1/λ_max(AᵀA) of this linear net (L = {exact.depth}, width "
-           f"{net['width']}, batch {net['batch']}) = {exact.eta:.3g}" if rule.eta == "auto"
+           f"{net['width']}, batch {net['batch']}) = {exact.eta:.3g}" if rule.eta_is_auto
            else f"η_h = {exact.eta:.3g}")
     return f"float64, {eta}, ρ = {rule.rho:g}, α = {rule.alpha:g}."
 
