@@ -27,7 +27,7 @@ st.caption(ui.credit_settings_text(run))
 
 
 @st.fragment
-def scrubbed() -> None:
+def scrubbed(run: ui.CreditRun) -> None:
     step = ui.credit_step_slider(run.result.steps)
     ui.credit_keep_in_url()
     ui.credit_metrics(run, step)
@@ -72,7 +72,7 @@ def scrubbed() -> None:
         "credit", heatmaps=heat, profile=profile, energy=energy, alignment=align))
 
 
-scrubbed()
+scrubbed(run)
 
 st.subheader("Arrival time against distance from the output")
 arrival = figures.arrival_plot(run.result.arrivals, alpha=run.alpha, eta=run.result.eta)

@@ -55,7 +55,7 @@ right.button("Stop", on_click=job.stop, disabled=not snap.running, key="sweep-st
 
 
 @st.fragment(run_every=1.0 if snap.running else None)
-def results() -> None:
+def results(spec: sweeps.SweepSpec) -> None:
     now = ui.sweep_snapshot(spec, job)
     if snap.running and not now.running:
         st.rerun()  # finished: redraw the whole page (buttons, downloads)
@@ -88,7 +88,7 @@ def results() -> None:
 
 
 setting = ui.choose_sweep_setting(spec)
-results()
+results(spec)
 ui.explain(
     "Each panel is one rule: rows are depths L, columns widths N, and the number in a cell "
     "is the test accuracy after the same number of batches, averaged over seeds. The bottom "

@@ -33,7 +33,9 @@ def _parse(f: Field) -> Callable[[str], Any]:
 
 
 def _default(f: Field, command: str) -> Any:
-    return f.option.defaults.get(command, f.default)
+    """The field's default for `command`: the option's own default there, else the field's."""
+    own = f.option.defaults if f.option is not None else {}
+    return own.get(command, f.default)
 
 
 def _help(f: Field, command: str) -> str:

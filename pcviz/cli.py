@@ -205,7 +205,7 @@ def run_train(args: argparse.Namespace) -> dict:
         store.update(run_id, status="failed", step=session.step_count,
                      error=f"{type(err).__name__}: {err}")
         raise
-    results = {
+    results: dict[str, dict[str, Any]] = {
         name: {
             "test_accuracy": accuracy[name] if rec.status == "ok" else math.nan,
             "grad_cosine": float(cosines[name][-1]),

@@ -20,6 +20,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 from .analysis import diverged_rules, profile_frames
 from .claims import alignment_trends, energy_trends, front_readings, front_summary
 from .config import RULE_LABELS, to_dict
@@ -84,8 +86,8 @@ def run_credit(args: argparse.Namespace) -> dict:
     telemetry = result.telemetry
     readings = front_readings(result.arrivals, step=step, eta=result.eta, rho=rule.rho,
                               alpha=rule.alpha)
-    credit = {r: t.credit for r, t in telemetry.items()}
-    adjoint = next(iter(telemetry.values())).bp_adjoint
+    credit = {r: np.asarray(t.credit) for r, t in telemetry.items()}
+    adjoint = np.asarray(next(iter(telemetry.values())).bp_adjoint)
     frames = profile_frames(credit, adjoint, max_frames=args.frames)
     diverged = diverged_rules(credit)
     header = ["rule", f"reached by t={step}", "front slope", "speed", "theory c", "of c",
@@ -103,9 +105,9 @@ def run_credit(args: argparse.Namespace) -> dict:
             "step": step, "fronts": {r: f._asdict() for r, f in readings.items()},
             "whole_run": {r: front_summary(a)._asdict() for r, a in result.arrivals.items()},
             "energy": {r: t._asdict() for r, t in energy_trends(
-                {r: t.energy for r, t in telemetry.items()}).items()},
+                {r: np.asarray(t.energy) for r, t in telemetry.items()}).items()},
             "alignment": {r: t._asdict() for r, t in alignment_trends(
-                {r: t.alignment for r, t in telemetry.items()}).items()},
+                {r: np.asarray(t.alignment) for r, t in telemetry.items()}).items()},
             "diverged": diverged,
             "animation": {"steps": frames.steps, "credit": frames.credit,
                           "reached": frames.reached, "top": frames.top,

@@ -127,6 +127,13 @@ class Field(NamedTuple):
         """`value` as text that `parse` reads back."""
         return "default" if value is None else self.kind.format(value)
 
+    @property
+    def sidebar_widget(self) -> Widget:
+        """The sidebar's widget of a field it shows (`widget`); `ValueError` for another field."""
+        if self.widget is None:
+            raise ValueError(f"the sidebar shows no widget for {self.name!r}")
+        return self.widget
+
     def default_words(self) -> str:
         """The default in words: `16`, `auto`, `bp,pc,pcalm`, `yes`, `2L` (what `None` is)."""
         return str(self.none) if self.default is None else _words(self.default)
@@ -247,7 +254,7 @@ def _values(f: Field) -> str:
         text = f"one or more of {text}"
     if f.widget is not None and f.widget.limits is not None:
         lo, hi = f.widget.limits
-        if (lo, hi) != (f.kind.lo, f.kind.hi):
+        if not isinstance(f.kind, Int | Float) or (lo, hi) != (f.kind.lo, f.kind.hi):
             text += f" (browser: {lo:g} to {hi:g})"
     return text
 

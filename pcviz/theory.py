@@ -154,7 +154,7 @@ def spectral_radius(
 
     **Arguments:**
 
-    - `sigma`: singular values, shape `(*modes)`.
+    - `sigma`: singular values, shape `(*modes)` (a float for one mode).
     - `eta`, `rho`, `alpha`: keyword-only, as in `mode_matrix`.
 
     **Returns:**
@@ -168,7 +168,7 @@ def spectral_radius(
 
 
 def is_stable(
-    sigma: Float[np.ndarray, "*modes"], *, eta: Hyper, rho: Hyper, alpha: Hyper
+    sigma: float | Float[np.ndarray, "*modes"], *, eta: Hyper, rho: Hyper, alpha: Hyper
 ) -> Bool[np.ndarray, "*modes"]:
     r"""Whether the joint (h, lambda) iteration contracts on each mode.
 

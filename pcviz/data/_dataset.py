@@ -125,7 +125,7 @@ def standardise_images(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray,
     mean = total / count
     std = np.sqrt(max(squares / count - mean**2, 0.0))
     scale = 1.0 / std if std > 0 else 1.0
-    return tuple(_affine(x, scale, -mean * scale) for x in (train, test))
+    return _affine(train, scale, -mean * scale), _affine(test, scale, -mean * scale)
 
 
 def _affine(pixels: np.ndarray, scale: float, shift: float) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._dataset import DataError, freeze
 
-IDX_TYPES = {
+IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),
@@ -163,7 +163,7 @@ def split_paths(name: str) -> dict[str, Path]:
         path = directory / _spellings(missing)[0]
         problem = f"{IDX_SETS[name].title} not found: {path} does not exist."
         raise DataError(path, problem, IDX_SETS[name].install_hint)
-    return paths
+    return {stem: path for stem, path in paths.items() if path is not None}
 
 
 def repair_hint(name: str, path: Path) -> str:

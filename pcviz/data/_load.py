@@ -198,5 +198,6 @@ def _frozen(
 ) -> Dataset:
     """A `Dataset` of read-only arrays, its description ending in the split sizes."""
     description = f"{name}: {about} ({len(x_train)} train / {len(x_test)} test)."
-    arrays = (freeze(np.ascontiguousarray(a)) for a in (x_train, y_train, x_test, y_test))
-    return Dataset(name, *arrays, num_classes, description)
+    x_train, y_train, x_test, y_test = (
+        freeze(np.ascontiguousarray(a)) for a in (x_train, y_train, x_test, y_test))
+    return Dataset(name, x_train, y_train, x_test, y_test, num_classes, description)

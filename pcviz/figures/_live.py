@@ -78,10 +78,11 @@ def training_curves(
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=("training loss", "accuracy"))
     for k, rule in enumerate(dict.fromkeys([*loss, *accuracy, *test_accuracy])):
-        series = [(loss.get(rule), 1, "", "solid", "lines"),
-                  (accuracy.get(rule), 2, " train", "solid", "lines"),
-                  (test_accuracy.get(rule), 2, " test", "dash", "lines+markers")]
-        series = [s for s in series if s[0] is not None]
+        candidates = [(loss.get(rule), 1, "", "solid", "lines"),
+                      (accuracy.get(rule), 2, " train", "solid", "lines"),
+                      (test_accuracy.get(rule), 2, " test", "dash", "lines+markers")]
+        series = [(curve, col, suffix, dash, mode)
+                  for curve, col, suffix, dash, mode in candidates if curve is not None]
         for i, (curve, col, suffix, dash, mode) in enumerate(series):
             name = _legend_name(rule, diverged.get(rule)) if i == 0 else label(rule) + suffix
             fig.add_scatter(
@@ -89,8 +90,9 @@ def training_curves(
                 showlegend=i == 0, line=dict(color=color(rule, k), dash=dash, width=2),
                 marker=dict(size=6), row=1, col=col,
             )
-        if diverged.get(rule) is not None:
-            _divergence_marker(fig, rule, k, loss.get(rule), int(diverged[rule]))
+        step = diverged.get(rule)
+        if step is not None:
+            _divergence_marker(fig, rule, k, loss.get(rule), int(step))
     _style_keys(fig, bool(test_accuracy))
     diverged_note(fig, [r for r, c in loss.items() if diverged.get(r) is None and is_dead(c[1])])
     fig.update_xaxes(title_text="training step")

@@ -93,8 +93,8 @@ def noise_level(spec: SweepSpec, cells: Sequence[SweepCell], *,
                 setting: Setting | None = None) -> float:
     """The typical seed spread of a difference to BP: the median over cells and rules of
     `difference_spreads` (accuracy points); NaN with one seed or no BP."""
-    values = [v[np.isfinite(v)] for v in difference_spreads(spec, cells, setting=setting).values()]
-    values = np.concatenate(values) if values else np.array([])
+    spreads = [v[np.isfinite(v)] for v in difference_spreads(spec, cells, setting=setting).values()]
+    values = np.concatenate(spreads) if spreads else np.array([])
     return float(np.median(values)) if values.size else math.nan
 
 

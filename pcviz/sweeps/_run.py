@@ -22,13 +22,19 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._cells import Setting, train_cell
 from ..config import to_dict, with_changes
 from ..data import load_dataset
 from ._grids import cost
 from ._spec import CellKey, SweepCell, SweepSpec, cell_id, spec_from_config, sweep_id
+
+if TYPE_CHECKING:
+    from ..service import Job
+
+_Task = tuple[list[CellKey], list[str]]
+"""What a submitted task of cells is recorded against: the cells' keys and their run ids."""
 
 __all__ = ["HEARTBEAT_SECONDS", "SweepPlan", "SweepState", "orphaned_sweeps", "plan_sweep",
            "run_sweep", "sweep_state", "train_cells"]
@@ -260,7 +266,8 @@ def _label(key: CellKey) -> str:
     return text + "".join(f" {n}={v}" for n, v in zip(names, key.setting) if v is not None)
 
 
-def _submit(store, plan: SweepPlan, group: tuple[int, int, list[CellKey]], store_url):
+def _submit(store, plan: SweepPlan, group: tuple[int, int, list[CellKey]],
+            store_url) -> tuple[Job, _Task]:
     """Create the runs of one (depth, width)'s cells and submit their task."""
     from .. import service
 
@@ -276,7 +283,7 @@ def _submit(store, plan: SweepPlan, group: tuple[int, int, list[CellKey]], store
     return job, (keys, ids)
 
 
-def _collect(store, job, task, rules: Sequence[str]) -> list[SweepCell]:
+def _collect(store, job: Job, task: _Task, rules: Sequence[str]) -> list[SweepCell]:
     """Record the cells of an ended task: its results, or its failure for each cell."""
     keys, ids = task
     try:
@@ -322,7 +329,8 @@ def run_sweep(
         return
     service.ensure()
     cap = max(1, workers or service.status().cpus or 1)
-    queue, pending, stopped, beat = _groups(plan.spec, todo), {}, False, time.monotonic()
+    queue, stopped, beat = _groups(plan.spec, todo), False, time.monotonic()
+    pending: dict[Job, _Task] = {}
     store.update(plan.sweep_id, status="running", metrics={"driver": _driver()})
     try:
         while queue or pending:

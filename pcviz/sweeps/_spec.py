@@ -54,9 +54,10 @@ class SweepSpec(NamedTuple):
 
     def settings(self) -> list[Setting]:
         """Every point of the hyperparameter grid (one `Setting()` without grids)."""
-        axes = [tuple(values) or (None,) for values in (self.etas, self.alphas,
-                                                         self.learning_rates)]
-        return [Setting(*point) for point in itertools.product(*axes)]
+        etas: tuple[float | str | None, ...] = self.etas or (None,)
+        alphas: tuple[float | None, ...] = self.alphas or (None,)
+        rates: tuple[float | None, ...] = self.learning_rates or (None,)
+        return [Setting(*point) for point in itertools.product(etas, alphas, rates)]
 
     def cells(self) -> list[CellKey]:
         """Every (depth, width, setting, seed), depth-major."""

@@ -92,9 +92,8 @@ def sweep_files(spec: SweepSpec, cells: Sequence[SweepCell], *, sweep_id: str,
     the first) as `pcviz.export.sweep_csv` and `sweep_json` (with the mean accuracy grids),
     headed by the sweep's id, its configuration and how many cells are finished."""
     setting = spec.settings()[0] if setting is None else setting
-    run = {"run_id": sweep_id, "config": spec.config(),
-           "step": sum(c.state == "finished" for c in cells)}
+    config, step = spec.config(), sum(c.state == "finished" for c in cells)
     shown = [c for c in cells if c.setting == setting]
-    return {"sweep.csv": export.sweep_csv(shown, **run),
-            "sweep.json": export.sweep_json(shown, **run,
+    return {"sweep.csv": export.sweep_csv(shown, run_id=sweep_id, config=config, step=step),
+            "sweep.json": export.sweep_json(shown, run_id=sweep_id, config=config, step=step,
                                             accuracy=grids(spec, cells, setting=setting))}

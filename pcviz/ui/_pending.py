@@ -40,11 +40,19 @@ class Task:
         return len(self._values)
 
     @property
-    def results(self) -> list | None:
+    def results(self) -> list[Any] | None:
         """The jobs' results in order, once every one has finished without an error."""
         if self.error is not None or len(self._values) < len(self.jobs):
             return None
         return [self._values[i] for i in range(len(self.jobs))]
+
+    def collected(self) -> list[Any]:
+        """`results` of a task that `poll` says is over without an `error`; `RuntimeError`
+        while a job is still out or after an error."""
+        results = self.results
+        if results is None:
+            raise RuntimeError(f"task {self.label!r} has not finished without an error")
+        return results
 
     def poll(self) -> bool:
         """Collect the jobs that have finished, without waiting; whether the task is over

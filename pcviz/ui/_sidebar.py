@@ -18,7 +18,15 @@ from collections.abc import Callable
 import streamlit as st
 
 from ..config import LR_SCALE
-from ..config_fields import DATASET_LABELS, PARAM_LABELS, RULE_LABELS, SECTIONS, Field, Subset
+from ..config_fields import (
+    DATASET_LABELS,
+    PARAM_LABELS,
+    RULE_LABELS,
+    SECTIONS,
+    Choice,
+    Field,
+    Subset,
+)
 from ..data import install_hint, is_available
 from ._presets import mark_custom, preset_selector
 from ._sidebar_fields import SIDEBAR_FIELDS, optional
@@ -40,7 +48,7 @@ def _dataset_label(name: str) -> str:
 
 def _help(f: Field) -> str:
     empty = f.none if f.none is not None else getattr(f.kind, "word", None)
-    parts = [f.help, f"Empty: {empty}." if empty is not None else None, f.widget.note]
+    parts = [f.help, f"Empty: {empty}." if empty is not None else None, f.sidebar_widget.note]
     return " ".join(p for p in parts if p)
 
 
@@ -51,9 +59,10 @@ def _placeholders() -> dict[str, float]:
     return {"two_l": 2 * depth, "auto_lr": LR_SCALE * math.sqrt(width / depth)}
 
 
-def _number(f: Field) -> None:
-    w = f.widget
-    lo, hi = w.limits
+def _number(f: Field, limits: tuple[float, float]) -> None:
+    """A number input for `f` between the browser's `limits`."""
+    w = f.sidebar_widget
+    lo, hi = limits
     value = st.session_state.get(w.key, None if optional(f) else lo)
     placeholder = w.placeholder.format(**_placeholders()) if w.placeholder else None
     st.number_input(w.label, min_value=lo, max_value=hi, value=value, step=w.step,
@@ -61,27 +70,38 @@ def _number(f: Field) -> None:
                     on_change=mark_custom)
 
 
+def _options(f: Field) -> tuple[str, ...]:
+    """The options of a `Choice` or `Subset` field; `TypeError` for another kind."""
+    if not isinstance(f.kind, Choice | Subset):
+        raise TypeError(f"{f.name} is a {type(f.kind).__name__}, not a choice")
+    return f.kind.options
+
+
+def _label(f: Field) -> Callable[[str], str]:
+    """How the widget of a `Choice` or `Subset` field names an option: its label, else itself."""
+    labels = getattr(f.kind, "labels", None) or {}
+    return lambda option: labels.get(option, option)
+
+
 def _select(f: Field) -> None:
-    options, key = f.kind.options, f.widget.key
+    options, key = _options(f), f.sidebar_widget.key
     current = st.session_state.get(key)
     index = options.index(current) if current in options else 0
-    labels = f.kind.labels
-    st.selectbox(f.widget.label, options, index=index, key=key, on_change=mark_custom,
-                 format_func=labels.get if labels else str, help=_help(f))
+    st.selectbox(f.sidebar_widget.label, options, index=index, key=key, on_change=mark_custom,
+                 format_func=_label(f), help=_help(f))
 
 
 def _multiselect(f: Field) -> None:
-    key, labels = f.widget.key, f.kind.labels
-    st.multiselect(f.widget.label, f.kind.options, default=st.session_state.get(key), key=key,
-                   format_func=labels.get if labels else str, on_change=mark_custom,
-                   help=_help(f))
+    key = f.sidebar_widget.key
+    st.multiselect(f.sidebar_widget.label, _options(f), default=st.session_state.get(key),
+                   key=key, format_func=_label(f), on_change=mark_custom, help=_help(f))
 
 
 def _dataset(f: Field) -> None:
     """The data set, with how to install each IDX set that is not here."""
-    current = st.session_state.get(f.widget.key)
-    options = f.kind.options
-    st.selectbox(f.widget.label, options, key=f.widget.key, on_change=mark_custom,
+    current = st.session_state.get(f.sidebar_widget.key)
+    options = _options(f)
+    st.selectbox(f.sidebar_widget.label, options, key=f.sidebar_widget.key, on_change=mark_custom,
                  index=options.index(current) if current in options else 0,
                  format_func=_dataset_label,
                  help=f"{f.help} Fashion-MNIST: {install_hint('fashion-mnist')} MNIST: "
@@ -96,10 +116,10 @@ _OWN_DRAWING: dict[str, Callable[[Field], None]] = {"cfg_dataset": _dataset}
 
 
 def _widget(f: Field) -> None:
-    if f.widget.key in _OWN_DRAWING:
-        _OWN_DRAWING[f.widget.key](f)
-    elif f.widget.limits is not None:
-        _number(f)
+    if f.sidebar_widget.key in _OWN_DRAWING:
+        _OWN_DRAWING[f.sidebar_widget.key](f)
+    elif f.sidebar_widget.limits is not None:
+        _number(f, f.sidebar_widget.limits)
     elif isinstance(f.kind, Subset):
         _multiselect(f)
     else:
@@ -110,7 +130,8 @@ def _rows(fields: list[Field]) -> list[list[Field]]:
     """The fields in rows: two `half` fields in a row share it, any other field has its own."""
     rows: list[list[Field]] = []
     for f in fields:
-        if f.widget.half and rows and len(rows[-1]) == 1 and rows[-1][0].widget.half:
+        pairs = rows and len(rows[-1]) == 1 and rows[-1][0].sidebar_widget.half
+        if f.sidebar_widget.half and pairs:
             rows[-1].append(f)
         else:
             rows.append([f])
@@ -119,15 +140,15 @@ def _rows(fields: list[Field]) -> list[list[Field]]:
 
 def _section(name: str) -> None:
     st.subheader(name)
-    fields = [f for f in SIDEBAR_FIELDS if f.widget.section == name]
-    for row in _rows([f for f in fields if not f.widget.more]):
+    fields = [f for f in SIDEBAR_FIELDS if f.sidebar_widget.section == name]
+    for row in _rows([f for f in fields if not f.sidebar_widget.more]):
         if len(row) == 1:
             _widget(row[0])
             continue
         for column, f in zip(st.columns(len(row)), row):
             with column:
                 _widget(f)
-    more = [f for f in fields if f.widget.more]
+    more = [f for f in fields if f.sidebar_widget.more]
     if more:
         with st.expander("More"):
             for f in more:
@@ -136,9 +157,9 @@ def _section(name: str) -> None:
 
 def limits_caption() -> str:
     """The browser's limits on the whole numbers that make a run long, in words."""
-    capped = [f"{f.widget.label} ≤ {f.widget.limits[1]}" for f in SIDEBAR_FIELDS
-              if f.widget.limits and f.widget.limits[1] < getattr(f.kind, "hi", 0)
-              and isinstance(f.widget.limits[1], int)]
+    capped = [f"{f.sidebar_widget.label} ≤ {f.sidebar_widget.limits[1]}" for f in SIDEBAR_FIELDS
+              if f.sidebar_widget.limits and f.sidebar_widget.limits[1] < getattr(f.kind, "hi", 0)
+              and isinstance(f.sidebar_widget.limits[1], int)]
     return (f"The browser keeps runs interactive: {', '.join(capped)}. The command line "
             "(`python -m pcviz`) takes the full ranges. Every setting is in the page's address: "
             "copy it to share this run.")

@@ -18,11 +18,11 @@ from ..config_fields import FIELDS, Field, Float, Int, Subset
 SIDEBAR_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if f.widget is not None)
 """The fields the sidebar shows, in its order."""
 
-WIDGETS: dict[str, Field] = {f.widget.key: f for f in SIDEBAR_FIELDS}
+WIDGETS: dict[str, Field] = {f.sidebar_widget.key: f for f in SIDEBAR_FIELDS}
 """Widget key (`cfg_depth`) -> the field it shows."""
 
 UI_LIMITS: dict[str, tuple[float, float]] = {
-    f.name: f.widget.limits for f in SIDEBAR_FIELDS if f.widget.limits is not None}
+    f.name: f.sidebar_widget.limits for f in SIDEBAR_FIELDS if f.sidebar_widget.limits is not None}
 """What the browser accepts (inside `pcviz.config`'s ranges): deeper, wider or longer runs
 belong on the command line, where they do not block a page."""
 
@@ -34,9 +34,9 @@ def optional(f: Field) -> bool:
 
 def _clamp(f: Field, value: Any, warnings: list[str]) -> Any:
     """`value` within the browser's limits for `f` (with a warning when moved)."""
-    if f.widget.limits is None or value is None or isinstance(value, str):
+    if f.sidebar_widget.limits is None or value is None or isinstance(value, str):
         return value
-    lo, hi = f.widget.limits
+    lo, hi = f.sidebar_widget.limits
     if lo <= value <= hi:
         return value
     safe = type(value)(min(max(value, lo), hi))

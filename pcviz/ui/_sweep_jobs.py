@@ -69,7 +69,8 @@ class SweepJob:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._error: str | None = None
-        self._elapsed, self._started = 0.0, None
+        self._elapsed = 0.0
+        self._started: float | None = None
         self._computed: list[CellKey] = []
 
     def start(self) -> None:

@@ -63,7 +63,7 @@ def theory_exactness(depth: int, rule: RuleConfig) -> theory.Exactness | None:
         if task.error is not None:
             _failed(task.error, key)
             return None
-        return theory.gather_exactness(depth, task.results)
+        return theory.gather_exactness(depth, task.collected())
 
     def check() -> tuple[bool, str, float | None]:
         over, total = task.poll(), len(task.jobs)
