@@ -27,8 +27,10 @@ def _actor():
         import ray
 
         # Reads and commands never queue behind computations (alignment, probes).
-        _actor_class = ray.remote(num_cpus=0, max_concurrency=6, max_restarts=0,
-                                  concurrency_groups={"compute": 2})(LiveRun)
+        # Ray's overloads of `remote` list only a task's options, not an actor's.
+        _actor_class = ray.remote(  # type: ignore[call-overload]
+            num_cpus=0, max_concurrency=6, max_restarts=0, concurrency_groups={"compute": 2}
+        )(LiveRun)
     return _actor_class
 
 

@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 _LOG = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ def address() -> str:
 def _connect() -> None:
     import ray
 
-    common = dict(namespace=NAMESPACE, log_to_driver=False, configure_logging=False,
-                  ignore_reinit_error=True)
+    common: dict[str, Any] = dict(namespace=NAMESPACE, log_to_driver=False,
+                                  configure_logging=False, ignore_reinit_error=True)
     try:
         if ray.is_initialized():
             pass
