@@ -162,13 +162,12 @@ def exactness_json(result: Exactness, **fields) -> str:
     `fields` (e.g. `rho`, `alpha`) are added at the top level."""
     import json
 
-    def clean(values):
-        return [float(v) if np.isfinite(v) else None for v in values]
+    from ._json import json_ready
 
     net = EXACTNESS_NET
     return json.dumps({
         "depth": result.depth, "width": net["width"], "batch": net["batch"],
         "activation": "linear", "param": "mupc", "dtype": "float64", "eta": result.eta,
         **fields, "steps": [int(t) for t in result.steps],
-        "relative_error": {r: clean(v) for r, v in result.errors.items()},
+        "relative_error": {r: json_ready([float(e) for e in v]) for r, v in result.errors.items()},
     })

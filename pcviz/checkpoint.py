@@ -23,6 +23,7 @@ from typing import Any
 
 import equinox as eqx
 
+from ._json import json_ready
 from .train import History, RuleRecord, Session
 
 MAGIC = b"PCVIZCK1"
@@ -34,18 +35,14 @@ class CheckpointError(ValueError):
 
 def _history(history: History) -> dict[str, Any]:
     return {"capacity": history.capacity, "stride": history.stride,
-            "steps": list(history.steps), "values": [_number(v) for v in history.values]}
-
-
-def _number(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
+            "steps": list(history.steps), "values": json_ready([float(v) for v in history.values])}
 
 
 def _record(rec: RuleRecord) -> dict[str, Any]:
     return {"loss": _history(rec.loss), "accuracy": _history(rec.accuracy),
             "test_accuracy": _history(rec.test_accuracy), "diverged_at": rec.diverged_at,
-            "step_seconds": _number(rec.step_seconds),
-            "first_step_seconds": _number(rec.first_step_seconds),
+            "step_seconds": json_ready(float(rec.step_seconds)),
+            "first_step_seconds": json_ready(float(rec.first_step_seconds)),
             "total_seconds": rec.total_seconds, "timed_steps": rec.timed_steps}
 
 

@@ -22,11 +22,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from . import __version__, sweeps
 from ._cli_options import add_config_options, configs_from_args
 from ._jaxcache import enable_compilation_cache
+from ._json import json_ready
 from .cli_credit import add_credit_command, run_credit
 from .cli_export import add_export_command, run_export_sweep
 from .cli_theory import _positive, add_theory_command, run_theory
@@ -133,24 +132,10 @@ def _configs(args: argparse.Namespace) -> tuple[ModelConfig, RuleConfig, TrainCo
     return configs_from_args(args, args.command)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def _write(document: dict, path: str | None) -> None:
     if path:
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(_jsonable(document), f, indent=1)
+            json.dump(json_ready(document), f, indent=1)
         print(f"wrote {path}", file=sys.stderr)
 
 
@@ -216,7 +201,7 @@ def run_train(args: argparse.Namespace) -> dict:
         }
         for name, rec in session.records.items()
     }
-    record_session(store, run_id, session, metrics=_jsonable(results))
+    record_session(store, run_id, session, metrics=json_ready(results))
     print(_table(
         ["rule", "test acc %", "grad cos to BP", "wall s", "steps/s", "status"],
         [[RULE_LABELS[n], 100 * r["test_accuracy"], r["grad_cosine"], r["wall_seconds"],

@@ -21,11 +21,12 @@ import csv
 import html
 import io
 import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from ._json import json_ready
 
 __all__ = [
     "csv_header",
@@ -44,21 +45,6 @@ _RECORD_KEYS = ("rule", "quantity", "step", "layer", "value")
 _HISTORY_KEYS = ("rule", "series", "step", "value")
 
 
-def _clean(value: Any) -> Any:
-    """`value` made strict JSON: NaN/inf -> None, numpy scalars and arrays -> Python."""
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _clean(value.tolist())
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def provenance(run_id: str | None, config: Mapping[str, Any] | None = None,
                step: int | None = None) -> dict | None:
     """The field block naming the run a file came from: `{"id", "step", "config"}`, or `None`
@@ -66,7 +52,7 @@ def provenance(run_id: str | None, config: Mapping[str, Any] | None = None,
     if run_id is None:
         return None
     return {"id": str(run_id), "step": None if step is None else int(step),
-            "config": _clean(dict(config or {}))}
+            "config": json_ready(dict(config or {}))}
 
 
 def csv_header(run_id: str | None, config: Mapping[str, Any] | None = None,
@@ -188,13 +174,6 @@ def telemetry_csv(telemetry: Mapping[str, Any], *, run_id: str | None = None,
     return csv_header(run_id, config, step) + _csv(_RECORD_KEYS, telemetry_records(telemetry))
 
 
-def _nested(arr: np.ndarray) -> Any:
-    if arr.ndim == 0:
-        value = float(arr)
-        return value if math.isfinite(value) else None
-    return [_nested(sub) for sub in arr]
-
-
 def telemetry_json(telemetry: Mapping[str, Any], *, run_id: str | None = None,
                    config: Mapping[str, Any] | None = None, step: int | None = None) -> str:
     """The telemetry of several rules as a JSON document of nested lists.
@@ -216,7 +195,7 @@ def telemetry_json(telemetry: Mapping[str, Any], *, run_id: str | None = None,
         if tel is None:
             continue
         arrays = {name: _field(tel, name) for name in (*FIELDS, "bp_adjoint")}
-        rules[rule] = {name: _nested(arr) for name, arr in arrays.items() if arr is not None}
+        rules[rule] = {name: json_ready(arr) for name, arr in arrays.items() if arr is not None}
     doc = {
         "conventions": {
             "rows": "row t is the state after inference step t+1",
@@ -317,4 +296,4 @@ def sweep_json(cells: Sequence[Any], *, run_id: str | None = None,
     doc = {"spec": dict(config or {}), "cells": out}
     if accuracy is not None:
         doc["accuracy"] = dict(accuracy)
-    return json.dumps(_clean(_with_run(doc, run_id, config, step)), allow_nan=False)
+    return json.dumps(json_ready(_with_run(doc, run_id, config, step)), allow_nan=False)

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._cells import SeedResult, train_cell
+from ._json import json_ready
 from .analysis import FrontFit, arrival_steps, fit_front
 from .budget import check_budget
 from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
@@ -167,7 +168,6 @@ def record_probe(store, run_id: str, result: ProbeResult) -> None:
     store.add_points(run_id, points)
     metrics = {"eta": result.eta, "inference_steps": result.steps,
                "arrivals": {n: [int(a) for a in arr] for n, arr in result.arrivals.items()},
-               "fits": {n: {k: (float(v) if np.isfinite(v) else None)
-                            for k, v in fit._asdict().items()}
+               "fits": {n: json_ready({k: float(v) for k, v in fit._asdict().items()})
                         for n, fit in result.fits.items()}}
     store.update(run_id, status="finished", step=result.steps, metrics=metrics)

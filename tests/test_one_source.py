@@ -65,3 +65,26 @@ def test_auto_eta_is_resolved_in_one_place():
     callers = _places(r"\bauto_eta\(", _sources())
     assert callers == ["pcviz/rules/_grads.py", "pcviz/rules/_infer.py"]
     assert _places(r"""\.eta\s*==\s*["']auto["']""", _sources()) == []
+
+
+def test_json_ready_writes_every_non_finite_number_as_null():
+    import json
+    import math
+
+    import numpy as np
+
+    from pcviz._json import json_ready
+
+    value = {1: (math.nan, np.float32(2.5), np.int64(3), np.array([[1.0, np.inf], [-np.inf, 0.0]])),
+             "flag": np.bool_(True), "text": "nan", "none": None}
+    ready = json_ready(value)
+    assert ready == {"1": [None, 2.5, 3, [[1.0, None], [None, 0.0]]], "flag": True,
+                     "text": "nan", "none": None}
+    assert json.loads(json.dumps(ready, allow_nan=False)) == ready
+    assert json_ready(math.nan) is None and json_ready(1.5) == 1.5
+
+
+def test_no_module_writes_its_own_null_for_nan():
+    own = r"(isfinite|isnan)\([^)]*\)\)? else None|None if (math|np)\.(isnan|isfinite)"
+    assert _places(own, _sources()) == []
+    assert _places(own, {"pcviz/x.py": "return v if math.isfinite(v) else None"}) == ["pcviz/x.py"]

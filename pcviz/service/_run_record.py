@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import time
 
+from .._json import json_ready
+
 FLUSH_SECONDS = 2.0
 """Interval between two writes of a playing run's curve points to the store."""
 CHECKPOINT_SECONDS = 15.0
@@ -106,14 +108,5 @@ class RunRecording:
             return
         status = "failed" if self.error else "running" if self.playing else "paused"
         self._store_call("update", self.run_id, status=status, step=step,
-                         metrics=_finite(metrics))
+                         metrics=json_ready(metrics))
         self._flushed.update(checkpoint=step, saved_at=time.monotonic())
-
-
-def _finite(tree):
-    """NaN and infinities -> None, for JSON."""
-    if isinstance(tree, dict):
-        return {k: _finite(v) for k, v in tree.items()}
-    if isinstance(tree, float) and not math.isfinite(tree):
-        return None
-    return tree

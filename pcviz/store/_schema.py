@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import sqlalchemy as sa
 
+from .._json import json_ready
+
 KINDS = ("lab", "train", "probe", "sweep", "cell", "theory")
 STATUSES = ("running", "paused", "finished", "failed", "interrupted")
 CURVE_FIELDS = ("loss", "accuracy", "test_accuracy", "step_seconds")
@@ -91,27 +93,13 @@ def check_choice(*, kind: str | None = None, status: str | None = None) -> None:
                          f"{', '.join(STATUSES)}.")
 
 
-def plain(value: Any) -> Any:
-    """`value` made JSON-ready: NaN and infinities -> `None`, NumPy scalars and arrays ->
-    Python numbers and lists, tuples -> lists, keys -> strings."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def to_json(value: Any, *, name: str) -> str:
     """`value` as JSON text for the column `name`.
 
     Raises `ValueError` (naming the column) for a value JSON cannot hold.
     """
     try:
-        return json.dumps(plain(value), allow_nan=False, sort_keys=True)
+        return json.dumps(json_ready(value), allow_nan=False, sort_keys=True)
     except (TypeError, ValueError) as err:
         raise ValueError(f"The run's {name} cannot be stored ({err}): give plain numbers, "
                          "strings, lists and dicts.") from None
@@ -119,8 +107,7 @@ def to_json(value: Any, *, name: str) -> str:
 
 def number(value: Any) -> float | None:
     """A curve number for its column: a float, or `None` for NaN and infinities."""
-    value = float(value)
-    return value if math.isfinite(value) else None
+    return json_ready(float(value))
 
 
 def to_record(row) -> RunRecord:

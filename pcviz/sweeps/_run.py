@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._cells import Setting, train_cell
+from .._json import json_ready
 from ..config import to_dict, with_changes
 from ..data import load_dataset
 from ._grids import cost
@@ -204,7 +205,7 @@ def _record_cell(store, rid: str, key: CellKey, out: dict) -> SweepCell:
     store.add_points(rid, points)
     diverged = [f"{r} {s}" for r, s in out["status"].items() if s != "ok"]
     error = "; ".join(diverged) or None
-    metrics = {"accuracy": {r: (None if math.isnan(a) else a) for r, a in out["accuracy"].items()},
+    metrics = {"accuracy": json_ready(out["accuracy"]),
                "status": out["status"], "seconds": out["seconds"], "eta": out["eta"],
                "alpha": out["alpha"], "learning_rate": out["learning_rate"], "steps": steps,
                "worker_pid": out["worker_pid"], "host": out["host"]}
