@@ -17,6 +17,17 @@ from .config import ModelConfig, RuleConfig, TrainConfig
 from .config_fields import FIELDS, Choice, Field, Flag
 
 
+def whole_number(text: str) -> int:
+    """An option's `type` for a whole number of at least 1 (else an `ArgumentTypeError`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def _parse(f: Field) -> Callable[[str], Any]:
     """The option's `type`: the field's parse and check, a failure an `ArgumentTypeError`."""
 

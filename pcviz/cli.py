@@ -23,12 +23,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__, sweeps
-from ._cli_options import add_config_options, configs_from_args
+from ._cli_options import add_config_options, configs_from_args, whole_number
 from ._jaxcache import enable_compilation_cache
 from ._json import json_ready
 from .cli_credit import add_credit_command, run_credit
 from .cli_export import add_export_command, run_export_sweep
-from .cli_theory import _positive, add_theory_command, run_theory
+from .cli_theory import add_theory_command, run_theory
 from .config import RULE_LABELS, ModelConfig, RuleConfig, TrainConfig, to_dict, with_changes
 from .config_fields import FIELD
 from .data import DataError
@@ -110,9 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("--seeds", type=_int_list, default=[0])
     _add_common_options(sweep_cmd, "sweep")
     sweep_cmd.add_argument("--max-steps", type=int, default=None)
-    sweep_cmd.add_argument("--workers", type=_positive, default=None,
+    sweep_cmd.add_argument("--workers", type=whole_number, default=None,
                            help="cells trained at once (default: the cluster's CPUs)")
-    sweep_cmd.add_argument("--max-cells", type=_positive, default=None,
+    sweep_cmd.add_argument("--max-cells", type=whole_number, default=None,
                            help="train at most this many unfinished cells, then stop")
     sweep_cmd.add_argument("--etas", type=_eta_list, default=(), metavar="ETA,...",
                            help="a grid of activity steps (numbers or 'auto'), in place of --eta")

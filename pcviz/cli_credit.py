@@ -22,22 +22,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._cli_options import whole_number
 from .analysis import diverged_rules, profile_frames
 from .claims import alignment_trends, energy_trends, front_readings, front_summary
 from .config import RULE_LABELS, to_dict
 
 MAX_FRAMES = 100
 """The animation's frames by default, as on the page."""
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
 
 
 def add_credit_command(subparsers, *, configs: Callable) -> argparse.ArgumentParser:
@@ -49,9 +40,9 @@ def add_credit_command(subparsers, *, configs: Callable) -> argparse.ArgumentPar
         description="One inference run per rule on one batch at initialisation: layers "
         "reached by step t, front slope, front speed against the wave theory, heat reach, "
         "and the credit profile's animation frames in the JSON document.")
-    p.add_argument("--step", type=_at_least_one, default=None,
+    p.add_argument("--step", type=whole_number, default=None,
                    help="inference step t of the metrics (default: the middle of the run)")
-    p.add_argument("--frames", type=_at_least_one, default=MAX_FRAMES,
+    p.add_argument("--frames", type=whole_number, default=MAX_FRAMES,
                    help=f"frames of the profile animation (default {MAX_FRAMES})")
     p.set_defaults(handler=run_credit, configs=configs)
     return p

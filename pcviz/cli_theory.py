@@ -17,6 +17,7 @@ import math
 import sys
 
 from . import theory
+from ._cli_options import whole_number
 
 
 def _eta(text: str) -> float | str:
@@ -28,16 +29,6 @@ def _eta(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor 'auto'") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return value
 
 
@@ -53,8 +44,8 @@ def add_theory_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--eta", type=_eta, default="auto", help="activity step, or 'auto'")
     p.add_argument("--rho", type=float, default=1.0)
     p.add_argument("--alpha", type=float, default=1.0)
-    p.add_argument("--points", type=_positive, default=8, help="values of T (default 8)")
-    p.add_argument("--steps-per-layer", type=_positive, default=2000,
+    p.add_argument("--points", type=whole_number, default=8, help="values of T (default 8)")
+    p.add_argument("--steps-per-layer", type=whole_number, default=2000,
                    help="largest T in units of L (default 2000)")
     p.add_argument("--out", help="write the JSON document to this file")
     p.set_defaults(handler=run_theory)
