@@ -168,7 +168,7 @@ class _Group(NamedTuple):
 
     rules: list[str]
     units: list[_Member]
-    index: dict[tuple[int, str], int]
+    unit_of: dict[tuple[int, str], int]
 
 
 def _unit(member: _Member, rule: str) -> _Member:
@@ -183,11 +183,11 @@ def _plan_groups(members: Sequence[_Member], rules: Sequence[str]) -> list[_Grou
     groups = []
     for names in ([["bp"]] if "bp" in rules else []) + ([inference] if inference else []):
         units: dict[_Member, int] = {}
-        index = {}
+        unit_of: dict[tuple[int, str], int] = {}
         for m, member in enumerate(members):
             for r in names:
-                index[(m, r)] = units.setdefault(_unit(member, r), len(units))
-        groups.append(_Group(names, list(units), index))
+                unit_of[(m, r)] = units.setdefault(_unit(member, r), len(units))
+        groups.append(_Group(names, list(units), unit_of))
     return groups
 
 
@@ -332,7 +332,7 @@ def train_cell(
         status, accuracy, loss, train_acc = {}, {}, {}, {}
         for r in train.rules:
             state, test = where[r]
-            u = state.group.index[(m, r)]
+            u = state.group.unit_of[(m, r)]
             step = state.diverged[u]
             status[r] = "ok" if step is None else f"diverged at step {step}"
             accuracy[r] = float(test[u]) if step is None else math.nan

@@ -162,7 +162,7 @@ def infer(
         return new, (_sums(new, rho, adjoint, loss(state.h)) if record else None)
 
     final, sums = jax.lax.scan(step, start, jnp.arange(steps))
-    if not record:
+    if adjoint is None:  # not recording
         return final, None
     sums = sums._replace(loss=jnp.concatenate([sums.loss[1:], loss(final.h)[None]]))
     totals = (sums, _layer_sum(adjoint**2), x.shape[0])
