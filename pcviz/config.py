@@ -18,7 +18,7 @@ from typing import Any
 
 from .config_fields import ACTIVATIONS as ACTIVATIONS
 from .config_fields import DATASETS as DATASETS
-from .config_fields import FIELDS, Field, check_fields, defaults_of, fields_of
+from .config_fields import FIELDS, check_fields, defaults_of, fields_of
 from .config_fields import INFERENCE_RULES as INFERENCE_RULES
 from .config_fields import LR_SCALE as LR_SCALE
 from .config_fields import OPTIMISERS as OPTIMISERS
@@ -200,8 +200,9 @@ def encode(model: ModelConfig, rule: RuleConfig | InferenceConfig,
     return out
 
 
-def _raw(params: Mapping[str, Any], f: Field) -> str:
-    raw = params[f.url]
+def _raw(params: Mapping[str, Any], key: str) -> str:
+    """The query parameter `key` as text (the last of repeated ones), at most 200 characters."""
+    raw = params[key]
     raw = raw[-1] if isinstance(raw, (list, tuple)) else raw
     return str(raw)[:200]
 
@@ -213,7 +214,7 @@ def _decode_one(cls, config: str, params: Mapping[str, Any], warnings: list[str]
     for f in fields_of(config):
         if f.url is None or f.url not in params:
             continue
-        raw = _raw(params, f)
+        raw = _raw(params, f.url)
         try:
             value = f.parse(raw)
             cls(**values, **{f.name: value})  # with the fields so far: `?param=sp&skip=0`
