@@ -57,13 +57,13 @@ def probe_model(
 ) -> ProbeResult:
     """Run inference once per rule in `rules` (inference rules only) on the batch `(x, labels)`
     from the weights `model`, sharing one activity step (`rule.eta`, or auto on this batch)."""
-    x = jnp.asarray(x)
-    eta = resolve_eta(rule.eta, model, x)
+    batch = jnp.asarray(x)
+    eta = resolve_eta(rule.eta, model, batch)
     telemetry, arrivals, fits = {}, {}, {}
     for name in (r for r in rules if r in INFERENCE_RULES):
         cfg = with_changes(rule, rule=name, eta=eta, record=True)
-        _, tel = weight_grads(model, x, jnp.asarray(labels), cfg)
-        tel = Telemetry(*(np.asarray(a) for a in jax.device_get(tel)))
+        _, on_device = weight_grads(model, batch, jnp.asarray(labels), cfg)
+        tel = jax.tree.map(np.asarray, jax.device_get(on_device))  # a Telemetry of NumPy arrays
         telemetry[name] = tel
         arrivals[name] = arrival_steps(tel.credit, tel.bp_adjoint)
         fits[name] = fit_front(arrivals[name])
