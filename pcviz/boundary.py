@@ -176,7 +176,7 @@ def decision_grid(models: Mapping[str, Any], x_train: Float[np.ndarray, "n 2"],
 def run_models(session) -> tuple[dict[str, Any], int]:
     """A training session's current networks, rule -> model, and its step: references to
     arrays no later step changes, so they can be evaluated while the session trains on."""
-    return {rule: session.model(rule) for rule in session.records}, int(session.step_count)
+    return {rule: session.model(rule) for rule in session.rules}, int(session.step_count)
 
 
 def session_grid(session, models: Mapping[str, Any], step: int, **options) -> DecisionGrid | None:

@@ -47,7 +47,7 @@ def _record(rec: RuleRecord) -> dict[str, Any]:
 
 
 def _arrays(session: Session) -> list:
-    return [(group["models"], group["opt_states"]) for group in session.groups]
+    return [(group.models, group.opt_states) for group in session.groups]
 
 
 def save_session(session: Session) -> bytes:
@@ -68,7 +68,7 @@ def save_session(session: Session) -> bytes:
     header = {
         "format": 1, "step_count": session.step_count, "batch_step": session.batches.step,
         "learning_rate": session.learning_rate, "eta": session.eta,
-        "groups": [list(group["rules"]) for group in session.groups],
+        "groups": [list(rules) for rules in session.rule_groups],
         "records": {name: _record(rec) for name, rec in session.records.items()},
     }
     text = json.dumps(header).encode()
@@ -165,10 +165,10 @@ def restore_session(session: Session, blob: bytes) -> None:
     where it is.
     """
     header, arrays = _read(blob)
-    groups = [list(group["rules"]) for group in session.groups]
+    groups = [list(rules) for rules in session.rule_groups]
     if header.get("format") != 1:
         raise _damaged(f"header format {header.get('format')!r}")
-    if header.get("groups") != groups or set(header.get("records", {})) != set(session.records):
+    if header.get("groups") != groups or set(header.get("records", {})) != set(session.rules):
         raise _not_this_configuration(f"rules {header.get('groups')}, this run has {groups}")
     try:
         records = {name: _restore_record(name, data)
@@ -178,8 +178,5 @@ def restore_session(session: Session, blob: bytes) -> None:
     except (KeyError, TypeError, ValueError) as err:
         raise _damaged(f"header without a readable {err}") from None
     loaded = _load_arrays(session, arrays)
-    for group, (models, opt_states) in zip(session.groups, loaded):
-        group["models"], group["opt_states"] = models, opt_states
-    session.records = {name: records[name] for name in session.records}
-    session.step_count, session.batches.step = step_count, batch_step
-    session.learning_rate, session.eta = learning_rate, eta
+    session.restore(step_count=step_count, batch_step=batch_step, learning_rate=learning_rate,
+                    eta=eta, records=records, weights=loaded)

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Bool, Float
 
 from . import _steps
 from .budget import check_budget
 from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
 from .data import Batches, Dataset, fixed_batch, load_dataset
-from .model import init_model
+from .model import ResidualMLP, init_model
 from .rules import Telemetry, resolve_eta
 
 HISTORY_POINTS = 2000
@@ -89,6 +91,22 @@ class RuleRecord:
             self.timed_steps += 1
 
 
+class RuleGroup(NamedTuple):
+    """Rules a session steps as one computation (BP alone, or the inference rules stacked):
+    their names, and their weights, optimiser states and dual steps stacked along a leading
+    rule axis in that order."""
+
+    rules: tuple[str, ...]
+    models: ResidualMLP
+    opt_states: Any
+    alphas: Float[Array, " rules"]
+
+    @property
+    def is_bp(self) -> bool:
+        """Whether this is BP's group (stepped by `jax.grad`, no inference)."""
+        return self.rules == ("bp",)
+
+
 class GradientComparison(NamedTuple):
     """Rule -> `(L + 1,)` per weight layer (input first), then of the whole gradient: the
     `cosine` of its weight gradient with BP's and the `norm_ratio` of their norms (rule / BP)."""
@@ -114,6 +132,11 @@ def _out_of_memory_guard(step, *args):
         ) from None
 
 
+def _new_record(rule: str, history_points: int) -> RuleRecord:
+    return RuleRecord(rule, History(history_points), History(history_points),
+                      History(history_points))
+
+
 def _fit_to_data(model: ModelConfig, data: Dataset) -> ModelConfig:
     return with_changes(model, input_dim=int(data.x_train.shape[1]), output_dim=data.num_classes)
 
@@ -131,7 +154,11 @@ class Session:
     Raises `BudgetError` (a `ValueError`, before allocating anything) when the configuration's
     estimated memory or time per step exceeds the budget of `pcviz.budget.check_budget`.
 
+    - `history_points`: keyword-only, the points each curve keeps (`History`'s capacity).
+
     Every rule starts from the same weights (`PRNGKey(train.seed)`) and sees the same batches.
+    What a page reads: `rules`, `record(rule)` (a `RuleRecord`), `records`, `rule_groups`,
+    `groups` (`RuleGroup`s), `model(rule)`, `step_count`, `epoch`, `eta`, `steps`.
     """
 
     def __init__(
@@ -141,6 +168,7 @@ class Session:
         train: TrainConfig,
         *,
         dataset: Dataset | None = None,
+        history_points: int = HISTORY_POINTS,
     ):
         self.data = dataset if dataset is not None else load_dataset(train.dataset, seed=train.seed)
         self.model_config = _fit_to_data(model, self.data)
@@ -158,12 +186,62 @@ class Session:
         initial = init_model(self.model_config, jax.random.PRNGKey(train.seed))
         self.eta = resolve_eta(rule.eta, initial, probe_x)
         self.steps = rule.inference_steps(self.model_config.depth)
-        self.records = {name: RuleRecord(name) for name in train.rules}
-        self.groups = self._make_groups(initial)
+        self._records = {name: _new_record(name, history_points) for name in train.rules}
+        self._groups = self._make_groups(initial)
         self.step_count = 0
         self.closed = False
 
-    def _make_groups(self, initial) -> list[dict[str, Any]]:
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The session's rules, in the order chosen."""
+        return tuple(self._records)
+
+    def record(self, rule: str) -> RuleRecord:
+        """What the session knows of `rule` (its histories, telemetry, timing, divergence);
+        `KeyError` naming the session's rules for another."""
+        try:
+            return self._records[rule]
+        except KeyError:
+            raise KeyError(f"rule {rule!r} is not in this session "
+                           f"({', '.join(self._records)}).") from None
+
+    @property
+    def records(self) -> dict[str, RuleRecord]:
+        """Rule -> its `RuleRecord`, in the order chosen (a new dict; the records are the
+        session's own)."""
+        return dict(self._records)
+
+    @property
+    def groups(self) -> tuple[RuleGroup, ...]:
+        """The rules stepped together, with their stacked weights (empty once closed)."""
+        return tuple(self._groups)
+
+    @property
+    def rule_groups(self) -> list[tuple[str, ...]]:
+        """The names of the rules stepped together, group by group."""
+        return [group.rules for group in self._groups]
+
+    def mark_diverged(self, rule: str, step: int) -> None:
+        """Stop `rule` as diverged at `step`: it records and trains no more (what a step does
+        when the rule's loss or weights stop being finite)."""
+        self.record(rule).diverged_at = int(step)
+
+    def restore(self, *, step_count: int, batch_step: int, learning_rate: float, eta: float,
+                records: Mapping[str, RuleRecord],
+                weights: list[tuple[ResidualMLP, Any]]) -> None:
+        """Put the session where a saved one was (`pcviz.checkpoint.restore_session`): its
+        step, the batch stream's position, the learning rate and activity step, every rule's
+        record, and each group's stacked `(models, opt_states)` in the order of `groups`."""
+        if set(records) != set(self._records) or len(weights) != len(self._groups):
+            raise ValueError(f"a saved state of rules {sorted(records)} in {len(weights)} "
+                             f"groups does not fit this session's {self.rule_groups}.")
+        self._groups = [group._replace(models=models, opt_states=opt_states)
+                        for group, (models, opt_states) in zip(self._groups, weights)]
+        self._records = {name: records[name] for name in self._records}
+        self.step_count, self.batches.step = int(step_count), int(batch_step)
+        self.learning_rate, self.eta = float(learning_rate), float(eta)
+
+    def _make_groups(self, initial: ResidualMLP) -> list[RuleGroup]:
         chosen = self.train_config.rules
         inference = [r for r in chosen if r in INFERENCE_RULES]
         if self.train_config.batch_rules and inference:
@@ -176,14 +254,8 @@ class Session:
                 initial, self.learning_rate, count=len(members),
                 optimizer=self.train_config.optimizer,
             )
-            groups.append({
-                "rules": members,
-                "models": models,
-                "opt_states": opt_states,
-                "alphas": jnp.asarray(
-                    [with_changes(self.rule_config, rule=m).dual_step for m in members]
-                ),
-            })
+            alphas = [with_changes(self.rule_config, rule=m).dual_step for m in members]
+            groups.append(RuleGroup(tuple(members), models, opt_states, jnp.asarray(alphas)))
         return groups
 
     @property
@@ -191,33 +263,36 @@ class Session:
         """Epochs completed, fractional."""
         return self.step_count / self.batches.steps_per_epoch
 
-    def active(self, group) -> np.ndarray:
+    def active(self, group: RuleGroup) -> Bool[np.ndarray, " rules"]:
         """Which of a group's rules are still training (not diverged)."""
-        return np.array([self.records[r].diverged_at is None for r in group["rules"]])
+        return np.array([self._records[r].diverged_at is None for r in group.rules])
 
-    def _step_group(self, group, x, y, record: bool = True):
+    def _step_group(self, index: int, x: Float[Array, "batch input"],
+                    y: Float[Array, "batch output"], record: bool = True):
+        """Step group `index` on one batch (its new weights kept); its metrics and telemetry."""
+        group = self._groups[index]
         lr = jnp.asarray(self.learning_rate, x.dtype)
         active = jnp.asarray(self.active(group))
-        if group["rules"] == ["bp"]:
+        if group.is_bp:
             models, states, metrics = _steps.bp_step(
-                group["models"], group["opt_states"], active, x, y, lr,
+                group.models, group.opt_states, active, x, y, lr,
                 optimizer=self.train_config.optimizer,
             )
             telemetry = None
         else:
             models, states, metrics, telemetry = _steps.inference_step(
-                group["models"], group["opt_states"], group["alphas"], active, x, y,
+                group.models, group.opt_states, group.alphas, active, x, y,
                 self.eta, self.rule_config.rho, lr, steps=self.steps,
                 record=self.rule_config.record and record,
                 optimizer=self.train_config.optimizer,
             )
-        group["models"], group["opt_states"] = models, states
+        self._groups[index] = group._replace(models=models, opt_states=states)
         return jax.block_until_ready((metrics, telemetry))
 
     def close(self) -> None:
         """Release the device arrays (weights, optimiser states, cached batches); the records
         stay readable. Stepping a closed session raises `RuntimeError`."""
-        self.groups, self._test_sets, self._probe_batch = [], {}, None
+        self._groups, self._test_sets, self._probe_batch = [], {}, None
         self.closed = True
 
     def step(self, batches: int = 1, *, record_last_only: bool = False) -> None:
@@ -238,17 +313,18 @@ class Session:
             first = self.step_count == 0
             self.step_count += 1
             outputs, seconds = [], []
-            for group in self.groups:
+            for index in range(len(self._groups)):
                 start = time.perf_counter()
-                outputs.append(_out_of_memory_guard(self._step_group, group, x, y, record))
+                outputs.append(_out_of_memory_guard(self._step_group, index, x, y, record))
                 seconds.append(time.perf_counter() - start)
             outputs = jax.device_get(outputs)  # one transfer to the host per training step
-            for group, (metrics, telemetry), took in zip(self.groups, outputs, seconds):
+            for group, (metrics, telemetry), took in zip(self._groups, outputs, seconds):
                 self._record(group, metrics, telemetry, took, first)
 
-    def _record(self, group, metrics, telemetry, seconds: float, first: bool) -> None:
-        for i, name in enumerate(group["rules"]):
-            rec = self.records[name]
+    def _record(self, group: RuleGroup, metrics, telemetry, seconds: float,
+                first: bool) -> None:
+        for i, name in enumerate(group.rules):
+            rec = self._records[name]
             if rec.diverged_at is not None:
                 continue
             rec.timed(seconds, first)
@@ -262,10 +338,10 @@ class Session:
 
     def model(self, rule: str):
         """The current weights of `rule`."""
-        for group in self.groups:
-            if rule in group["rules"]:
-                return _steps.unstack(group["models"], group["rules"].index(rule))
-        raise KeyError(f"rule {rule!r} is not in this session ({', '.join(self.records)}).")
+        for group in self._groups:
+            if rule in group.rules:
+                return _steps.unstack(group.models, group.rules.index(rule))
+        raise KeyError(f"rule {rule!r} is not in this session ({', '.join(self._records)}).")
 
     def evaluate(self, *, max_samples: int = 10_000) -> dict[str, float]:
         """Test accuracy of every rule on the held-out split (recorded in its history)."""
@@ -274,11 +350,11 @@ class Session:
                                             jnp.asarray(self.data.y_test[:max_samples]))
         x, labels = self._test_sets[max_samples]
         out = {}
-        for group in self.groups:
-            accuracy, _ = jax.device_get(_steps.evaluate(group["models"], x, labels))
-            for i, name in enumerate(group["rules"]):
+        for group in self._groups:
+            accuracy, _ = jax.device_get(_steps.evaluate(group.models, x, labels))
+            for i, name in enumerate(group.rules):
                 out[name] = float(accuracy[i])
-                self.records[name].test_accuracy.append(self.step_count, out[name])
+                self._records[name].test_accuracy.append(self.step_count, out[name])
         return out
 
     def gradient_comparison(self) -> GradientComparison:
@@ -289,16 +365,16 @@ class Session:
             raise RuntimeError("This run was closed to free the server's memory.")
         x, y = self._probe_batch
         cosine, norm_ratio = {}, {}
-        for group in self.groups:
-            if group["rules"] == ["bp"]:
+        for group in self._groups:
+            if group.is_bp:
                 ones = np.ones(self.model_config.depth + 1)
                 cosine["bp"], norm_ratio["bp"] = ones, ones.copy()
                 continue
             cos, ratio = jax.device_get(_steps.gradient_comparison(
-                group["models"], group["alphas"], x, y, self.eta, self.rule_config.rho,
+                group.models, group.alphas, x, y, self.eta, self.rule_config.rho,
                 steps=self.steps,
             ))
-            for i, name in enumerate(group["rules"]):
+            for i, name in enumerate(group.rules):
                 cosine[name], norm_ratio[name] = np.asarray(cos[i]), np.asarray(ratio[i])
         return GradientComparison(cosine, norm_ratio)
 

@@ -220,7 +220,7 @@ def test_divergence_is_reported_and_a_safe_setting_recovers():
     assert any("PC diverged at step 1" in w.value for w in at.warning)
     assert any("PC-ALM diverged at step 1" in w.value for w in at.warning)
     assert lab(at).session.step_count == 2  # BP went on
-    assert len(lab(at).session.records["bp"].loss.values) == 2
+    assert len(lab(at).session.record("bp").loss.values) == 2
     at.number_input(key="cfg_eta").set_value(0.2).run()  # a stable activity step
     at = click(at, "lab_step")
     assert lab(at).session.step_count == 1 and not at.warning

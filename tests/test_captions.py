@@ -121,7 +121,7 @@ def _input_third(values):
 
 
 def _loss_drop(session, rule):
-    values = session.records[rule].loss.values
+    values = session.record(rule).loss.values
     return values[0] - float(np.mean(values[-5:]))
 
 

@@ -24,9 +24,7 @@ DATA = load_dataset("spirals", seed=0)
 def _session(model=MODEL, **train) -> Session:
     options = dict(rules=("bp", "pc", "pcalm"), dataset="spirals", batch_size=16)
     session = Session(model, RuleConfig(steps=6), TrainConfig(**{**options, **train}),
-                      dataset=DATA)
-    for rec in session.records.values():  # small histories, so that their stride grows
-        rec.loss, rec.accuracy, rec.test_accuracy = History(4), History(4), History(4)
+                      dataset=DATA, history_points=4)  # small histories: their stride grows
     session.learning_rate *= 0.7  # changed live: the checkpoint must carry it
     return session
 
@@ -37,7 +35,7 @@ def _history(h: History) -> tuple:
 
 def _arrays(session: Session) -> list[np.ndarray]:
     return [np.asarray(leaf) for group in session.groups
-            for leaf in jax.tree_util.tree_leaves((group["models"], group["opt_states"]))]
+            for leaf in jax.tree_util.tree_leaves((group.models, group.opt_states))]
 
 
 def _learning(session: Session) -> dict:
@@ -80,29 +78,29 @@ def test_a_restored_session_trains_on_exactly_like_an_uninterrupted_one():
         old = saved.records[name]
         assert (rec.first_step_seconds, rec.total_seconds, rec.timed_steps) == \
             (old.first_step_seconds, old.total_seconds, old.timed_steps)
-    assert resumed.records["pc"].loss.stride > 1  # the thinned history round trips
+    assert resumed.record("pc").loss.stride > 1  # the thinned history round trips
     _train(resumed, then)
 
     uninterrupted = _session()
     _train(uninterrupted, first + then)
     _assert_same(resumed, uninterrupted)
-    assert resumed.step_count == 13 and resumed.records["bp"].timed_steps == 12
-    assert resumed.records["bp"].first_step_seconds == saved.records["bp"].first_step_seconds
+    assert resumed.step_count == 13 and resumed.record("bp").timed_steps == 12
+    assert resumed.record("bp").first_step_seconds == saved.record("bp").first_step_seconds
 
 
 def test_divergence_and_nan_values_round_trip():
     saved = _session(rules=("bp", "pcalm"))
     saved.step(2)
-    saved.records["pcalm"].diverged_at = 2
-    saved.records["bp"].test_accuracy.append(2, math.nan)
+    saved.mark_diverged("pcalm", 2)
+    saved.record("bp").test_accuracy.append(2, math.nan)
     resumed = _session(rules=("bp", "pcalm"))
     restore_session(resumed, save_session(saved))
     _assert_same(resumed, saved)
-    assert resumed.records["pcalm"].status == "diverged at step 2"
-    assert math.isnan(resumed.records["bp"].test_accuracy.last())
+    assert resumed.record("pcalm").status == "diverged at step 2"
+    assert math.isnan(resumed.record("bp").test_accuracy.last())
     resumed.step(1)
-    assert resumed.records["pcalm"].loss.steps == [1, 2]  # a diverged rule records no more
-    assert resumed.records["bp"].loss.steps == [1, 2, 3]
+    assert resumed.record("pcalm").loss.steps == [1, 2]  # a diverged rule records no more
+    assert resumed.record("bp").loss.steps == [1, 2, 3]
 
 
 def test_a_checkpoint_survives_the_run_store(tmp_path):
@@ -196,7 +194,7 @@ def test_a_checkpoint_of_another_configuration_is_refused(blob, other):
         np.testing.assert_array_equal(x, y)
     if "model" in other and other["model"].depth != MODEL.depth:  # (compiling takes seconds)
         session.step(1)
-        assert session.step_count == 1 and session.records["pc"].loss.steps == [1]
+        assert session.step_count == 1 and session.record("pc").loss.steps == [1]
 
 
 def test_a_closed_session_cannot_be_saved():

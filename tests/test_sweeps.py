@@ -36,7 +36,7 @@ def test_batched_seeds_equal_one_session_per_seed():
         accuracy = session.evaluate()
         assert result.eta == pytest.approx(session.eta, rel=1e-6)
         for rule in TRAIN.rules:
-            record = session.records[rule]
+            record = session.record(rule)
             np.testing.assert_allclose(result.loss[rule], record.loss.values, rtol=1e-5)
             np.testing.assert_allclose(result.train_accuracy[rule], record.accuracy.values)
             assert result.accuracy[rule] == pytest.approx(accuracy[rule], abs=1e-6)
@@ -84,7 +84,7 @@ def test_a_grid_of_eta_alpha_and_learning_rate_is_one_computation_equal_to_each_
     session = Session(MODEL, rule, train, dataset=data)
     session.step(4)
     for name in TRAIN.rules:
-        np.testing.assert_allclose(member.loss[name], session.records[name].loss.values,
+        np.testing.assert_allclose(member.loss[name], session.record(name).loss.values,
                                    rtol=1e-5)
     by = {(r.setting, r.seed): r for r in batched}
     low, high = Setting("auto", 0.5, 1e-3), Setting("auto", 1.0, 1e-3)

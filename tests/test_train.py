@@ -36,7 +36,7 @@ def test_rules_start_from_the_same_weights_and_then_differ():
     for record in session.records.values():
         assert record.loss.steps == [1, 2, 3] and record.status == "ok"
         assert record.telemetry is None or record.telemetry.credit.shape == (6, 4)
-    assert session.records["bp"].telemetry is None
+    assert session.record("bp").telemetry is None
 
 
 def test_bp_in_a_session_is_an_optax_adam_step_on_the_session_batch():
@@ -71,9 +71,9 @@ def test_a_diverging_rule_is_stopped_while_the_others_go_on():
     session = Session(MODEL, RuleConfig(steps=40, eta=9.0),
                       TrainConfig(rules=("bp", "pcalm"), dataset="spirals", batch_size=16))
     session.step(5)
-    assert session.records["pcalm"].status == "diverged at step 1"
-    assert session.records["bp"].status == "ok"
-    assert session.records["bp"].loss.steps == [1, 2, 3, 4, 5]
+    assert session.record("pcalm").status == "diverged at step 1"
+    assert session.record("bp").status == "ok"
+    assert session.record("bp").loss.steps == [1, 2, 3, 4, 5]
     frozen = session.model("pcalm")
     assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(frozen))
     session.step(1)
@@ -177,6 +177,39 @@ def test_a_closed_session_frees_its_weights_and_refuses_to_step():
     session = _session()
     session.step(2)
     session.close()
-    assert session.groups == [] and len(session.records["pc"].loss.values) == 2
+    assert session.groups == () and len(session.record("pc").loss.values) == 2
     with pytest.raises(RuntimeError, match="closed to free the server's memory"):
         session.step()
+
+
+def test_a_session_names_its_rules_groups_and_records():
+    session = _session()
+    assert session.rules == ("bp", "pc", "pcalm")
+    assert session.rule_groups == [("bp",), ("pc", "pcalm")]
+    bp, inference = session.groups
+    assert bp.is_bp and not inference.is_bp
+    np.testing.assert_array_equal(inference.alphas, [0.0, session.rule_config.alpha])
+    assert session.record("pc") is session.records["pc"]
+    session.records.clear()  # a copy: the session keeps its own
+    assert session.rules == ("bp", "pc", "pcalm")
+    with pytest.raises(KeyError, match="bp, pc, pcalm"):
+        session.record("nope")
+
+
+def test_a_rule_marked_diverged_trains_no_more():
+    session = _session()
+    session.step(1)
+    before = session.model("pc")
+    session.mark_diverged("pc", 1)
+    session.step(2)
+    assert session.record("pc").status == "diverged at step 1"
+    assert session.record("pc").loss.steps == [1] and session.record("bp").loss.steps == [1, 2, 3]
+    assert _leaves_equal(before, session.model("pc"))
+
+
+def test_restoring_another_sessions_state_is_refused():
+    session, other = _session(), _session(rules=("bp", "pc"))
+    with pytest.raises(ValueError, match="does not fit"):
+        session.restore(step_count=1, batch_step=1, learning_rate=0.1, eta=0.1,
+                        records=other.records, weights=[])
+    assert session.step_count == 0

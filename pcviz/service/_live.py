@@ -242,7 +242,7 @@ class LiveRun(RunRecording):
             view.model_config, view.rule_config = session.model_config, session.rule_config
             view.train_config, view.steps = session.train_config, session.steps
             view.eta, view.learning_rate = session.eta, session.learning_rate
-            view.groups = [{"rules": list(g["rules"])} for g in session.groups]
+            view.rule_groups = session.rule_groups
             view.dataset = session.data.name
         frames = self._frames
         if len(frames) >= 2 and frames[-1] > frames[0] and self.moving:

@@ -7,10 +7,13 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import ModelConfig, RuleConfig, TrainConfig, encode, to_dict
 from ..data import DataError
+
+if TYPE_CHECKING:
+    from ..train import RuleRecord
 
 
 def idle_seconds() -> float:
@@ -47,13 +50,14 @@ def failure_message(err: BaseException) -> str:
 @dataclass
 class RunView:
     """What a page draws of a live run, as of its latest update (a copy; reading it never
-    disturbs training). Shaped like a `Session` for the figure helpers: `records`,
-    `step_count`, `epoch`, `model_config`, `rule_config`, `train_config`, `steps`, `eta`,
-    `learning_rate`, `groups` (the rules stepped together)."""
+    disturbs training). Shaped like a `Session` for the figure helpers: `rules`,
+    `record(rule)`, `records`, `step_count`, `epoch`, `model_config`, `rule_config`,
+    `train_config`, `steps`, `eta`, `learning_rate`, `rule_groups` (the rules stepped
+    together)."""
 
     run_id: str
     version: int = 0
-    records: dict = field(default_factory=dict)
+    records: dict[str, RuleRecord] = field(default_factory=dict)
     step_count: int = 0
     epoch: float = 0.0
     model_config: ModelConfig | None = None
@@ -62,7 +66,7 @@ class RunView:
     steps: int = 0
     eta: float = math.nan
     learning_rate: float = math.nan
-    groups: list = field(default_factory=list)
+    rule_groups: list[tuple[str, ...]] = field(default_factory=list)
     dataset: str = ""
     playing: bool = False
     speed: int | str = "auto"
@@ -71,3 +75,12 @@ class RunView:
     store_problem: str | None = None
     updates_per_second: float = math.nan
     compiling: bool = False
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The run's rules, in the order chosen (none before the run has started)."""
+        return tuple(self.records)
+
+    def record(self, rule: str) -> RuleRecord:
+        """What the run knew of `rule` at this update (a `RuleRecord`)."""
+        return self.records[rule]

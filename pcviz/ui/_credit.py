@@ -91,7 +91,7 @@ def credit_live_source() -> LiveSource | None:
         return None
     if view is None or view.model_config is None or view.error is not None:
         return None
-    rules = tuple(r for r in RULES if r in view.records)
+    rules = tuple(r for r in RULES if r in view.rules)
     return LiveSource(client, view, rules) if rules else None
 
 

@@ -74,7 +74,7 @@ def heatmaps(session: Session, options: Mapping[str, Any], *, live: bool = False
     values, arrivals = {}, {}
     for rule, tel in telemetry(session).items():
         data = np.asarray(getattr(tel, quantity), dtype=float)
-        if session.records[rule].diverged_at is not None:
+        if session.record(rule).diverged_at is not None:
             values[rule] = np.full_like(data, np.nan)
             continue
         values[rule] = data
@@ -119,7 +119,7 @@ def seconds_per_step(session: Session) -> dict[str, float]:
 
 def times(session: Session) -> go.Figure:
     """Wall time per training step per rule, brackets for rules stepped together."""
-    shared = [group["rules"] for group in session.groups if len(group["rules"]) > 1]
+    shared = [list(rules) for rules in session.rule_groups if len(rules) > 1]
     return figures.step_times(seconds_per_step(session), shared=shared)
 
 

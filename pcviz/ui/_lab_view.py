@@ -115,7 +115,7 @@ def heatmaps(lab: LabState, *, lecture: bool = False) -> None:
         st.subheader("Inside one training step: credit per layer and inference step")
         heatmap_options()
     session = lab.session
-    if not any(r in INFERENCE_RULES for r in session.records):
+    if not any(r in INFERENCE_RULES for r in session.rules):
         st.info("BP alone has no inference to show: add PC or PC-ALM in the sidebar.")
         return
     drawn = session.step_count > 0
