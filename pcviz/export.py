@@ -130,7 +130,7 @@ def telemetry_records(telemetry: Mapping[str, Any]) -> list[dict]:
     `step` 1-based, `layer` 1-based (int) or `"output"` for the energy's last column, `value`
     a float (NaN and inf kept). Ordered by rule, field, step, layer.
     """
-    records = []
+    records: list[dict[str, Any]] = []
     for rule, tel in telemetry.items():
         if tel is None:
             continue
@@ -208,7 +208,11 @@ def telemetry_json(telemetry: Mapping[str, Any], *, run_id: str | None = None,
     return json.dumps(_with_run(doc, run_id, config, step), allow_nan=False)
 
 
-def history_csv(curves: Mapping[str, Mapping[str, tuple[Sequence, Sequence]]], *,
+Points = Sequence[float] | np.ndarray
+"""A curve's steps or values: a sequence of numbers or a 1-D array."""
+
+
+def history_csv(curves: Mapping[str, Mapping[str, tuple[Points, Points]]], *,
                 run_id: str | None = None, config: Mapping[str, Any] | None = None,
                 step: int | None = None) -> str:
     """Training histories of several rules as one long-format CSV table.
@@ -224,7 +228,7 @@ def history_csv(curves: Mapping[str, Mapping[str, tuple[Sequence, Sequence]]], *
 
     CSV text with the header `rule,series,step,value`, one row per point, in the order given.
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for rule, series in curves.items():
         for name, (steps, values) in series.items():
             if len(steps) != len(values):
