@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
@@ -88,10 +89,9 @@ def _sqlite_engine(url: str) -> sa.Engine:
     def _pragmas(connection, _record):
         cursor = connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")  # several processes write one file
-        except sqlite3.OperationalError:  # a read-only file: reads still work
-            pass
+        # several processes write one file; a read-only file refuses WAL but still reads
+        with contextlib.suppress(sqlite3.OperationalError):
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     return engine

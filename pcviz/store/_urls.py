@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -43,8 +44,6 @@ def default_store_url() -> str:
         return as_url(value)
     base = os.environ.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
     folder = Path(base).expanduser() / "pcviz"
-    try:
+    with contextlib.suppress(OSError):  # opening the store says what is wrong with the folder
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:  # opening the store says what is wrong with the folder
-        pass
     return as_url(str(folder / "runs.sqlite"))
