@@ -63,7 +63,7 @@ class CreditRun(NamedTuple):
     @property
     def adjoint(self) -> np.ndarray:
         """`(L-1,)` BP adjoint norms (identical for every rule at the same weights)."""
-        return next(iter(self.result.telemetry.values())).bp_adjoint
+        return np.asarray(next(iter(self.result.telemetry.values())).bp_adjoint)
 
     def field(self, name: str) -> dict[str, np.ndarray]:
         """Rule -> telemetry field `name`, e.g. `"credit"` `(T, L-1)`."""
@@ -169,7 +169,7 @@ def credit_probe(model: ModelConfig, rule: RuleConfig, train: TrainConfig, sourc
         task = shared_task(retry, lambda: _start_init(model, rule, train), size=16)
     if task.poll():
         if task.error is None:
-            result = task.results[0]  # a live run answers one probe per rule
+            result = task.collected()[0]  # a live run answers one probe per rule
             result = merge_probes(result) if isinstance(result, list) else result
             return CreditRun(result, *task.meta[-5:])
         if retry is None:
@@ -202,7 +202,7 @@ def credit_controls(*, has_live: bool) -> dict[str, Any]:
                help="Start a run on the Live lab page to probe its current weights."
                if not has_live else "The live run's weights, after its latest step.")
     middle.selectbox("Heatmap shows", tuple(QUANTITIES), key="show",
-                     format_func=QUANTITIES.get, persist_state="session")
+                     format_func=lambda q: QUANTITIES.get(q, q), persist_state="session")
     right.toggle("Log colour scale", key="log", persist_state="session")
     right.toggle("Animate profile", key="animate", persist_state="session",
                  help="Play the credit profile step by step in the browser.")
