@@ -31,19 +31,22 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache, partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
+from jaxtyping import Array, Bool, Float, Int
 
 from . import _devices, _steps
+from ._steps import OptState, Scalar, StepMetrics
 from .config import INFERENCE_RULES, Eta, ModelConfig, RuleConfig, TrainConfig, with_changes
 from .data import Batches, Dataset, fixed_batch, load_dataset
-from .model import init_model
+from .model import ResidualMLP, init_model
 from .rules import resolve_eta
 
 __all__ = ["SeedResult", "Setting", "train_cell", "unit_bp_step", "unit_evaluate",
@@ -73,14 +76,15 @@ BP_WORK_STEPS = 2
 """A BP step's contractions (forward, and the backward pass's two) in inference steps' worth."""
 
 
-def _unit_mesh(models, x, steps: int):
+def _unit_mesh(models: ResidualMLP, x: Float[Array, "units batch input"],
+               steps: int) -> Mesh | None:
     """The mesh a step of these units is laid over (`pcviz._devices.step_mesh`); `steps` is
     the inference steps of one (`BP_WORK_STEPS` for BP)."""
     work = _devices.step_work(models.w_hidden.shape, steps=steps, batch=x.shape[1])
     return _devices.step_mesh(x.shape[0], work=work)
 
 
-def _over_devices(body, mesh, specs, *args):
+def _over_devices(body: Callable[..., Any], mesh: Mesh | None, specs: Any, *args: Any) -> Any:
     """`body(*args)` split over `mesh` with the given input specs (outputs split by unit)."""
     if mesh is None:
         return body(*args)
@@ -88,7 +92,11 @@ def _over_devices(body, mesh, specs, *args):
 
 
 @partial(jax.jit, static_argnames=("optimizer",))
-def unit_bp_step(models, opt_states, active, x, y, lr, *, optimizer: str):
+def unit_bp_step(
+    models: ResidualMLP, opt_states: OptState, active: Bool[Array, "units 1"],
+    x: Float[Array, "units batch input"], y: Float[Array, "units batch output"],
+    lr: Float[Array, " units"], *, optimizer: str,
+) -> tuple[ResidualMLP, OptState, StepMetrics]:
     """`_steps.bp_step` mapped over a leading unit axis, the units split over the devices.
 
     **Arguments:** `models`, `opt_states`, `active` with leading axes `(units, 1)`; `x`
@@ -102,8 +110,12 @@ def unit_bp_step(models, opt_states, active, x, y, lr, *, optimizer: str):
 
 
 @partial(jax.jit, static_argnames=("steps", "optimizer"))
-def unit_inference_step(models, opt_states, alphas, active, x, y, eta, rho, lr, *, steps: int,
-                        optimizer: str):
+def unit_inference_step(
+    models: ResidualMLP, opt_states: OptState, alphas: Float[Array, "units 1"],
+    active: Bool[Array, "units 1"], x: Float[Array, "units batch input"],
+    y: Float[Array, "units batch output"], eta: Float[Array, " units"], rho: Scalar,
+    lr: Float[Array, " units"], *, steps: int, optimizer: str,
+) -> tuple[ResidualMLP, OptState, StepMetrics]:
     """`_steps.stacked_inference_step` (telemetry off) mapped over a leading unit axis, the
     units split over every device.
 
@@ -123,7 +135,9 @@ def unit_inference_step(models, opt_states, alphas, active, x, y, eta, rho, lr, 
 
 
 @jax.jit
-def unit_evaluate(models, x, labels):
+def unit_evaluate(
+    models: ResidualMLP, x: Float[Array, "test input"], labels: Int[Array, " test"],
+) -> tuple[Float[Array, "units 1"], Float[Array, "units 1"]]:
     """`_steps.evaluate` mapped over a leading unit axis (one test set for every unit).
 
     **Returns:** `(accuracy, mean loss)`, each `(units, 1)`.

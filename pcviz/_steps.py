@@ -9,17 +9,23 @@ Each function is jitted once per static configuration and cached by JAX across s
 from __future__ import annotations
 
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float, Int
 
 from . import _devices
 from .model import ResidualMLP, mse_loss
-from .rules import bp_grads, inference_weight_grads
+from .rules import Telemetry, bp_grads, inference_weight_grads
+
+Scalar: TypeAlias = float | Float[Array, ""]
+"""A step size or rate: a Python number or a traced scalar."""
+OptState: TypeAlias = optax.OptState
+"""An optax optimiser state (a pytree; stacked along the rule axis where the models are)."""
 
 _OPTIMISERS = {
     "adam": optax.adam,
@@ -31,7 +37,7 @@ _OPTIMISERS = {
 }
 
 
-def make_optimizer(name: str, learning_rate: float) -> optax.GradientTransformation:
+def make_optimizer(name: str, learning_rate: Scalar) -> optax.GradientTransformation:
     """An optax optimiser by name whose learning rate (alone) lives in its state, so that it
     can change between steps without recompiling."""
     factory = _OPTIMISERS[name]
@@ -44,21 +50,23 @@ class StepMetrics(NamedTuple):
     """Per rule, on the batch just used (before the update): `loss`, `accuracy`, and
     `finite` (False when the loss or the updated weights are NaN/Inf)."""
 
-    loss: Array
-    accuracy: Array
-    finite: Array
+    loss: Float[Array, "*rules"]
+    accuracy: Float[Array, "*rules"]
+    finite: Bool[Array, "*rules"]
 
 
-def _accuracy(yhat: Array, y: Array) -> Array:
+def _accuracy(yhat: Float[Array, "batch output"],
+              y: Float[Array, "batch output"]) -> Float[Array, ""]:
     return jnp.mean(jnp.argmax(yhat, -1) == jnp.argmax(y, -1))
 
 
-def _all_finite(tree) -> Array:
+def _all_finite(tree: ResidualMLP) -> Bool[Array, ""]:
     leaves = jax.tree_util.tree_leaves(tree)
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves]))
 
 
-def _apply(optimizer: str, grads, opt_state, model, lr, active):
+def _apply(optimizer: str, grads: ResidualMLP, opt_state: OptState, model: ResidualMLP,
+           lr: Scalar, active: Bool[Array, ""]) -> tuple[ResidualMLP, OptState, Bool[Array, ""]]:
     """One optimiser step; a rule that is inactive or would become non-finite keeps its state."""
     opt_state = opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": lr})
     with jax.numpy_dtype_promotion("standard"):  # optax raises int counters to float powers
@@ -69,7 +77,9 @@ def _apply(optimizer: str, grads, opt_state, model, lr, active):
     return pick(new_model, model), pick(new_state, opt_state), keep
 
 
-def _one_bp_step(model, opt_state, active, x, y, lr, opt):
+def _one_bp_step(model: ResidualMLP, opt_state: OptState, active: Bool[Array, ""],
+                 x: Float[Array, "batch input"], y: Float[Array, "batch output"], lr: Scalar,
+                 opt: str) -> tuple[ResidualMLP, OptState, StepMetrics]:
     grads, loss = bp_grads(model, x, y)
     model_new, state_new, keep = _apply(opt, grads, opt_state, model, lr, active)
     metrics = StepMetrics(loss, _accuracy(model(x), y), keep & jnp.isfinite(loss))
@@ -77,7 +87,9 @@ def _one_bp_step(model, opt_state, active, x, y, lr, opt):
 
 
 @partial(jax.jit, static_argnames=("optimizer",))
-def bp_step(models: ResidualMLP, opt_states, active, x, y, lr, *, optimizer: str):
+def bp_step(models: ResidualMLP, opt_states: OptState, active: Bool[Array, " rules"],
+            x: Float[Array, "batch input"], y: Float[Array, "batch output"], lr: Scalar, *,
+            optimizer: str) -> tuple[ResidualMLP, OptState, StepMetrics]:
     """One BP training step of stacked models (a leading rule axis of size 1).
 
     **Returns:** `(models, opt_states, StepMetrics)`.
@@ -86,8 +98,11 @@ def bp_step(models: ResidualMLP, opt_states, active, x, y, lr, *, optimizer: str
     return jax.vmap(one)(models, opt_states, active)
 
 
-def _one_inference_step(model, opt_state, alpha, active, x, y, eta, rho, lr, steps, record, opt,
-                        batch_axis=None):
+def _one_inference_step(
+    model: ResidualMLP, opt_state: OptState, alpha: Scalar, active: Bool[Array, ""],
+    x: Float[Array, "batch input"], y: Float[Array, "batch output"], eta: Scalar, rho: Scalar,
+    lr: Scalar, steps: int, record: bool, opt: str, batch_axis: str | None = None,
+) -> tuple[ResidualMLP, OptState, StepMetrics, Telemetry | None]:
     """One rule's step. With `batch_axis` (inside `jax.shard_map`, the batch split over that
     axis), the weight gradient, loss and accuracy are averaged over the whole batch."""
     grads, _, telemetry = inference_weight_grads(
@@ -102,8 +117,12 @@ def _one_inference_step(model, opt_state, alpha, active, x, y, eta, rho, lr, ste
     return model_new, state_new, metrics, telemetry
 
 
-def stacked_inference_step(models, opt_states, alphas, active, x, y, eta, rho, lr, *,
-                           steps, record, optimizer, batch_axis=None):
+def stacked_inference_step(
+    models: ResidualMLP, opt_states: OptState, alphas: Float[Array, " rules"],
+    active: Bool[Array, " rules"], x: Float[Array, "batch input"],
+    y: Float[Array, "batch output"], eta: Scalar, rho: Scalar, lr: Scalar, *, steps: int,
+    record: bool, optimizer: str, batch_axis: str | None = None,
+) -> tuple[ResidualMLP, OptState, StepMetrics, Telemetry | None]:
     """`inference_step`'s computation on one device's share: every stacked rule (`vmap`) on
     this device's samples, averaged over `batch_axis` when the batch is split over it."""
     one = partial(
@@ -114,15 +133,17 @@ def stacked_inference_step(models, opt_states, alphas, active, x, y, eta, rho, l
 
 
 @partial(jax.jit, static_argnames=("mesh", "steps", "record", "optimizer"))
-def _inference_program(*args, mesh, steps: int, record: bool, optimizer: str):
+def _inference_program(*args: Any, mesh: Mesh | None, steps: int, record: bool,
+                       optimizer: str) -> tuple[ResidualMLP, OptState, StepMetrics,
+                                                Telemetry | None]:
     """`inference_step`'s compiled program: `stacked_inference_step` over `mesh`'s devices
     (the rules split over its `lead` axis), or on one device when `mesh` is `None`."""
-    options = dict(steps=steps, record=record, optimizer=optimizer)
+    step = partial(stacked_inference_step, steps=steps, record=record, optimizer=optimizer)
     if mesh is None:
-        return stacked_inference_step(*args, **options)
+        return step(*args)
     lead, same = P(_devices.LEAD), P()
     split = jax.shard_map(
-        partial(stacked_inference_step, **options),
+        step,
         mesh=mesh,
         in_specs=(lead, lead, lead, lead, same, same, same, same, same),
         out_specs=lead,
@@ -132,19 +153,19 @@ def _inference_program(*args, mesh, steps: int, record: bool, optimizer: str):
 
 def inference_step(
     models: ResidualMLP,
-    opt_states,
+    opt_states: OptState,
     alphas: Float[Array, " rules"],
-    active,
-    x,
-    y,
-    eta,
-    rho,
-    lr,
+    active: Bool[Array, " rules"],
+    x: Float[Array, "batch input"],
+    y: Float[Array, "batch output"],
+    eta: Scalar,
+    rho: Scalar,
+    lr: Scalar,
     *,
     steps: int,
     record: bool,
     optimizer: str,
-):
+) -> tuple[ResidualMLP, OptState, StepMetrics, Telemetry | None]:
     """One training step of every stacked inference rule, batched with `jax.vmap` and laid
     over every device (`pcviz._devices.step_mesh`): PC and PC-ALM on a device (a core) each,
     so that two rules cost about one. One compiled program; on a single device it is the
@@ -162,7 +183,8 @@ def inference_step(
                               mesh=mesh, steps=steps, record=record, optimizer=optimizer)
 
 
-def _step_mesh(models, alphas, x, steps: int):
+def _step_mesh(models: ResidualMLP, alphas: Float[Array, " rules"],
+               x: Float[Array, "batch input"], steps: int) -> Mesh | None:
     work = _devices.step_work(models.w_hidden.shape, steps=steps, batch=len(x))
     return _devices.step_mesh(len(alphas), work=work)
 
@@ -179,7 +201,8 @@ inference_step._cache_size = _inference_program._cache_size  # type: ignore[attr
 inference_step.lower = _lower  # type: ignore[attr-defined]
 
 
-def _layer_sums(a: ResidualMLP, b: ResidualMLP) -> tuple[Array, Array, Array]:
+def _layer_sums(a: ResidualMLP, b: ResidualMLP) -> tuple[
+        Float[Array, " layers"], Float[Array, " layers"], Float[Array, " layers"]]:
     """Per weight layer (`W_1`, each hidden `W_i`, `W_L`): `(<a, b>, |a|^2, |b|^2)`, each `(L,)`."""
 
     def parts(m):
@@ -194,7 +217,7 @@ def _layer_sums(a: ResidualMLP, b: ResidualMLP) -> tuple[Array, Array, Array]:
     return jnp.concatenate(dots), jnp.concatenate(na), jnp.concatenate(nb)
 
 
-def _layer_cosines(a: ResidualMLP, b: ResidualMLP) -> Array:
+def _layer_cosines(a: ResidualMLP, b: ResidualMLP) -> Float[Array, " layers_plus_one"]:
     """Cosine per weight layer (`W_1`, each hidden `W_i`, `W_L`), then overall: `(L + 1,)`."""
     dots, na, nb = _layer_sums(a, b)
     layer = dots / jnp.sqrt(jnp.maximum(na * nb, 1e-30))
@@ -202,7 +225,7 @@ def _layer_cosines(a: ResidualMLP, b: ResidualMLP) -> Array:
     return jnp.concatenate([layer, total[None]])
 
 
-def _layer_norm_ratios(a: ResidualMLP, b: ResidualMLP) -> Array:
+def _layer_norm_ratios(a: ResidualMLP, b: ResidualMLP) -> Float[Array, " layers_plus_one"]:
     r"""$\|a_\ell\| / \|b_\ell\|$ per weight layer, then of the whole gradients: `(L + 1,)`."""
     _, na, nb = _layer_sums(a, b)
     layer = jnp.sqrt(na / jnp.maximum(nb, 1e-30))
@@ -211,8 +234,10 @@ def _layer_norm_ratios(a: ResidualMLP, b: ResidualMLP) -> Array:
 
 
 @partial(jax.jit, static_argnames=("steps",))
-def gradient_comparison(models: ResidualMLP, alphas, x, y, eta, rho, *,
-                        steps: int) -> tuple[Array, Array]:
+def gradient_comparison(
+    models: ResidualMLP, alphas: Float[Array, " rules"], x: Float[Array, "batch input"],
+    y: Float[Array, "batch output"], eta: Scalar, rho: Scalar, *, steps: int,
+) -> tuple[Float[Array, "rules layers_plus_one"], Float[Array, "rules layers_plus_one"]]:
     r"""Each stacked rule's weight gradient $g$ against BP's $g^{\mathrm{BP}}$ at the same weights.
 
     $$\cos_\ell = \frac{\langle g_\ell, g^{\mathrm{BP}}_\ell\rangle}
@@ -232,7 +257,10 @@ def gradient_comparison(models: ResidualMLP, alphas, x, y, eta, rho, *,
     return jax.vmap(one)(models, alphas)
 
 
-def gradient_alignment(models: ResidualMLP, alphas, x, y, eta, rho, *, steps: int) -> Array:
+def gradient_alignment(
+    models: ResidualMLP, alphas: Float[Array, " rules"], x: Float[Array, "batch input"],
+    y: Float[Array, "batch output"], eta: Scalar, rho: Scalar, *, steps: int,
+) -> Float[Array, "rules layers_plus_one"]:
     """Cosine of each stacked rule's weight gradient with BP's at the same weights (the first
     half of `gradient_comparison`, the same compiled program).
 
@@ -242,7 +270,8 @@ def gradient_alignment(models: ResidualMLP, alphas, x, y, eta, rho, *, steps: in
 
 
 @jax.jit
-def evaluate(models: ResidualMLP, x, labels) -> tuple[Array, Array]:
+def evaluate(models: ResidualMLP, x: Float[Array, "test input"],
+             labels: Int[Array, " test"]) -> tuple[Float[Array, " rules"], Float[Array, " rules"]]:
     """Stacked models' `(accuracy, mean loss)` on `x` with integer `labels`, each `(rules,)`."""
 
     def one(model):
@@ -254,7 +283,8 @@ def evaluate(models: ResidualMLP, x, labels) -> tuple[Array, Array]:
 
 
 @partial(jax.jit, static_argnames=("count", "optimizer"))
-def init_group(model: ResidualMLP, lr, *, count: int, optimizer: str):
+def init_group(model: ResidualMLP, lr: Scalar, *, count: int,
+               optimizer: str) -> tuple[ResidualMLP, OptState]:
     """`count` stacked copies of `model` and their optimiser states, in one compiled program."""
     models = stack([model] * count)
     return models, jax.vmap(make_optimizer(optimizer, lr).init)(models)

@@ -19,10 +19,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Float, Int
+from jaxtyping import Array, Float, Int
 
 from .analysis import arrival_steps
 from .config import INFERENCE_RULES
+from .model import ResidualMLP
 
 PLANAR_DATASETS = ("spirals", "circles", "xor", "gaussians")
 """The generated sets whose inputs are points of the plane (two features)."""
@@ -131,11 +132,13 @@ def predicted_class(outputs: Float[np.ndarray, "*batch classes"]) -> Int[np.ndar
 
 
 @jax.jit
-def _outputs(model, x):
+def _outputs(model: ResidualMLP, x: Float[Array, "n input"]) -> Float[Array, "n classes"]:
+    """`model(x)`, compiled."""
     return model(x)
 
 
-def network_outputs(model, x: Float[np.ndarray, "n input"]) -> Float[np.ndarray, "n classes"]:
+def network_outputs(model: ResidualMLP,
+                    x: Float[np.ndarray, "n input"]) -> Float[np.ndarray, "n classes"]:
     """`model(x)` on the host, `(n, D) -> (n, K)`, compiled once per model and input shape."""
     dtype = model.w_in.dtype
     return np.asarray(jax.device_get(_outputs(model, jnp.asarray(x, dtype=dtype))))

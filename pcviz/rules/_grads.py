@@ -16,7 +16,7 @@ from ._infer import InferenceState, Telemetry, auto_eta, infer
 
 def bp_grads(
     model: ResidualMLP, x: Float[Array, "batch input"], y: Float[Array, "batch output"]
-) -> tuple[ResidualMLP, Array]:
+) -> tuple[ResidualMLP, Float[Array, ""]]:
     """BP: `(jax.grad of the batch-mean loss, the loss)`."""
     return jax.value_and_grad(lambda m: jnp.mean(mse_loss(m(x), y)))(model)[::-1]
 
@@ -26,7 +26,7 @@ def energy_weight_grads(
     x: Float[Array, "batch input"],
     y: Float[Array, "batch output"],
     state: InferenceState,
-    rho: float | Array,
+    rho: float | Float[Array, ""],
 ) -> ResidualMLP:
     r"""$\partial_W \mathcal L_\rho$ at the states and multipliers of `state` (held fixed).
 
