@@ -32,7 +32,7 @@ from .cli_theory import add_theory_command, run_theory
 from .config import RULE_LABELS, ModelConfig, RuleConfig, TrainConfig, to_dict, with_changes
 from .config_fields import FIELD
 from .data import DataError
-from .runs import probe, record_probe, record_session
+from .runs import record_session, recorded_probe
 from .train import Session
 
 
@@ -220,16 +220,7 @@ def run_probe(args: argparse.Namespace) -> dict:
     """`probe`: one batch at initialisation, telemetry and arrival times per rule."""
     model, rule, train = _configs(args)
     store, _ = _store(args)
-    config = {"command": "probe", "model": to_dict(model), "rule": to_dict(rule),
-              "train": to_dict(train)}
-    run_id = store.new_run(kind="probe", config=config,
-                           label=f"probe L={model.depth} N={model.width}")
-    try:
-        result = probe(model, rule, train)
-    except Exception as err:
-        store.update(run_id, status="failed", error=f"{type(err).__name__}: {err}")
-        raise
-    record_probe(store, run_id, result)
+    run_id, result = recorded_probe(store, model, rule, train, command="probe")
     print(_table(
         ["rule", "layers reached", "last arrival", "front slope", "r2"],
         [[RULE_LABELS[n], f"{fit.num_layers_reached}/{args.depth - 1}",

@@ -56,21 +56,14 @@ def run_credit(args: argparse.Namespace) -> dict:
     """`credit`: the probe's front readings at step t (a table on stdout) and the JSON
     document. Raises `ValueError` for a configuration the budget refuses or a `--step`
     beyond the run, `DataError` for a data set that cannot be read."""
-    from .runs import probe, record_probe
+    from .runs import recorded_probe
     from .store import open_store
 
     model, rule, train = args.configs(args)
     store = open_store(args.store)  # one that cannot be used fails before any work
+    run_id, result = recorded_probe(store, model, rule, train, command="credit")
     config = {"command": "credit", "model": to_dict(model), "rule": to_dict(rule),
               "train": to_dict(train)}
-    run_id = store.new_run(kind="probe", config=config,
-                           label=f"credit L={model.depth} N={model.width}")
-    try:
-        result = probe(model, rule, train)
-    except Exception as err:
-        store.update(run_id, status="failed", error=f"{type(err).__name__}: {err}")
-        raise
-    record_probe(store, run_id, result)
     if args.step is not None and args.step > result.steps:
         raise ValueError(f"--step {args.step} is beyond the run's T = {result.steps} steps")
     step = args.step or max(1, result.steps // 2)

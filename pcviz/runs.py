@@ -22,7 +22,14 @@ from ._cells import SeedResult, train_cell
 from ._json import json_ready
 from .analysis import FrontFit, arrival_steps, fit_front
 from .budget import check_budget
-from .config import INFERENCE_RULES, ModelConfig, RuleConfig, TrainConfig, with_changes
+from .config import (
+    INFERENCE_RULES,
+    ModelConfig,
+    RuleConfig,
+    TrainConfig,
+    to_dict,
+    with_changes,
+)
 from .data import Dataset, fixed_batch, load_dataset
 from .model import ResidualMLP, init_model
 from .rules import Telemetry, resolve_eta, weight_grads
@@ -154,6 +161,26 @@ def record_session(store, run_id: str, session: Session, *, metrics: dict,
 
         store.save_checkpoint(run_id, session.step_count, save_session(session))
     store.update(run_id, status="finished", step=session.step_count, metrics=metrics)
+
+
+def recorded_probe(store, model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
+                   command: str) -> tuple[str, ProbeResult]:
+    """`probe` recorded in `store` as a run of kind `"probe"` made by the command `command`
+    (its configuration, a label `"{command} L=.. N=.."`, then `record_probe`).
+
+    **Returns:** `(run_id, result)`. A probe that fails is recorded as failed, with its
+    error, and the error raised again."""
+    config = {"command": command, "model": to_dict(model), "rule": to_dict(rule),
+              "train": to_dict(train)}
+    run_id = store.new_run(kind="probe", config=config,
+                           label=f"{command} L={model.depth} N={model.width}")
+    try:
+        result = probe(model, rule, train)
+    except Exception as err:
+        store.update(run_id, status="failed", error=f"{type(err).__name__}: {err}")
+        raise
+    record_probe(store, run_id, result)
+    return run_id, result
 
 
 def record_probe(store, run_id: str, result: ProbeResult) -> None:

@@ -88,3 +88,23 @@ def test_no_module_writes_its_own_null_for_nan():
     own = r"(isfinite|isnan)\([^)]*\)\)? else None|None if (math|np)\.(isnan|isfinite)"
     assert _places(own, _sources()) == []
     assert _places(own, {"pcviz/x.py": "return v if math.isfinite(v) else None"}) == ["pcviz/x.py"]
+
+
+def test_a_recorded_probe_is_stored_finished_or_failed(tmp_path):
+    from pcviz.budget import BudgetError
+    from pcviz.config import ModelConfig, RuleConfig, TrainConfig
+    from pcviz.runs import recorded_probe
+    from pcviz.store import open_store
+
+    store = open_store(str(tmp_path / "runs.db"))
+    train = TrainConfig(rules=("pc", "pcalm"), dataset="spirals", batch_size=8)
+    run_id, result = recorded_probe(store, ModelConfig(depth=3, width=4), RuleConfig(steps=4),
+                                    train, command="credit")
+    run = store.get(run_id)
+    assert (run.kind, run.status, run.label) == ("probe", "finished", "credit L=3 N=4")
+    assert run.config["command"] == "credit" and result.steps == 4
+    with pytest.raises(BudgetError):
+        recorded_probe(store, ModelConfig(depth=1024, width=4096), RuleConfig(), train,
+                       command="probe")
+    failed = [r for r in store.runs(kind="probe") if r.run_id != run_id]
+    assert [r.status for r in failed] == ["failed"] and "BudgetError" in failed[0].error
