@@ -16,6 +16,7 @@ import copy
 import os
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import ray
 
@@ -23,9 +24,12 @@ from ..config import ModelConfig, RuleConfig, TrainConfig
 from ._cluster import lower_priority
 from ._run_record import CHECKPOINT_SECONDS as CHECKPOINT_SECONDS
 from ._run_record import FLUSH_SECONDS as FLUSH_SECONDS
-from ._run_record import RunRecording
+from ._run_record import Flushed, RunRecording
 from ._run_view import RunView, failure_message, idle_seconds, run_config
 from ._run_view import actor_name as actor_name
+
+if TYPE_CHECKING:
+    from ..train import Session
 
 EVAL_EVERY = 25
 """Training steps between two test evaluations while playing."""
@@ -60,13 +64,15 @@ class LiveRun(RunRecording):
         if settings is not None:  # a worker of its own, not a test's process
             lower_priority()
         enable_compilation_cache()
-        self.run_id, self.configs = run_id, (model, rule, train)
+        self.run_id = run_id
+        self.configs: tuple[ModelConfig, RuleConfig, TrainConfig] = (model, rule, train)
         self.idle = idle_seconds() if idle is None else float(idle)
         self._lock = threading.RLock()  # the session: one user at a time
         self._wake = threading.Event()
         self._closing = threading.Event()
-        self.session = None
-        self.playing, self.speed, self.pending, self._busy = False, "auto", 0, False
+        self.session: Session | None = None
+        self.speed: int | str = "auto"  # batches per chunk while playing, or "auto"
+        self.playing, self.pending, self._busy = False, 0, False
         self.forward = 0  # batches left in a fast-forward
         self._waiting, self._view_wanted = 0, False
         self.error: str | None = None
@@ -79,7 +85,7 @@ class LiveRun(RunRecording):
         # A running estimate of one batch's time, for "auto": the first chunk is one batch.
         self._batch_seconds = AUTO_CHUNK_SECONDS
         self._evaluated = 0
-        self._flushed = {"points": 0, "checkpoint": 0, "time": 0.0, "saved_at": 0.0}
+        self._flushed = Flushed(points=0, checkpoint=0, time=0.0, saved_at=0.0)
         self._store = self._open_store(store_url)
         self._build(restore)
         self._view = self._make_view()
@@ -113,11 +119,12 @@ class LiveRun(RunRecording):
         training for seconds while the other runs train)."""
         from ._warm import warm_up
 
-        if self.session is None or self.error is not None:
+        session = self.session
+        if session is None or self.error is not None:
             return
         self._compiling(True)
         try:
-            warm_up(*self.configs, dataset=self.session.data, training_only=True)
+            warm_up(*self.configs, dataset=session.data, training_only=True)
         except Exception:  # the run itself reports errors when it steps
             pass
         finally:
@@ -125,7 +132,7 @@ class LiveRun(RunRecording):
 
         def the_rest() -> None:
             with contextlib.suppress(Exception):  # as above
-                warm_up(*self.configs, dataset=self.session.data)
+                warm_up(*self.configs, dataset=session.data)
 
         threading.Thread(target=the_rest, name=f"pcviz-warm-{self.run_id}", daemon=True).start()
 
@@ -189,7 +196,7 @@ class LiveRun(RunRecording):
         return max(1, int(seconds // self._batch_seconds))
 
     def _train(self, batches: int) -> None:
-        session = self.session
+        session = self._built_session()  # a run without one trains no batches
         try:
             with self._lock:
                 started = time.perf_counter()
@@ -250,8 +257,13 @@ class LiveRun(RunRecording):
         return view
 
     def view(self, since: int = -1) -> RunView | None:
-        """The run as of its latest update, or `None` when nothing changed since version
-        `since` (what the page already drew).
+        """The run as of its latest update (`_latest_view`), or `None` when nothing changed
+        since version `since` (what the page already drew)."""
+        current = self._latest_view()
+        return None if current.version == since and not self.moving else current
+
+    def _latest_view(self) -> RunView:
+        """The run as of its latest update; a reader was here (for the idle check).
 
         Never waits for the session: while a training chunk (or anything else) holds it, the
         view built last comes back and the next one is built as the chunk ends."""
@@ -266,7 +278,7 @@ class LiveRun(RunRecording):
                 self._lock.release()
         elif stale:
             self._view_wanted = True
-        return None if current.version == since and not self.moving else current
+        return current
 
     @contextlib.contextmanager
     def _waiting_for_session(self):
@@ -312,7 +324,7 @@ class LiveRun(RunRecording):
         deadline = time.monotonic() + (wait if step else 0.0)
         while time.monotonic() < deadline and (self.pending or self._busy):
             time.sleep(0.01)
-        return self.view()
+        return self._latest_view()
 
     @ray.method(concurrency_group="compute")
     def alignment(self):
@@ -334,7 +346,7 @@ class LiveRun(RunRecording):
 
         self._seen = time.monotonic()
         with self._waiting_for_session():
-            session = self.session
+            session = self._built_session()
             rule = with_changes(session.rule_config, eta=session.eta)
             parts = [probe_model(session.model(r), session.probe_x, session.probe_labels,
                                  rule, (r,)) for r in rules]

@@ -3,15 +3,21 @@ checkpoint every `CHECKPOINT_SECONDS` (and when asked), a restore from the lates
 and a store that fails turned into a message (`store_problem`) while the run goes on.
 
 `RunRecording` is a part of `LiveRun` (its base class): it reads the run's `session`, `_lock`,
-`run_id`, `error`, `playing` and `_flushed` bookkeeping.
+`run_id`, `error`, `playing` and `_flushed` bookkeeping, which `LiveRun` sets.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
+from typing import TYPE_CHECKING, TypedDict
 
 from .._json import json_ready
+
+if TYPE_CHECKING:
+    from ..store import RunStore
+    from ..train import Session
 
 FLUSH_SECONDS = 2.0
 """Interval between two writes of a playing run's curve points to the store."""
@@ -19,10 +25,43 @@ CHECKPOINT_SECONDS = 15.0
 """Interval between two checkpoints of a playing run (and one at every pause)."""
 
 
+class Flushed(TypedDict):
+    """What a live run last wrote to the store: the step of its last curve point and of its
+    last checkpoint, and when (`time.monotonic()`) it last wrote points and a checkpoint."""
+
+    points: int
+    checkpoint: int
+    time: float
+    saved_at: float
+
+
+class RunNotBuilt(RuntimeError):
+    """A live run was asked for its session before it had one (it failed to build)."""
+
+
 class RunRecording:
     """The run-store side of a live run (see the module docstring)."""
 
-    def _open_store(self, url: str | None):
+    run_id: str
+    session: Session | None
+    """The run's session; `None` until built, and for good when it could not be built."""
+    error: str | None
+    notice: str | None
+    store_problem: str | None
+    playing: bool
+    _lock: threading.RLock
+    _store: RunStore | None
+    _flushed: Flushed
+    _evaluated: int
+
+    def _built_session(self) -> Session:
+        """The run's session; `RunNotBuilt` when it has none (its `error` says why)."""
+        if self.session is None:
+            raise RunNotBuilt(f"The run {self.run_id} has no session: "
+                              f"{self.error or 'it has not been built'}")
+        return self.session
+
+    def _open_store(self, url: str | None) -> RunStore | None:
         from ..store import StoreError, open_store
 
         try:
@@ -54,13 +93,13 @@ class RunRecording:
             return False
         step, blob = found
         try:
-            restore_session(self.session, blob)
+            restore_session(self._built_session(), blob)
         except CheckpointError as err:
             self.notice = f"{err}"
             self._store_call("drop_points_after", self.run_id, 0)
             return False
         self._store_call("drop_points_after", self.run_id, step)
-        self._flushed.update(points=step, checkpoint=step)
+        self._flushed["points"] = self._flushed["checkpoint"] = step
         self._evaluated = step
         self.notice = f"Reopened from its checkpoint at step {step:,}."
         return True
@@ -73,40 +112,40 @@ class RunRecording:
             return
         moved = session.step_count != self._flushed["checkpoint"]
         if moved and (force or now - self._flushed["time"] >= FLUSH_SECONDS):
-            self._flush_points()
+            self._flush_points(session)
             self._flushed["time"] = now
         if moved and (force or now - self._flushed["saved_at"] >= CHECKPOINT_SECONDS):
-            self._checkpoint()
+            self._checkpoint(session)
 
-    def _flush_points(self) -> None:
+    def _flush_points(self, session: Session) -> None:
         from ..store import CurvePoint
 
         with self._lock:
             start, points = self._flushed["points"], []
-            for name, rec in self.session.records.items():
+            for name, rec in session.records.items():
                 tests = dict(zip(rec.test_accuracy.steps, rec.test_accuracy.values))
                 for step, loss, acc in zip(rec.loss.steps, rec.loss.values, rec.accuracy.values):
                     if step > start:
                         points.append(CurvePoint(name, step, loss, acc,
                                                  tests.get(step, math.nan), rec.step_seconds))
-            step = self.session.step_count
+            step = session.step_count
         if self._store_call("add_points", self.run_id, points) is not None or not points:
             self._flushed["points"] = step
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self, session: Session) -> None:
         from ..checkpoint import save_session
 
         with self._lock:
-            step = self.session.step_count
-            blob = save_session(self.session)
+            step = session.step_count
+            blob = save_session(session)
             metrics = {name: {"loss": rec.loss.last(), "accuracy": rec.accuracy.last(),
                               "test_accuracy": rec.test_accuracy.last(), "status": rec.status}
-                       for name, rec in self.session.records.items()}
-        self._flush_points()
+                       for name, rec in session.records.items()}
+        self._flush_points(session)
         if self._store_call("save_checkpoint", self.run_id, step, blob) is None and \
                 self.store_problem is not None:
             return
         status = "failed" if self.error else "running" if self.playing else "paused"
         self._store_call("update", self.run_id, status=status, step=step,
                          metrics=json_ready(metrics))
-        self._flushed.update(checkpoint=step, saved_at=time.monotonic())
+        self._flushed["checkpoint"], self._flushed["saved_at"] = step, time.monotonic()

@@ -77,6 +77,19 @@ class RunView:
     compiling: bool = False
 
     @property
+    def built(self) -> bool:
+        """Whether the run's session was built (the view then has its configurations)."""
+        return self.model_config is not None
+
+    @property
+    def configs(self) -> tuple[ModelConfig, RuleConfig, TrainConfig]:
+        """The run's model, rule and training configurations (`ValueError` in a view of a
+        run whose session was not built: see `built`)."""
+        if self.model_config is None or self.rule_config is None or self.train_config is None:
+            raise ValueError(f"The run {self.run_id} has no configurations: it was not built.")
+        return self.model_config, self.rule_config, self.train_config
+
+    @property
     def rules(self) -> tuple[str, ...]:
         """The run's rules, in the order chosen (none before the run has started)."""
         return tuple(self.records)
