@@ -1,9 +1,10 @@
-"""From a live `Session` to the arrays `pcviz.figures` and `pcviz.export` take."""
+"""From a live `Session` (or a live run's `RunView`) to the arrays `pcviz.figures` and
+`pcviz.export` take."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import plotly.graph_objects as go
@@ -12,7 +13,11 @@ from .. import export, figures
 from ..analysis import arrival_steps
 from ..config import INFERENCE_RULES
 from ..config_fields import rule_label
+from ..service import RunView
 from ..train import GradientComparison, History, Session
+
+Live: TypeAlias = Session | RunView
+"""What the figures of a live run read: a `Session`, or a `RunView` shaped like one."""
 
 QUANTITY_NAMES = {
     "credit": "credit ‖λ + ρr‖",
@@ -36,13 +41,13 @@ def _curve(history: History) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(steps[:n], dtype=np.int64), np.asarray(values[:n], dtype=float)
 
 
-def telemetry(session: Session) -> dict[str, Any]:
+def telemetry(session: Live) -> dict[str, Any]:
     """Inference rule -> the telemetry of the latest batch (`None` before the first step)."""
     return {rule: rec.telemetry for rule, rec in session.records.items()
             if rule in INFERENCE_RULES and rec.telemetry is not None}
 
 
-def histories(session: Session) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+def histories(session: Live) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Rule -> series (`loss`, `accuracy`, `test_accuracy`) -> `(steps, values)`."""
     return {rule: {"loss": _curve(rec.loss), "accuracy": _curve(rec.accuracy),
                    "test_accuracy": _curve(rec.test_accuracy)}
@@ -66,7 +71,7 @@ def placeholder(message: str) -> go.Figure:
     return fig
 
 
-def heatmaps(session: Session, options: Mapping[str, Any], *, live: bool = False) -> go.Figure:
+def heatmaps(session: Live, options: Mapping[str, Any], *, live: bool = False) -> go.Figure:
     """PC beside PC-ALM: the chosen quantity (`options["lab_quantity"]`) of the latest batch,
     optionally on a log scale (`lab_log`) with the arrival front (`lab_front`). `live` drops
     the legend (the page explains the line), which halves the browser's redraw time."""
@@ -88,7 +93,7 @@ def heatmaps(session: Session, options: Mapping[str, Any], *, live: bool = False
     return fig
 
 
-def curves(session: Session) -> go.Figure:
+def curves(session: Live) -> go.Figure:
     """Loss and accuracy of every rule against training step."""
     series = histories(session)
     tested = {r: s["test_accuracy"] for r, s in series.items() if s["test_accuracy"][0].size}
@@ -108,7 +113,7 @@ def alignment(comparison: GradientComparison | Mapping[str, np.ndarray]) -> go.F
     return figures.layer_alignment(comparison)
 
 
-def seconds_per_step(session: Session) -> dict[str, float]:
+def seconds_per_step(session: Live) -> dict[str, float]:
     """Rule -> mean wall seconds per training step after the first (compiling) one."""
     out = {}
     for rule, rec in session.records.items():
@@ -117,7 +122,7 @@ def seconds_per_step(session: Session) -> dict[str, float]:
     return out
 
 
-def times(session: Session) -> go.Figure:
+def times(session: Live) -> go.Figure:
     """Wall time per training step per rule, brackets for rules stepped together."""
     shared = [list(rules) for rules in session.rule_groups if len(rules) > 1]
     return figures.step_times(seconds_per_step(session), shared=shared)

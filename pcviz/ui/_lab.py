@@ -63,9 +63,8 @@ def _known_run(run_id: str, model, rule, train) -> tuple[bool | None, RunView | 
             seen = client.view(timeout=10)
         except (TimeoutError, RunGone):
             seen = None
-        if seen is not None and seen.model_config is not None:
-            same = _same_structure(encode(seen.model_config, seen.rule_config,
-                                          seen.train_config), model, rule, train)
+        if seen is not None and seen.built:
+            same = _same_structure(encode(*seen.configs), model, rule, train)
             return same, seen if same else None
     from ..store import StoreError, open_store
 
@@ -104,7 +103,7 @@ def _connect(lab: LabState) -> None:
     if not service.ready(0):
         return
     try:
-        lab.client = service.open_live_run(lab.run_id, *lab.configs)
+        lab.client = service.open_live_run(lab.run_id, *lab.chosen_configs)
     except service.ClusterUnavailable as err:
         lab.error = str(err)
 
@@ -124,18 +123,18 @@ def sync_lab(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> LabSta
             lab.client.handle.control.remote(play=False)
         run_id = _choose_run(lab, model, rule, train)
         seen = lab.view if lab.view is not None and lab.view.run_id == run_id else None
-        lab.__init__(run_id=run_id, structure=structure, configs=(model, rule, train),
-                     notice=lab.notice, view=seen)  # a reattached run shows at once
+        lab.reset(run_id=run_id, structure=structure, configs=(model, rule, train),
+                  notice=lab.notice, view=seen)  # a reattached run shows at once
     elif lab.configs != (model, rule, train):
         lab.configs = (model, rule, train)
         send_learning_rate(_learning_rate(lab))
-    st.query_params[RUN_PARAM] = lab.run_id
+    st.query_params[RUN_PARAM] = lab.chosen_run_id
     _connect(lab)
     return lab
 
 
 def _learning_rate(lab: LabState) -> float:
-    model, _, train = lab.configs
+    model, _, train = lab.chosen_configs
     current = lab.view.model_config if lab.view and lab.view.model_config else model
     return float(train.resolved_learning_rate(current))
 

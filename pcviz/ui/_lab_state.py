@@ -6,18 +6,30 @@ its live sections (`_lab`) and the other pages (`live_client`) read it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import numpy as np
 import streamlit as st
 
+from ..config import ModelConfig, RuleConfig, TrainConfig
 from ..service import LiveRunClient, RunView
+
+if TYPE_CHECKING:
+    from ..train import GradientComparison
 
 _STATE = "pcviz_lab"
 CONFIRM_SECONDS = 60.0
 """Longest time the page shows Play or Pause as asked before the run confirms it."""
+
+Configs: TypeAlias = tuple[ModelConfig, RuleConfig, TrainConfig]
+"""A run's model, rule and training configurations."""
+
+
+class LabNotReady(LookupError):
+    """The lab was read before `sync_lab` chose its run, or before the run's first view."""
 
 
 @dataclass
@@ -27,13 +39,14 @@ class LabState:
 
     run_id: str | None = None
     client: LiveRunClient | None = None
-    structure: tuple | None = None
-    configs: tuple | None = None
+    structure: Configs | None = None
+    """The configurations but the learning rate: a change here starts a new run."""
+    configs: Configs | None = None
     view: RunView | None = None
     error: str | None = None
     notice: str | None = None
     fresh: bool = False
-    alignment: dict[str, np.ndarray] | None = None
+    alignment: GradientComparison | None = None
     aligned_step: int = -1
     play_clicked: float | None = None
     play_latency: float | None = None
@@ -43,9 +56,33 @@ class LabState:
     expect_since: float = 0.0
     shown_playing: bool = False
 
+    def reset(self, **fields: Any) -> None:
+        """Every field back to its default, then `fields` (the state of a new run)."""
+        fresh = LabState(**fields)
+        for spec in dataclasses.fields(self):
+            setattr(self, spec.name, getattr(fresh, spec.name))
+
     @property
-    def session(self) -> RunView | None:
-        """The latest view, shaped like a `Session` for the figure helpers."""
+    def chosen_run_id(self) -> str:
+        """The run's id (`LabNotReady` before `sync_lab` chose it)."""
+        if self.run_id is None:
+            raise LabNotReady("The lab has no run yet: sync_lab chooses it.")
+        return self.run_id
+
+    @property
+    def chosen_configs(self) -> Configs:
+        """The run's configurations as the page last set them, the learning rate included
+        (`LabNotReady` before `sync_lab` set them)."""
+        if self.configs is None:
+            raise LabNotReady("The lab has no configuration yet: sync_lab sets it.")
+        return self.configs
+
+    @property
+    def session(self) -> RunView:
+        """The latest view, shaped like a `Session` for the figure helpers (`LabNotReady`
+        before the run's first view)."""
+        if self.view is None:
+            raise LabNotReady("The lab has no view of its run yet.")
         return self.view
 
     @property

@@ -6,6 +6,7 @@ Every function reads a `LabState` (`_lab_state`) and draws; none of them trains.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
@@ -54,13 +55,13 @@ def status(lab: LabState, *, compact: bool = False) -> None:
     columns[1].metric("Epoch", f"{session.epoch:.2f}")
     for column, (rule, (text, kind)) in zip(columns[2:], shown.items()):
         column.metric(f"{_figs.label(rule)} {kind} accuracy", text)
-    _, rule, train = lab.configs
+    _, rule_config, train = lab.chosen_configs
     rate = lab.updates_per_second
     st.caption(
         f"Run {lab.run_id} · {DATASET_NAMES.get(session.dataset, session.dataset)}; "
         f"depth L = {session.model_config.depth}, width N = {session.model_config.width}; "
         f"T = {session.steps} inference steps; "
-        f"η_h = {session.eta:.3g} ({_text.eta_origin(auto=rule.eta_is_auto)}); "
+        f"η_h = {session.eta:.3g} ({_text.eta_origin(auto=rule_config.eta_is_auto)}); "
         f"learning rate {session.learning_rate:.2e}; batch {train.batch_size}"
         + (f" · {rate:.1f} updates/s" if lab.playing and np.isfinite(rate) else "")
         + f"  \n{server_load()}"
@@ -97,10 +98,10 @@ def heatmap_options(*, compact: bool = False) -> None:
                                   vertical_alignment="bottom")
     if compact:
         left.selectbox("Heatmaps show", list(_figs.QUANTITY_NAMES), key="lab_quantity",
-                       format_func=_figs.QUANTITY_NAMES.get)
+                       format_func=_figs.QUANTITY_NAMES.__getitem__)
     else:
         left.segmented_control("Quantity", list(_figs.QUANTITY_NAMES), key="lab_quantity",
-                               format_func=_figs.QUANTITY_NAMES.get, required=True)
+                               format_func=_figs.QUANTITY_NAMES.__getitem__, required=True)
     mid.toggle("Log" if compact else "Log scale", key="lab_log",
                help="log10 of the values, over 4 decades.")
     right.toggle("Front" if compact else "Arrival front", key="lab_front",
@@ -191,13 +192,14 @@ def history(lab: LabState, runs: list[RunSummary] | None, problem: str | None) -
 
 def alignment_and_times(lab: LabState) -> None:
     """Per-layer gradient cosine with BP, beside the wall time per step of each rule."""
-    if lab.session.step_count == 0 or lab.alignment is None:
+    comparison = lab.alignment
+    if lab.session.step_count == 0 or comparison is None:
         return
     left, right = st.columns(2)
     with left:
-        live_chart(lambda: _figs.alignment(lab.alignment), key="lab_alignment",
+        live_chart(lambda: _figs.alignment(comparison), key="lab_alignment",
                    config=_figs.CONFIG, content=(lab.run_id, lab.aligned_step))
-        st.caption(f"{_text.ALIGNMENT} {_text.alignment_note(lab.alignment)}")
+        st.caption(f"{_text.ALIGNMENT} {_text.alignment_note(comparison)}")
         st.latex(_text.ALIGNMENT_EQ)
     with right:
         live_chart(lambda: _figs.times(lab.session), key="lab_times", config=_figs.CONFIG,
@@ -219,7 +221,7 @@ def downloads(lab: LabState) -> None:
     every file names the run, its configuration and step."""
     options = {k: st.session_state[k] for k in ("lab_quantity", "lab_log", "lab_front")
                if k in st.session_state}
-    session = lab.session
+    session = lab.view
     if session is None or session.model_config is None:
         return
     run = _figs.provenance(session)
@@ -227,9 +229,11 @@ def downloads(lab: LabState) -> None:
         st.caption(f"Files hold run {lab.run_id} as it is when you click: the telemetry of the "
                    "latest batch (every rule, step and layer) and the whole training history, "
                    "with the run's id, configuration and step.")
+        def data_file(name: str) -> Callable[[], str]:
+            return lambda: _figs.downloads(lab.view).get(name, "")
+
         names = ("lab-telemetry.csv", "lab-telemetry.json", "lab-history.csv")
-        show_downloads(name="lab-data", files={
-            n: (lambda n=n: _figs.downloads(lab.session).get(n, "")) for n in names})
+        show_downloads(name="lab-data", files={n: data_file(n) for n in names})
         show_downloads(name="lab-heatmaps", run=run,
                        figure=lambda: _figs.heatmaps(lab.session, options))
         show_downloads(name="lab-curves", run=run, figure=lambda: _figs.curves(lab.session))
