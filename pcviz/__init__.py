@@ -12,6 +12,7 @@ from .analysis import arrival_steps as arrival_steps
 from .analysis import fit_front as fit_front
 from .budget import BudgetError as BudgetError
 from .budget import check_budget as check_budget
+from .config import InferenceConfig as InferenceConfig
 from .config import ModelConfig as ModelConfig
 from .config import RuleConfig as RuleConfig
 from .config import TrainConfig as TrainConfig
@@ -37,6 +38,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "FrontFit",
+    "InferenceConfig",
     "ModelConfig",
     "OutOfMemory",
     "ProbeResult",

@@ -55,7 +55,7 @@ def split_host_cpu() -> int | None:
     return max(1, count)
 
 
-SPLIT_WORK = 2**25
+SPLIT_WORK = 2**27
 """Multiply-adds of one problem's step (inference steps x hidden layers x batch x width^2)
 below which a step stays on one device: dispatching a small program to several devices and
 waiting for the slowest costs more than it saves (`bench/bench_speed.py`, L = 8 and 16)."""

@@ -133,9 +133,9 @@ def stacked_inference_step(
 
 
 @partial(jax.jit, static_argnames=("mesh", "steps", "record", "optimizer"))
-def _inference_program(*args: Any, mesh: Mesh | None, steps: int, record: bool,
-                       optimizer: str) -> tuple[ResidualMLP, OptState, StepMetrics,
-                                                Telemetry | None]:
+def inference_step_program(*args: Any, mesh: Mesh | None, steps: int, record: bool,
+                           optimizer: str) -> tuple[ResidualMLP, OptState, StepMetrics,
+                                                    Telemetry | None]:
     """`inference_step`'s compiled program: `stacked_inference_step` over `mesh`'s devices
     (the rules split over its `lead` axis), or on one device when `mesh` is `None`."""
     step = partial(stacked_inference_step, steps=steps, record=record, optimizer=optimizer)
@@ -179,7 +179,7 @@ def inference_step(
     if mesh is not None:
         models, opt_states, alphas, active = _devices.put_lead(
             (models, opt_states, alphas, active), mesh)
-    return _inference_program(models, opt_states, alphas, active, x, y, eta, rho, lr,
+    return inference_step_program(models, opt_states, alphas, active, x, y, eta, rho, lr,
                               mesh=mesh, steps=steps, record=record, optimizer=optimizer)
 
 
@@ -191,13 +191,13 @@ def _step_mesh(models: ResidualMLP, alphas: Float[Array, " rules"],
 
 def _lower(models, opt_states, alphas, active, x, y, eta, rho, lr, *, steps, record, optimizer):
     """`inference_step` lowered for these arguments (for compile-time measurements)."""
-    return _inference_program.lower(models, opt_states, alphas, active, x, y, eta, rho, lr,
+    return inference_step_program.lower(models, opt_states, alphas, active, x, y, eta, rho, lr,
                                     mesh=_step_mesh(models, alphas, x, steps), steps=steps,
                                     record=record, optimizer=optimizer)
 
 
 # the compiled program's introspection, on the step itself (compile-cache checks, lowering)
-inference_step._cache_size = _inference_program._cache_size  # type: ignore[attr-defined]
+inference_step._cache_size = inference_step_program._cache_size  # type: ignore[attr-defined]
 inference_step.lower = _lower  # type: ignore[attr-defined]
 
 

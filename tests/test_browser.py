@@ -263,10 +263,10 @@ def test_a_fresh_server_compiles_the_default_run_before_anyone_visits(tmp_path):
     cache = tmp_path / "jax-cache"
     with serve(env={"PCVIZ_JAX_CACHE": str(cache)}, log=tmp_path / "server.log"):
         deadline = time.monotonic() + 60
-        while not list(cache.glob("jit_inference_step-*")) and time.monotonic() < deadline:
+        while not list(cache.glob("jit_inference_step_program-*")) and time.monotonic() < deadline:
             time.sleep(0.5)
         compiled = sorted(p.name.split("-")[0] for p in cache.iterdir())
-    assert "jit_inference_step" in compiled and "jit_bp_step" in compiled, compiled
+    assert "jit_inference_step_program" in compiled and "jit_bp_step" in compiled, compiled
 
 
 APP_PAGES = {"": "Live lab: how credit travels in a deep net", "credit": "Credit propagation",

@@ -169,13 +169,18 @@ class LiveRun(RunRecording):
             if self.playing:
                 self._busy = True
                 return self._chunk()
-            batches, self.pending = self.pending, 0
+            batches = self.pending
             if not batches and self.forward:
                 # A fast-forward trains in chunks of about a second, so that the page sees it
                 # progress and a Pause stops it.
                 batches = min(self.forward, self._batches_in(FAST_CHUNK_SECONDS))
-                self.forward -= batches
+            # busy before the asked-for steps are taken off: `control` waits (without the
+            # lock) while either is set, and must never see both clear before they ran
             self._busy = batches > 0
+            if self.pending:
+                self.pending = 0
+            else:
+                self.forward -= batches
             return batches
 
     @property
@@ -262,16 +267,21 @@ class LiveRun(RunRecording):
         current = self._latest_view()
         return None if current.version == since and not self.moving else current
 
-    def _latest_view(self) -> RunView:
+    def _latest_view(self, *, wait: bool = False) -> RunView:
         """The run as of its latest update; a reader was here (for the idle check).
 
-        Never waits for the session: while a training chunk (or anything else) holds it, the
-        view built last comes back and the next one is built as the chunk ends."""
+        Unless `wait`, never waits for the session: while a training chunk (or anything else)
+        holds it, the view built last comes back and the next one is built as the chunk ends.
+        With `wait` (a caller that asked for steps and must see them), an out-of-date view is
+        rebuilt as soon as the session is free."""
         self._seen = time.monotonic()
         current = self._view
         stale = current.version != self._version or current.playing != self.moving or \
             current.store_problem != self.store_problem
-        if stale and not self._busy and self._lock.acquire(blocking=False):
+        if stale and wait:
+            with self._waiting_for_session():
+                current = self._view = self._make_view()
+        elif stale and not self._busy and self._lock.acquire(blocking=False):
             try:
                 current = self._view = self._make_view()
             finally:
@@ -324,7 +334,7 @@ class LiveRun(RunRecording):
         deadline = time.monotonic() + (wait if step else 0.0)
         while time.monotonic() < deadline and (self.pending or self._busy):
             time.sleep(0.01)
-        return self._latest_view()
+        return self._latest_view(wait=bool(step))
 
     @ray.method(concurrency_group="compute")
     def alignment(self):
