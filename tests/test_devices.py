@@ -112,7 +112,8 @@ def test_a_two_rule_step_runs_one_rule_per_device_and_keeps_the_weights_there(sp
             optimizer="adam")
         for a, b in zip(jax.tree_util.tree_leaves(_steps.unstack(out, rule)),
                         jax.tree_util.tree_leaves(_steps.unstack(alone, 0))):
-            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+            # float32 rounding of a rule stepped alone against stacked (test_train allows 1e-4)
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 @needs_two
