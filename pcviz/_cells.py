@@ -91,13 +91,14 @@ def _over_devices(body: Callable[..., Any], mesh: Mesh | None, specs: Any, *args
     return jax.shard_map(body, mesh=mesh, in_specs=specs, out_specs=P(_devices.LEAD))(*args)
 
 
-@partial(jax.jit, static_argnames=("optimizer",))
+@partial(jax.jit, static_argnames=("optimizer", "mesh"))
 def unit_bp_step(
     models: ResidualMLP, opt_states: OptState, active: Bool[Array, "units 1"],
     x: Float[Array, "units batch input"], y: Float[Array, "units batch output"],
-    lr: Float[Array, " units"], *, optimizer: str,
+    lr: Float[Array, " units"], *, optimizer: str, mesh: Mesh | None,
 ) -> tuple[ResidualMLP, OptState, StepMetrics]:
-    """`_steps.bp_step` mapped over a leading unit axis, the units split over the devices.
+    """`_steps.bp_step` mapped over a leading unit axis, the units split over `mesh`
+    (`_unit_mesh`; `None`: one device).
 
     **Arguments:** `models`, `opt_states`, `active` with leading axes `(units, 1)`; `x`
     `(units, B, D)`, `y` `(units, B, K)`; `lr` `(units,)`.
@@ -105,26 +106,24 @@ def unit_bp_step(
     **Returns:** `(models, opt_states, StepMetrics)`, each with leading axes `(units, 1)`.
     """
     body = jax.vmap(partial(_steps.bp_step, optimizer=optimizer))
-    mesh = _unit_mesh(models, x, BP_WORK_STEPS)
     return _over_devices(body, mesh, P(_devices.LEAD), models, opt_states, active, x, y, lr)
 
 
-@partial(jax.jit, static_argnames=("steps", "optimizer"))
+@partial(jax.jit, static_argnames=("steps", "optimizer", "mesh"))
 def unit_inference_step(
     models: ResidualMLP, opt_states: OptState, alphas: Float[Array, "units 1"],
     active: Bool[Array, "units 1"], x: Float[Array, "units batch input"],
     y: Float[Array, "units batch output"], eta: Float[Array, " units"], rho: Scalar,
-    lr: Float[Array, " units"], *, steps: int, optimizer: str,
+    lr: Float[Array, " units"], *, steps: int, optimizer: str, mesh: Mesh | None,
 ) -> tuple[ResidualMLP, OptState, StepMetrics]:
     """`_steps.stacked_inference_step` (telemetry off) mapped over a leading unit axis, the
-    units split over every device.
+    units split over `mesh` (`_unit_mesh`; `None`: one device).
 
     **Arguments:** `models`, `opt_states`, `alphas`, `active` with leading axes `(units, 1)`;
     `x` `(units, B, D)`, `y` `(units, B, K)`; `eta`, `lr` `(units,)`; `rho` a shared scalar.
 
     **Returns:** `(models, opt_states, StepMetrics)` with leading axes `(units, 1)`.
     """
-    mesh = _unit_mesh(models, x, steps)
     step = partial(_steps.stacked_inference_step, steps=steps, record=False, optimizer=optimizer)
     body = jax.vmap(step, in_axes=(0, 0, 0, 0, 0, 0, 0, None, 0))
     lead, same = P(_devices.LEAD), P()
@@ -267,11 +266,11 @@ class _State:
             self.models, self.opt_states = _devices.put_lead((self.models, self.opt_states), mesh)
         if bp:
             out = unit_bp_step(self.models, self.opt_states, active, x, y, self.lr,
-                               optimizer=optimizer)
+                               optimizer=optimizer, mesh=mesh)
         else:
             out = unit_inference_step(self.models, self.opt_states, self.alphas, active, x, y,
                                       self.eta, jnp.asarray(rule.rho, jnp.float32), self.lr,
-                                      steps=inference_steps, optimizer=optimizer)
+                                      steps=inference_steps, optimizer=optimizer, mesh=mesh)
         self.models, self.opt_states = out[0], out[1]
         return out[2]
 

@@ -126,8 +126,9 @@ def test_a_sweeps_units_split_over_devices_train_as_they_do_together(split_every
     alphas, active = jnp.asarray([[0.0], [1.0]]), jnp.ones((2, 1), bool)
     xs, ys = jnp.stack([x, x[::-1]]), jnp.stack([y, y[::-1]])
     eta, lr = jnp.asarray([0.2, 0.1]), jnp.asarray([1e-2, 3e-2])
+    mesh = _cells._unit_mesh(units[0], xs, 8)
     split = _cells.unit_inference_step(*units, alphas, active, xs, ys, eta, 1.0, lr, steps=8,
-                                       optimizer="adam")
+                                       optimizer="adam", mesh=mesh)
     assert len(jax.tree_util.tree_leaves(split[0])[0].devices()) == 2
     step = partial(_steps.stacked_inference_step, steps=8, record=False, optimizer="adam")
     together = jax.vmap(step, in_axes=(0, 0, 0, 0, 0, 0, 0, None, 0))(
