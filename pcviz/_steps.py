@@ -180,7 +180,7 @@ def inference_step(
         models, opt_states, alphas, active = _devices.put_lead(
             (models, opt_states, alphas, active), mesh)
     return inference_step_program(models, opt_states, alphas, active, x, y, eta, rho, lr,
-                              mesh=mesh, steps=steps, record=record, optimizer=optimizer)
+                                  mesh=mesh, steps=steps, record=record, optimizer=optimizer)
 
 
 def _step_mesh(models: ResidualMLP, alphas: Float[Array, " rules"],
@@ -191,9 +191,10 @@ def _step_mesh(models: ResidualMLP, alphas: Float[Array, " rules"],
 
 def _lower(models, opt_states, alphas, active, x, y, eta, rho, lr, *, steps, record, optimizer):
     """`inference_step` lowered for these arguments (for compile-time measurements)."""
-    return inference_step_program.lower(models, opt_states, alphas, active, x, y, eta, rho, lr,
-                                    mesh=_step_mesh(models, alphas, x, steps), steps=steps,
-                                    record=record, optimizer=optimizer)
+    return inference_step_program.lower(
+        models, opt_states, alphas, active, x, y, eta, rho, lr,
+        mesh=_step_mesh(models, alphas, x, steps), steps=steps, record=record,
+        optimizer=optimizer)
 
 
 # the compiled program's introspection, on the step itself (compile-cache checks, lowering)
