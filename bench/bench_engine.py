@@ -72,10 +72,15 @@ def make_problem(depth: int, steps: int, seed: int = 0) -> Problem:
     return Problem(depth, steps, model, x, y)
 
 
+def lr_for(depth: int) -> float:
+    """The benchmarks' Adam learning rate, 1e-3 sqrt(N/L)."""
+    return 1e-3 * (WIDTH / depth) ** 0.5
+
+
 def train_step_args(p: Problem, alphas: list[float]) -> tuple:
     """Positional arguments of `_steps.inference_step` for the given stacked rules, as a
     `Session` builds them (Adam, lr = 3e-3 sqrt(N/L))."""
-    lr = 1e-3 * (WIDTH / p.depth) ** 0.5
+    lr = lr_for(p.depth)
     models = _steps.stack([p.model] * len(alphas))
     opt_states = jax.vmap(_steps.make_optimizer("adam", lr).init)(models)
     return (models, opt_states, jnp.asarray(alphas, jnp.float32),

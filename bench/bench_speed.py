@@ -54,6 +54,7 @@ from bench_engine import (  # noqa: E402
     RHO,
     WIDTH,
     interleaved,
+    lr_for,
     make_problem,
     train_step_fn,
 )
@@ -64,10 +65,6 @@ import pcviz  # noqa: E402,F401  (splits the CPU into devices before JAX starts)
 from pcviz import _devices  # noqa: E402
 
 ALPHA = 1.0
-
-
-def lr_for(depth: int) -> float:
-    return 1e-3 * (WIDTH / depth) ** 0.5
 
 
 # ------------------------------------------------------------------------------------------
