@@ -138,17 +138,22 @@ def rss_mib(pid: int) -> float:
 
 def nice_browsers(niceness: int = 10) -> int:
     """Lower the CPU priority of every Chromium process (Linux), so that browsers sharing this
-    machine's cores with the server stand in for visitors' own machines. Chromium starts new
-    renderers as it goes: call this again after opening pages. Returns how many it changed."""
+    machine's cores with the server stand in for visitors' own machines. A niceness belongs to
+    a thread on Linux: every thread of each process is changed (threads started later inherit
+    it). Chromium starts new renderers as it goes: call this again after opening pages.
+    Returns how many threads it changed."""
     changed = 0
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if str(CHROMIUM) in (proc / "cmdline").read_text():
-                pid = int(proc.name)
-                if os.getpriority(os.PRIO_PROCESS, pid) < niceness:
-                    os.setpriority(os.PRIO_PROCESS, pid, niceness)
+            # /usr/bin/chromium is a script that starts /usr/lib/chromium/chromium
+            if CHROMIUM.name not in Path(os.readlink(proc / "exe")).parts:
+                continue
+            for thread in (proc / "task").iterdir():
+                tid = int(thread.name)
+                if os.getpriority(os.PRIO_PROCESS, tid) < niceness:
+                    os.setpriority(os.PRIO_PROCESS, tid, niceness)
                     changed += 1
         except OSError:
             continue  # gone, or not ours

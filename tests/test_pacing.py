@@ -90,3 +90,31 @@ def test_the_heap_built_at_start_up_is_out_of_the_collectors_reach():
         assert not {id(x) for x in kept} & {id(x) for x in gc.get_objects(generation=2)}
     finally:
         gc.unfreeze()
+
+
+def test_background_work_yields_to_runs_and_a_playing_run_to_starting_ones(run_service):
+    """Priorities on the cluster's cores (Linux niceness, higher is lower): tasks and live
+    runs at the workers' level (not Ray's own default of 19 for every worker), background
+    warm-ups at the lowest, and a run that plays steps aside for runs still starting."""
+    import os
+    import subprocess
+    import sys
+
+    from pcviz.service import _cluster
+
+    workers = _cluster.worker_nice()
+    assert workers < _cluster.worker_nice() + _cluster.STEP_ASIDE < _cluster.BACKGROUND_NICE
+    level = run_service.submit(os.getpriority, os.PRIO_PROCESS, 0).result(timeout=120)
+    assert level == workers
+    low = run_service.submit(os.getpriority, os.PRIO_PROCESS, 0, background=True)
+    assert low.result(timeout=120) == _cluster.BACKGROUND_NICE
+    # every thread of the process, those already running included, steps aside
+    script = ("import os, threading, time\n"
+              "from pcviz.service import _cluster\n"
+              "t = threading.Thread(target=time.sleep, args=(3,)); t.start()\n"
+              "_cluster.step_aside()\n"
+              "print(sorted({os.getpriority(os.PRIO_PROCESS, int(x))"
+              " for x in os.listdir('/proc/self/task')}))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, env=dict(os.environ, PCVIZ_WORKER_NICE="10"))
+    assert out.stdout.strip() == "[15]"

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any, NamedTuple
 
 _LOG = logging.getLogger(__name__)
@@ -49,16 +50,51 @@ def local_workers() -> int:
     return os.cpu_count() or 1
 
 
-def lower_priority() -> None:
-    """Run this worker process at niceness `PCVIZ_WORKER_NICE` (default 10): training takes
-    the cores the dashboard leaves, so pages and the health check answer at once however
-    many runs train."""
+WORKER_NICE = 10
+"""Default niceness of the cluster's worker processes (`PCVIZ_WORKER_NICE` changes it)."""
+STEP_ASIDE = 5
+"""How much further a live run that has shown its first heatmap lowers its priority, so that
+runs still starting (a worker importing, a step compiling) go first."""
+BACKGROUND_NICE = 19
+"""Niceness of background work nobody waits for (warm-up compiles of the presets)."""
+
+
+def worker_nice() -> int:
+    """The workers' niceness: `PCVIZ_WORKER_NICE` (0-19), else `WORKER_NICE`."""
     try:
-        nice = int(os.environ.get("PCVIZ_WORKER_NICE", "10"))
-        if os.getpriority(os.PRIO_PROCESS, 0) < nice:
-            os.setpriority(os.PRIO_PROCESS, 0, nice)
-    except (ValueError, OSError):  # a bad value, or not permitted: leave it
+        return min(max(int(os.environ.get("PCVIZ_WORKER_NICE", WORKER_NICE)), 0), 19)
+    except ValueError:
+        return WORKER_NICE
+
+
+def lower_priority(nice: int | None = None) -> None:
+    """Run every thread of this process at niceness `nice` at least (default
+    `worker_nice()`): training takes the cores the dashboard leaves, so pages and the health
+    check answer at once however many runs train. Threads started later inherit it.
+
+    On Linux a niceness belongs to a thread, not to a process: each thread of this process
+    (`/proc/self/task`) is changed. Only ever raised (lowering needs privileges).
+    """
+    nice = worker_nice() if nice is None else min(max(int(nice), 0), 19)
+    tasks = Path("/proc/self/task")
+    for thread in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
+        _lower_thread(thread, nice)
+
+
+def _lower_thread(thread: int, nice: int) -> None:
+    """Raise thread `thread`'s niceness (0: the calling thread) to `nice` if it is lower."""
+    try:
+        if os.getpriority(os.PRIO_PROCESS, thread) < nice:
+            os.setpriority(os.PRIO_PROCESS, thread, nice)
+    except OSError:  # the thread has ended, or not permitted: leave it
         pass
+
+
+def step_aside() -> None:
+    """Lower this process below the workers' niceness by `STEP_ASIDE`: a live run calls it
+    once its first heatmap is out, so that on a busy machine a run still starting (which
+    its visitor waits for) goes before runs already playing (whose visitors see them move)."""
+    lower_priority(worker_nice() + STEP_ASIDE)
 
 
 def address() -> str:
@@ -80,7 +116,10 @@ def _connect() -> None:
             # On Linux a thread has a niceness of its own, which the processes it starts
             # inherit: the local cluster's every process, workers included, runs below the
             # dashboard, whose other threads keep theirs.
-            lower_priority()
+            _lower_thread(0, worker_nice())
+            # Ray adds a niceness of its own to every worker (15 by default, which would put
+            # live runs and background work alike at 19); the service sets its own levels.
+            os.environ.setdefault("RAY_worker_niceness", "0")
             ray.init(num_cpus=local_workers(), include_dashboard=False,
                      object_store_memory=256 * 2**20, **common)
         _state["cpus"] = int(ray.cluster_resources().get("CPU", 0))

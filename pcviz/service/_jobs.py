@@ -16,24 +16,31 @@ RETRIES = 3
 """How many times a task whose worker died is run again elsewhere."""
 
 
-def _run(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, nice: int | None = None) -> Any:
     from .._jaxcache import enable_compilation_cache
 
-    _cluster.lower_priority()
+    _cluster.lower_priority(nice)
     enable_compilation_cache()
     return fn(*args, **kwargs)
 
 
-_remote = None
+_remotes: dict[bool, Any] = {}
 
 
-def _task():
-    global _remote
-    if _remote is None:
+def _task(background: bool = False):
+    """The remote function that runs tasks; `background`: one for work nobody waits for,
+    which takes no CPU of the cluster's count (it never holds up a sweep cell) and runs at
+    `BACKGROUND_NICE` in a worker of its own that ends with it (a niceness cannot be lowered
+    again, and the worker's next task must not inherit it)."""
+    if background not in _remotes:
         import ray
 
-        _remote = ray.remote(num_cpus=1, max_retries=RETRIES)(_run)
-    return _remote
+        if background:
+            _remotes[background] = ray.remote(num_cpus=0, max_calls=1,
+                                              max_retries=RETRIES)(_run)
+        else:
+            _remotes[background] = ray.remote(num_cpus=1, max_retries=RETRIES)(_run)
+    return _remotes[background]
 
 
 class Job:
@@ -82,14 +89,18 @@ class WorkerLost(RuntimeError):
     """A task's worker process died on every try."""
 
 
-def submit(fn: Callable[..., Any], *args: Any, label: str = "", **kwargs: Any) -> Job:
+def submit(fn: Callable[..., Any], *args: Any, label: str = "", background: bool = False,
+           **kwargs: Any) -> Job:
     """Run `fn(*args, **kwargs)` as a task on the cluster (started if needed).
 
     `fn` must be importable by the workers (a module-level function of pcviz or its
-    dependencies); its arguments and result travel pickled.
+    dependencies); its arguments and result travel pickled. `background`: work nobody waits
+    for (the presets' warm-up compiles), run only on what the cores have left over after
+    every live run and every other task.
     """
     _cluster.ensure()
-    return Job(_task().remote(fn, args, kwargs), label)
+    nice = _cluster.BACKGROUND_NICE if background else None
+    return Job(_task(background).remote(fn, args, kwargs, nice), label)
 
 
 def as_completed(jobs: Iterable[Job], *, timeout: float | None = None) -> Iterator[Job]:

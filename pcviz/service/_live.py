@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import ray
 
 from ..config import ModelConfig, RuleConfig, TrainConfig
-from ._cluster import lower_priority
+from ._cluster import lower_priority, step_aside
 from ._run_record import CHECKPOINT_SECONDS as CHECKPOINT_SECONDS
 from ._run_record import FLUSH_SECONDS as FLUSH_SECONDS
 from ._run_record import Flushed, RunRecording
@@ -36,13 +36,15 @@ EVAL_EVERY = 25
 EVAL_SAMPLES = 2000
 """Test samples per evaluation (a fixed shape: compiled once)."""
 MAX_BATCHES = 200
+"""Most batches per update a page may ask for."""
 MAX_FORWARD = 5000
 """Most batches one fast-forward may ask for."""
 FAST_CHUNK_SECONDS = 1.0
 """A fast-forward trains in chunks of about this many seconds."""
 AUTO_CHUNK_SECONDS = 0.25
 """At speed "auto", a chunk trains as many batches as fit in this many seconds."""
-"""Most batches per update a page may ask for."""
+ALIGNMENT_WAIT = 30.0
+"""Longest wait of an alignment for the warm-up to compile its program."""
 
 
 class LiveRun(RunRecording):
@@ -62,7 +64,7 @@ class LiveRun(RunRecording):
 
         os.environ.update(settings or {})  # the dashboard's PCVIZ_* settings, as it has them
         if settings is not None:  # a worker of its own, not a test's process
-            lower_priority()
+            lower_priority()  # it stays at the workers' priority until its first heatmap
         enable_compilation_cache()
         self.run_id = run_id
         self.configs: tuple[ModelConfig, RuleConfig, TrainConfig] = (model, rule, train)
@@ -82,6 +84,9 @@ class LiveRun(RunRecording):
         self._version, self._view = 0, RunView(run_id)
         self._frames: list[float] = []
         self.compiling = False
+        self._lean = threading.Event()  # the step without telemetry is compiled
+        self._evaluable = threading.Event()  # and the evaluation and the alignment
+        self._own_worker = settings is not None
         # A running estimate of one batch's time, for "auto": the first chunk is one batch.
         self._batch_seconds = AUTO_CHUNK_SECONDS
         self._evaluated = 0
@@ -112,27 +117,33 @@ class LiveRun(RunRecording):
     # -- the play loop ----------------------------------------------------------------------
 
     def _warm_up(self) -> None:
-        """Compile the run's training step on a throw-away copy while the visitor reads the
-        page, so that Play and Step do not wait for the compiler; then, in a thread of its
-        own while the run may already train, its evaluation and its alignment with BP, so
-        that neither compiles later while holding the session (which would stop this run's
+        """Compile the run's recording training step on a throw-away copy while the visitor
+        reads the page, so that Play and Step do not wait for the compiler; then, in a thread
+        of its own while the run may already train, the step without telemetry (until it is
+        ready every batch records: `_lean`), the evaluation and the alignment with BP, so that
+        none of them compiles later while holding the session (which would stop this run's
         training for seconds while the other runs train)."""
         from ._warm import warm_up
 
         session = self.session
         if session is None or self.error is not None:
+            self._lean.set()
+            self._evaluable.set()
             return
         self._compiling(True)
         try:
-            warm_up(*self.configs, dataset=session.data, training_only=True)
+            warm_up(*self.configs, dataset=session.data, programs=("recorded",))
         except Exception:  # the run itself reports errors when it steps
             pass
         finally:
             self._compiling(False)
 
         def the_rest() -> None:
-            with contextlib.suppress(Exception):  # as above
-                warm_up(*self.configs, dataset=session.data)
+            for programs, ready in ((("lean",), self._lean),
+                                    (("evaluation",), self._evaluable)):
+                with contextlib.suppress(Exception):  # as above
+                    warm_up(*self.configs, dataset=session.data, programs=programs)
+                ready.set()
 
         threading.Thread(target=the_rest, name=f"pcviz-warm-{self.run_id}", daemon=True).start()
 
@@ -152,6 +163,10 @@ class LiveRun(RunRecording):
             batches = self._next_chunk()
             if batches:
                 self._train(batches)
+                if self._own_worker and self.session is not None and \
+                        self.session.step_count > 0:
+                    self._own_worker = False  # once
+                    step_aside()  # now runs still starting go first
                 while self._waiting and not self._closing.is_set():
                     time.sleep(0.002)  # a page's call takes the session before the next chunk
             else:
@@ -205,11 +220,15 @@ class LiveRun(RunRecording):
         try:
             with self._lock:
                 started = time.perf_counter()
-                session.step(batches, record_last_only=True)
+                # until the step without telemetry is compiled, every batch records (a
+                # compile here would hold the session while the warm-up compiles it too)
+                session.step(batches, record_last_only=self._lean.is_set())
                 per_batch = (time.perf_counter() - started) / batches
                 self._batch_seconds = 0.7 * self._batch_seconds + 0.3 * per_batch
                 due = session.step_count - self._evaluated >= EVAL_EVERY or not self.moving
-                if due:
+                # while playing, no evaluation before its program is compiled (by the
+                # warm-up, not here holding the session); a Step waits for it
+                if due and (self._evaluable.is_set() or not self.moving):
                     session.evaluate(max_samples=EVAL_SAMPLES)
                     self._evaluated = session.step_count
                 if all(r.diverged_at is not None for r in session.records.values()):
@@ -344,6 +363,8 @@ class LiveRun(RunRecording):
         self._seen = time.monotonic()
         if self.session is None or self.error is not None or self.session.step_count == 0:
             return None
+        # compiled by the warm-up, not here while holding the session (and the run's training)
+        self._evaluable.wait(ALIGNMENT_WAIT)
         with self._waiting_for_session():
             return self.session.gradient_comparison()
 

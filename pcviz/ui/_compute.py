@@ -50,8 +50,9 @@ def dataset(name: str, seed: int) -> Dataset:
 def _warm_default() -> None:
     """Compile the default run, then every registered configuration (`warm_up_also`: the
     lecture presets'), one after another (so that a lecturer's Play does not wait for the
-    compiler); `PCVIZ_WARM_PRESETS=0` compiles the default only (a replica whose cache
-    another one fills)."""
+    compiler), in the background: on the cores' leftovers, never before a visitor's run;
+    `PCVIZ_WARM_PRESETS=0` compiles the default only (a replica whose cache another one
+    fills)."""
     if not service.ready(timeout=None):
         return
     configs = [(ModelConfig(), RuleConfig(), TrainConfig())]
@@ -59,8 +60,8 @@ def _warm_default() -> None:
         configs += [c for more in _MORE_WARM_UPS for c in more() if c not in configs]
     for model, rule, train in configs:
         try:
-            service.submit(service.warm_up, model, rule, train,
-                           label="warm-up").result(timeout=600)
+            service.submit(service.warm_up, model, rule, train, label="warm-up",
+                           background=True).result(timeout=600)
         except Exception as err:  # the visitor's own run reports errors; this only warms
             _LOG.info("pcviz: warm-up of %s failed: %s", (model, rule, train), err)
 
