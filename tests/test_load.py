@@ -139,7 +139,13 @@ def test_four_visitors_all_train_at_once_a_reload_reattaches_and_closed_tabs_fre
                     return all(r is not None and r.status == "paused" and r.step > 0
                                for r in records)
 
-                wait_until(pages[0], checkpointed, 150, "the closed tabs' runs to be saved")
+                try:
+                    wait_until(pages[0], checkpointed, 150, "the closed tabs' runs to be saved")
+                except TimeoutError as err:
+                    found = [open_store(store).get(r) for r in closed]
+                    raise TimeoutError(f"{err}; the store has " + ", ".join(
+                        f"{r}: {f.status if f else None} at step {f.step if f else None}"
+                        for r, f in zip(closed, found))) from None
                 no_exception(pages[0])
         finally:
             browser.close()

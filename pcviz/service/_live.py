@@ -359,12 +359,16 @@ class LiveRun(RunRecording):
     def alignment(self):
         """Per rule, the cosine of its weight gradient with BP's and their norm ratio, per
         layer (a `GradientComparison`, see `Session.gradient_comparison`), at the current
-        weights; `None` before any step."""
+        weights; `None` before any step, and while the run plays before its warm-up has
+        compiled the comparison."""
         self._seen = time.monotonic()
         if self.session is None or self.error is not None or self.session.step_count == 0:
             return None
-        # compiled by the warm-up, not here while holding the session (and the run's training)
-        self._evaluable.wait(ALIGNMENT_WAIT)
+        # compiled by the warm-up, not here while holding the session (and the run's
+        # training); while the run plays, the page asks again later rather than wait, which
+        # would hold up its redraws
+        if not self._evaluable.wait(0.0 if self.moving else ALIGNMENT_WAIT):
+            return None
         with self._waiting_for_session():
             return self.session.gradient_comparison()
 

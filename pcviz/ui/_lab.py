@@ -225,9 +225,11 @@ def _slow_frame() -> None:
     if lab.aligned_step != seen.step_count:
         try:
             lab.alignment = lab.client.alignment(timeout=max(10.0, 4 * SLOW_SECONDS))
+            ready = lab.alignment is not None  # None: not compiled yet, ask again next time
         except (TimeoutError, RunGone, ValueError, RuntimeError, MemoryError):
-            lab.alignment = None  # the training fragment reports errors
-        lab.aligned_step = seen.step_count
+            lab.alignment, ready = None, True  # the training fragment reports errors
+        if ready:
+            lab.aligned_step = seen.step_count
     with st.container(key="live_alignment"):
         view.alignment_and_times(lab)
     _record("alignment", started)
