@@ -123,6 +123,52 @@ def test_a_run_nobody_reads_is_checkpointed_and_closed(run_service):
     assert open_store().checkpoint(run_id)[0] == 2
 
 
+def test_a_run_paused_just_after_a_checkpoint_is_stored_as_paused(tmp_path):
+    """A pause (or a closed tab) right after a playing run's periodic checkpoint, with no
+    step in between, still changes the stored status from running to paused."""
+    store_url = str(tmp_path / "runs.sqlite")
+    run_id = new_run_id()
+    run = LiveRun(run_id, *SMALL, store_url=store_url, idle=600)
+    try:
+        run.control(play=True)
+        _wait(lambda: run.session.step_count >= 2)
+        with run._lock:  # between two chunks
+            run._checkpoint(run.session)  # the periodic one, while playing
+            assert open_store(store_url).get(run_id).status == "running"
+            run.playing = False  # paused before the next step
+        run._wake.set()
+        _wait(lambda: open_store(store_url).get(run_id).status == "paused", timeout=30)
+    finally:
+        run.close()
+
+
+def test_an_idle_run_is_kept_until_the_store_takes_its_checkpoint(tmp_path, monkeypatch):
+    """Retiring an idle run saves it first; while the store fails, the run (and its steps)
+    stays in memory and the retirement is tried again."""
+    from pcviz.store import StoreError
+
+    store_url = str(tmp_path / "runs.sqlite")
+    run_id = new_run_id()
+    run = LiveRun(run_id, *SMALL, store_url=store_url, idle=600)
+    try:
+        run.control(step=3)
+        working = run._store.save_checkpoint
+
+        def refuse(*args, **kwargs):
+            raise StoreError("the disk is full")
+
+        monkeypatch.setattr(run._store, "save_checkpoint", refuse)
+        assert run._retire() is False and not run._closing.is_set()
+        assert "disk is full" in run.store_problem
+        monkeypatch.setattr(run._store, "save_checkpoint", working)
+        assert run._retire() is True
+        stored = open_store(store_url).get(run_id)
+        assert (stored.status, stored.step) == ("paused", 3)
+        assert open_store(store_url).checkpoint(run_id)[0] == 3
+    finally:
+        run.close()
+
+
 def test_a_failing_step_is_a_message_with_the_knobs(monkeypatch):
     import jax
 

@@ -43,6 +43,8 @@ FAST_CHUNK_SECONDS = 1.0
 """A fast-forward trains in chunks of about this many seconds."""
 AUTO_CHUNK_SECONDS = 0.25
 """At speed "auto", a chunk trains as many batches as fit in this many seconds."""
+RETIRE_RETRY_SECONDS = 5.0
+"""An idle run whose checkpoint the store did not take tries again after this long."""
 ALIGNMENT_WAIT = 30.0
 """Longest wait of an alignment for the warm-up to compile its program."""
 
@@ -90,7 +92,7 @@ class LiveRun(RunRecording):
         # A running estimate of one batch's time, for "auto": the first chunk is one batch.
         self._batch_seconds = AUTO_CHUNK_SECONDS
         self._evaluated = 0
-        self._flushed = Flushed(points=0, checkpoint=0, time=0.0, saved_at=0.0)
+        self._flushed = Flushed(points=0, checkpoint=0, time=0.0, saved_at=0.0, status="")
         self._store = self._open_store(store_url)
         self._build(restore)
         self._view = self._make_view()
@@ -158,8 +160,10 @@ class LiveRun(RunRecording):
         self._seen = max(self._seen, time.monotonic())  # a page that waited is still there
         while not self._closing.is_set():
             if time.monotonic() - self._seen > self.idle:
-                self._retire()
-                return
+                if self._retire():
+                    return
+                self._wake.wait(RETIRE_RETRY_SECONDS)  # the store did not answer: keep it
+                continue
             batches = self._next_chunk()
             if batches:
                 self._train(batches)
@@ -246,10 +250,14 @@ class LiveRun(RunRecording):
         now = time.perf_counter()
         self._frames = [t for t in self._frames[-19:] if now - t < 10.0] + [now]
 
-    def _retire(self) -> None:
-        """Nobody has read this run for `idle_seconds()`: checkpoint it and end the actor."""
+    def _retire(self) -> bool:
+        """Nobody has read this run for `idle_seconds()`: checkpoint it and end the actor.
+        Returns `False`, keeping the run (and its steps not yet saved) in memory, when the
+        store did not take the checkpoint; the loop tries again."""
         self.playing = False
         self._save(force=True)
+        if self._store is not None and self.store_problem is not None:
+            return False
         self._closing.set()
         try:
             import ray
@@ -257,6 +265,7 @@ class LiveRun(RunRecording):
             ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
         except Exception:  # not running as an actor (tests): the loop has ended anyway
             pass
+        return True
 
     # -- what pages call ----------------------------------------------------------------------
 

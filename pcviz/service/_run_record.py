@@ -27,12 +27,14 @@ CHECKPOINT_SECONDS = 15.0
 
 class Flushed(TypedDict):
     """What a live run last wrote to the store: the step of its last curve point and of its
-    last checkpoint, and when (`time.monotonic()`) it last wrote points and a checkpoint."""
+    last checkpoint, when (`time.monotonic()`) it last wrote points and a checkpoint, and the
+    status it last wrote ("" when unknown)."""
 
     points: int
     checkpoint: int
     time: float
     saved_at: float
+    status: str
 
 
 class RunNotBuilt(RuntimeError):
@@ -106,7 +108,9 @@ class RunRecording:
 
     def _save(self, *, force: bool) -> None:
         """Write new curve points (every `FLUSH_SECONDS`) and a checkpoint (every
-        `CHECKPOINT_SECONDS`, or now when `force` and the run moved since the last one)."""
+        `CHECKPOINT_SECONDS`, or now when `force` and the run moved since the last one); when
+        `force`, the run's status too, even when it has not moved since its last checkpoint
+        (a run paused or closed just after one)."""
         session, now = self.session, time.monotonic()
         if session is None or self._store is None:
             return
@@ -116,6 +120,15 @@ class RunRecording:
             self._flushed["time"] = now
         if moved and (force or now - self._flushed["saved_at"] >= CHECKPOINT_SECONDS):
             self._checkpoint(session)
+        elif force and self._flushed["status"] != self._status():
+            status = self._status()
+            self._store_call("update", self.run_id, status=status)
+            if self.store_problem is None:
+                self._flushed["status"] = status
+
+    def _status(self) -> str:
+        """The run's status as the store keeps it."""
+        return "failed" if self.error else "running" if self.playing else "paused"
 
     def _flush_points(self, session: Session) -> None:
         from ..store import CurvePoint
@@ -145,7 +158,9 @@ class RunRecording:
         if self._store_call("save_checkpoint", self.run_id, step, blob) is None and \
                 self.store_problem is not None:
             return
-        status = "failed" if self.error else "running" if self.playing else "paused"
+        status = self._status()
         self._store_call("update", self.run_id, status=status, step=step,
                          metrics=json_ready(metrics))
+        if self.store_problem is None:
+            self._flushed["status"] = status
         self._flushed["checkpoint"], self._flushed["saved_at"] = step, time.monotonic()
