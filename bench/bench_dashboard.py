@@ -39,6 +39,7 @@ from _browser import (
     CHROMIUM_ARGS,
     HEATMAP,
     VIEWPORT,
+    nice_browsers,
     open_lab,
     play_to_heatmap,
     press,
@@ -54,6 +55,7 @@ def updates_per_second(browser, url: str, seconds: float) -> tuple[float, float,
     page showed a new step (redraws per second, sampled every 100 ms), and the server's own
     count from the page's status line."""
     page = open_lab(browser.new_context(viewport=VIEWPORT), url)
+    nice_browsers()  # the browser stands in for the visitor's own machine, as in bench_load
     press(page, "Play", shows="Pause")
     page.locator(HEATMAP).first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_text("Weight-gradient alignment").first.wait_for(timeout=TIMEOUT_MS)

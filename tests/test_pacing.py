@@ -108,6 +108,8 @@ def test_background_work_yields_to_runs_and_a_playing_run_to_starting_ones(run_s
     assert level == workers
     low = run_service.submit(os.getpriority, os.PRIO_PROCESS, 0, background=True)
     assert low.result(timeout=120) == _cluster.BACKGROUND_NICE
+    policy = run_service.submit(os.sched_getscheduler, 0, background=True)
+    assert policy.result(timeout=120) == os.SCHED_IDLE  # only what the cores leave over
     # every thread of the process, those already running included, steps aside
     script = ("import os, threading, time\n"
               "from pcviz.service import _cluster\n"

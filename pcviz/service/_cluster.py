@@ -8,6 +8,7 @@ once: the dashboard draws, and its health check answers, while the cluster comes
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -88,6 +89,22 @@ def _lower_thread(thread: int, nice: int) -> None:
             os.setpriority(os.PRIO_PROCESS, thread, nice)
     except OSError:  # the thread has ended, or not permitted: leave it
         pass
+
+
+def background_priority() -> None:
+    """Run every thread of this process only on what the cores leave over: niceness
+    `BACKGROUND_NICE` and Linux's `SCHED_IDLE` policy (a nice-19 thread still takes about a
+    third of a core from a nice-15 one; an idle-policy thread takes next to nothing). For a
+    worker of its own that ends with its task: neither can be undone without privileges."""
+    lower_priority(BACKGROUND_NICE)
+    idle = getattr(os, "SCHED_IDLE", None)
+    tasks = Path("/proc/self/task")
+    if idle is None or not tasks.is_dir():
+        return
+    for thread in tasks.iterdir():
+        # a thread that has ended, or a refusal: its niceness stays
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(int(thread.name), idle, os.sched_param(0))
 
 
 def step_aside() -> None:

@@ -16,10 +16,13 @@ RETRIES = 3
 """How many times a task whose worker died is run again elsewhere."""
 
 
-def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, nice: int | None = None) -> Any:
+def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, background: bool = False) -> Any:
     from .._jaxcache import enable_compilation_cache
 
-    _cluster.lower_priority(nice)
+    if background:
+        _cluster.background_priority()
+    else:
+        _cluster.lower_priority()
     enable_compilation_cache()
     return fn(*args, **kwargs)
 
@@ -30,8 +33,8 @@ _remotes: dict[bool, Any] = {}
 def _task(background: bool = False):
     """The remote function that runs tasks; `background`: one for work nobody waits for,
     which takes no CPU of the cluster's count (it never holds up a sweep cell) and runs at
-    `BACKGROUND_NICE` in a worker of its own that ends with it (a niceness cannot be lowered
-    again, and the worker's next task must not inherit it)."""
+    `background_priority()` in a worker of its own that ends with it (the priority cannot be
+    raised again, and the worker's next task must not inherit it)."""
     if background not in _remotes:
         import ray
 
@@ -99,8 +102,7 @@ def submit(fn: Callable[..., Any], *args: Any, label: str = "", background: bool
     every live run and every other task.
     """
     _cluster.ensure()
-    nice = _cluster.BACKGROUND_NICE if background else None
-    return Job(_task(background).remote(fn, args, kwargs, nice), label)
+    return Job(_task(background).remote(fn, args, kwargs, background), label)
 
 
 def as_completed(jobs: Iterable[Job], *, timeout: float | None = None) -> Iterator[Job]:
