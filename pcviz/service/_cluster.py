@@ -77,9 +77,14 @@ def lower_priority(nice: int | None = None) -> None:
     (`/proc/self/task`) is changed. Only ever raised (lowering needs privileges).
     """
     nice = worker_nice() if nice is None else min(max(int(nice), 0), 19)
-    tasks = Path("/proc/self/task")
-    for thread in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
+    for thread in _threads():
         _lower_thread(thread, nice)
+
+
+def _threads() -> list[int]:
+    """This process's thread ids (`/proc/self/task`); `[0]`, the calling thread, elsewhere."""
+    tasks = Path("/proc/self/task")
+    return [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]
 
 
 def _lower_thread(thread: int, nice: int) -> None:
@@ -98,13 +103,12 @@ def background_priority() -> None:
     worker of its own that ends with its task: neither can be undone without privileges."""
     lower_priority(BACKGROUND_NICE)
     idle = getattr(os, "SCHED_IDLE", None)
-    tasks = Path("/proc/self/task")
-    if idle is None or not tasks.is_dir():
+    if idle is None:
         return
-    for thread in tasks.iterdir():
+    for thread in _threads():
         # a thread that has ended, or a refusal: its niceness stays
         with contextlib.suppress(OSError):
-            os.sched_setscheduler(int(thread.name), idle, os.sched_param(0))
+            os.sched_setscheduler(thread, idle, os.sched_param(0))
 
 
 def step_aside() -> None:
