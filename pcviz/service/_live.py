@@ -27,14 +27,14 @@ from ._run_record import FLUSH_SECONDS as FLUSH_SECONDS
 from ._run_record import Flushed, RunRecording
 from ._run_view import RunView, failure_message, idle_seconds, run_config
 from ._run_view import actor_name as actor_name
+from ._warm import EVAL_SAMPLES as EVAL_SAMPLES
+from ._warm import RunWarmUp
 
 if TYPE_CHECKING:
     from ..train import Session
 
 EVAL_EVERY = 25
 """Training steps between two test evaluations while playing."""
-EVAL_SAMPLES = 2000
-"""Test samples per evaluation (a fixed shape: compiled once)."""
 MAX_BATCHES = 200
 """Most batches per update a page may ask for."""
 MAX_FORWARD = 5000
@@ -49,7 +49,7 @@ ALIGNMENT_WAIT = 30.0
 """Longest wait of an alignment for the warm-up to compile its program."""
 
 
-class LiveRun(RunRecording):
+class LiveRun(RunWarmUp, RunRecording):
     """The body of a live run's actor (see the module docstring).
 
     **Arguments:** `run_id`; `model`, `rule`, `train`, the validated configurations;
@@ -117,43 +117,6 @@ class LiveRun(RunRecording):
                          run_id=self.run_id, status="paused")
 
     # -- the play loop ----------------------------------------------------------------------
-
-    def _warm_up(self) -> None:
-        """Compile the run's recording training step on a throw-away copy while the visitor
-        reads the page, so that Play and Step do not wait for the compiler; then, in a thread
-        of its own while the run may already train, the step without telemetry (until it is
-        ready every batch records: `_lean`), the evaluation and the alignment with BP, so that
-        none of them compiles later while holding the session (which would stop this run's
-        training for seconds while the other runs train)."""
-        from ._warm import warm_up
-
-        session = self.session
-        if session is None or self.error is not None:
-            self._lean.set()
-            self._evaluable.set()
-            return
-        self._compiling(True)
-        try:
-            warm_up(*self.configs, dataset=session.data, programs=("recorded",))
-        except Exception:  # the run itself reports errors when it steps
-            pass
-        finally:
-            self._compiling(False)
-
-        def the_rest() -> None:
-            for programs, ready in ((("lean",), self._lean),
-                                    (("evaluation",), self._evaluable)):
-                with contextlib.suppress(Exception):  # as above
-                    warm_up(*self.configs, dataset=session.data, programs=programs)
-                ready.set()
-
-        threading.Thread(target=the_rest, name=f"pcviz-warm-{self.run_id}", daemon=True).start()
-
-    def _compiling(self, now: bool) -> None:
-        """Say (in the view) whether the run's programs are being compiled."""
-        with self._lock:
-            self.compiling = now
-            self._version += 1
 
     def _loop(self) -> None:
         self._warm_up()

@@ -3,14 +3,24 @@
 `warm_up` is a task of the run service: on a worker it builds a throw-away session of the
 configuration and runs the programs asked for once, so that they land in JAX's persistent
 compilation cache (which the live runs' actors then load instead of compiling) and in the
-worker's own memory (a live run's actor warms itself up this way).
+worker's own memory. `RunWarmUp` is how a live run's actor warms itself up: its recording
+step before Play, the rest in a thread while the run may already train.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from typing import TYPE_CHECKING
+
 from ..config import ModelConfig, RuleConfig, TrainConfig, with_changes
 from ..data import Dataset
-from ._live import EVAL_SAMPLES
+
+if TYPE_CHECKING:
+    from ..train import Session
+
+EVAL_SAMPLES = 2000
+"""Test samples per evaluation (a fixed shape: compiled once)."""
 
 PROGRAMS = ("recorded", "lean", "evaluation")
 """What a live run compiles: the training step that records telemetry (every chunk's last
@@ -45,3 +55,56 @@ def warm_up(model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
         session.evaluate(max_samples=EVAL_SAMPLES)
     session.close()
     return steps
+
+
+class RunWarmUp:
+    """The warm-up side of a live run (`LiveRun`'s base class, beside `RunRecording`): it
+    reads the run's `session`, `configs`, `error` and `_lock`, which `LiveRun` sets, and sets
+    `compiling`, `_lean` and `_evaluable`."""
+
+    run_id: str
+    configs: tuple[ModelConfig, RuleConfig, TrainConfig]
+    session: Session | None
+    error: str | None
+    compiling: bool
+    _lock: threading.RLock
+    _version: int
+    _lean: threading.Event
+    """The training step without telemetry is compiled."""
+    _evaluable: threading.Event
+    """The evaluation and the alignment with BP are compiled."""
+
+    def _warm_up(self) -> None:
+        """Compile the run's recording training step on a throw-away copy while the visitor
+        reads the page, so that Play and Step do not wait for the compiler; then, in a thread
+        of its own while the run may already train, the step without telemetry (until it is
+        ready every batch records: `_lean`), the evaluation and the alignment with BP, so that
+        none of them compiles later while holding the session (which would stop this run's
+        training for seconds while the other runs train)."""
+        session = self.session
+        if session is None or self.error is not None:
+            self._lean.set()
+            self._evaluable.set()
+            return
+        self._compiling(True)
+        try:
+            warm_up(*self.configs, dataset=session.data, programs=("recorded",))
+        except Exception:  # the run itself reports errors when it steps
+            pass
+        finally:
+            self._compiling(False)
+
+        def the_rest() -> None:
+            for programs, ready in ((("lean",), self._lean),
+                                    (("evaluation",), self._evaluable)):
+                with contextlib.suppress(Exception):  # as above
+                    warm_up(*self.configs, dataset=session.data, programs=programs)
+                ready.set()
+
+        threading.Thread(target=the_rest, name=f"pcviz-warm-{self.run_id}", daemon=True).start()
+
+    def _compiling(self, now: bool) -> None:
+        """Say (in the view) whether the run's programs are being compiled."""
+        with self._lock:
+            self.compiling = now
+            self._version += 1
