@@ -29,8 +29,11 @@ RUN if [ -n "$JAX_CUDA" ]; then \
     fi
 
 COPY . .
-# pcviz itself (the `pcviz` command), its dependencies already installed from the lock.
-RUN pip install --no-deps --no-build-isolation .
+# pcviz itself (the `pcviz` command), its dependencies already installed from the lock; g++
+# compiles the engine's fused CPU kernel and is removed again.
+RUN apt-get update && apt-get install -y --no-install-recommends g++ \
+    && pip install --no-deps --no-build-isolation . \
+    && apt-get purge -y --auto-remove g++ && rm -rf /var/lib/apt/lists/*
 
 # Run as an unprivileged user; the app's files stay read-only to it. Its home holds JAX's
 # persistent compilation cache (~/.cache/pcviz/jax), so restarts compile nothing twice.

@@ -107,18 +107,20 @@ def test_the_wheel_carries_the_package_data_and_the_command(tmp_path):
         pytest.skip(f"setuptools {setuptools.__version__} is too old to build (the lock has it)")
     source = tmp_path / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "pcviz", source / "pcviz",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so"))
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(tmp_path / "dist"), str(source)],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("pcviz-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "pcviz/ui/icon.png" in names and "pcviz/rules/_infer.py" in names
+    kernels = [n for n in names if n.startswith("pcviz/rules/_fused_loop_baseline")]
+    assert kernels and kernels[0].endswith((".so", ".pyd")), "the fused kernel is not built"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "pcviz = pcviz.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert any(n.endswith("licenses/LICENSE") for n in names)

@@ -11,6 +11,7 @@ from jaxtyping import Array, Float
 
 from ..config import AUTO_ETA
 from ..model import ResidualMLP, mse_loss
+from . import _fused
 from ._energy import States, incoming_weights, output_loss, predictions, state_gradient
 
 _TINY = 1e-30
@@ -120,6 +121,7 @@ def infer(
     alpha: float | Array,
     record: bool = True,
     batch_axis: str | None = None,
+    fused: bool | None = None,
 ) -> tuple[InferenceState, Telemetry | None]:
     r"""Run PC-ALM inference (Seely & Gould 2026, Algorithm 1); `alpha = 0` is PC.
 
@@ -129,9 +131,11 @@ def infer(
       h \leftarrow h - \eta\, \partial_h \mathcal L_\rho(h, \lambda)$$
 
     so that there are $T$ primal and $T-1$ dual steps, and the returned multipliers are those
-    of the last primal step (the ones the weight update uses). One `lax.scan` whose body is
-    two batched contractions (`state_gradient`, `predictions`) and the elementwise work fused
-    around them; the telemetry is four reductions per step, finished after the loop.
+    of the last primal step (the ones the weight update uses). On a CPU the loop is one call
+    of the fused kernel (`pcviz.rules._fused`), which does each layer's whole step while its
+    blocks are in cache; elsewhere it is one `lax.scan` whose body is two batched
+    contractions (`state_gradient`, `predictions`) and the elementwise work fused around
+    them. Either way the telemetry is four batch sums per step, finished after the loop.
 
     **Arguments:**
 
@@ -140,6 +144,8 @@ def infer(
     - `record`: also return `Telemetry` (computed in the loop, reduced over the batch).
     - `batch_axis`: inside `jax.shard_map` with the batch split over that mesh axis, the name
       of the axis: the telemetry then covers the whole batch (one `psum` after the loop).
+    - `fused`: run the fused CPU kernel (`True`), the `lax.scan` (`False`), or the kernel
+      wherever it can run (`None`, the default: a CPU backend and a built kernel).
 
     **Returns:** `(state, telemetry)`: the final `InferenceState` and `Telemetry` or `None`.
     """
@@ -152,6 +158,30 @@ def infer(
     def loss(h: States) -> Array:
         return jnp.sum(output_loss(model, h, y))
 
+    sums: TelemetrySums | None
+    if _fused.usable(h0.dtype) if fused is None else fused:
+        out = _fused.fused_infer(model, first, start.h, start.error, incoming, y, steps=steps,
+                                 eta=eta, rho=rho, alpha=alpha, adjoint=adjoint)
+        final = InferenceState(out.h, out.error, out.multiplier)
+        sums = TelemetrySums(out.credit_sq, out.error_sq, out.multiplier_sq,
+                             out.credit_against_adjoint, out.loss)
+    else:
+        final, sums = _scan(model, first, incoming, y, start, steps=steps, eta=eta, rho=rho,
+                            alpha=alpha, adjoint=adjoint, loss=loss)
+    if adjoint is None or sums is None:  # not recording
+        return final, None
+    sums = sums._replace(loss=jnp.concatenate([sums.loss[1:], loss(final.h)[None]]))
+    totals = (sums, _layer_sum(adjoint**2), x.shape[0])
+    if batch_axis is not None:
+        totals = jax.lax.psum(totals, batch_axis)
+    return final, _finish(*totals, rho)
+
+
+def _scan(model: ResidualMLP, first, incoming, y, start: InferenceState, *, steps: int, eta,
+          rho, alpha, adjoint, loss) -> tuple[InferenceState, TelemetrySums | None]:
+    """`infer`'s loop as XLA's `lax.scan`: the final state and the per-step sums (or
+    `None` without an `adjoint` to record against)."""
+
     def step(state: InferenceState, t):
         multiplier = state.multiplier + jnp.where(t > 0, alpha, 0.0) * state.error
         credit = multiplier + rho * state.error
@@ -159,16 +189,9 @@ def infer(
         new = InferenceState(h, h - predictions(model, first, h), multiplier)
         # the loss of the state this step starts from shares state_gradient's readout; it is
         # the previous row's, shifted into place after the loop
-        return new, (_sums(new, rho, adjoint, loss(state.h)) if record else None)
+        return new, (None if adjoint is None else _sums(new, rho, adjoint, loss(state.h)))
 
-    final, sums = jax.lax.scan(step, start, jnp.arange(steps))
-    if adjoint is None:  # not recording
-        return final, None
-    sums = sums._replace(loss=jnp.concatenate([sums.loss[1:], loss(final.h)[None]]))
-    totals = (sums, _layer_sum(adjoint**2), x.shape[0])
-    if batch_axis is not None:
-        totals = jax.lax.psum(totals, batch_axis)
-    return final, _finish(*totals, rho)
+    return jax.lax.scan(step, start, jnp.arange(steps))
 
 
 @partial(jax.jit, static_argnames=("iterations",))

@@ -1,0 +1,339 @@
+// The PC / PC-ALM inference loop of pcviz.rules.infer as one XLA FFI call on the CPU.
+//
+// Same maths as the lax.scan in _infer.py (docs/science.md, "PC-ALM"): T primal steps
+//   lambda <- lambda + alpha r   (from the second step on)
+//   h      <- h - eta dL/dh,     dL/dh_i = e_i - J_{i+1}^T e_{i+1} (+ the loss's gradient on top)
+// with e = lambda + rho r the credit, then r_i = h_i - f_i(h_{i-1}) from the new states.
+//
+// XLA runs each step as about ten kernels, each a pass over every layer's (B, N) block; on a
+// CPU those passes, not the arithmetic, set the pace. Here one sweep goes up the layers once
+// per step and does all of a layer's work while its blocks are in the core's cache: the
+// multipliers and credit of the layer above, the credit it passes down (e_{i+1} W_{i+1}), the
+// new state, and the new error from the new state below (phi(h_{i-1}) W_i^T). The small
+// matrix products are register-blocked over PCVIZ_VEC_BYTES-wide vectors (the build compiles
+// one variant per instruction set). With `record`, the telemetry's batch sums per step and
+// layer are taken in the same sweep.
+//
+// Layout: states, errors, multipliers (M, B, N) row-major, M = L - 1 hidden layers; `incoming`
+// (M, N, N) with entry i the W that predicts state i from state i - 1 (entry 0 unused);
+// `w_out` (K, N); `y` (B, K); `scalars` = (eta, rho, alpha).
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+#ifndef PCVIZ_VEC_BYTES
+#define PCVIZ_VEC_BYTES 16
+#endif
+
+namespace {
+
+constexpr int kVecBytes = PCVIZ_VEC_BYTES;
+
+enum Activation : int64_t { kLinear = 0, kTanh = 1, kRelu = 2, kGelu = 3 };
+
+// jax.nn.gelu's default (tanh) form and its derivative
+template <typename T>
+inline T gelu(T v) {
+  const T c = T(0.7978845608028654), k = T(0.044715);
+  return T(0.5) * v * (T(1) + std::tanh(c * (v + k * v * v * v)));
+}
+template <typename T>
+inline T gelu_slope(T v) {
+  const T c = T(0.7978845608028654), k = T(0.044715);
+  const T t = std::tanh(c * (v + k * v * v * v));
+  return T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * c * (T(1) + T(3) * k * v * v);
+}
+
+template <typename T, int ACT>
+inline T phi(T v) {
+  if constexpr (ACT == kLinear) return v;
+  else if constexpr (ACT == kTanh) return std::tanh(v);
+  else if constexpr (ACT == kRelu) return v > T(0) ? v : T(0);
+  else return gelu(v);
+}
+
+template <typename T, int ACT>
+inline T slope(T v) {
+  if constexpr (ACT == kLinear) return T(1);
+  else if constexpr (ACT == kTanh) { const T t = std::tanh(v); return T(1) - t * t; }
+  else if constexpr (ACT == kRelu) return v > T(0) ? T(1) : T(0);
+  else return gelu_slope(v);
+}
+
+// out (B, NC) = a (B, K) @ w (K, NC), row-major, any sizes
+template <typename T>
+void matmul_any(const T* __restrict a, const T* __restrict w, T* __restrict out, int64_t B,
+                int64_t K, int64_t NC) {
+  for (int64_t b = 0; b < B; ++b) {
+    T* o = out + b * NC;
+    for (int64_t n = 0; n < NC; ++n) o[n] = T(0);
+    for (int64_t k = 0; k < K; ++k) {
+      const T c = a[b * K + k];
+      const T* wr = w + k * NC;
+      for (int64_t n = 0; n < NC; ++n) o[n] += c * wr[n];
+    }
+  }
+}
+
+template <typename T>
+struct Vec {
+  typedef T type __attribute__((vector_size(kVecBytes), aligned(sizeof(T))));
+};
+
+// R rows of out (B, N) = a (B, N) @ w (N, N): the rows' accumulators stay in registers and
+// each row of w is loaded once for all R rows
+template <typename T, int N, int R>
+inline __attribute__((always_inline)) void matmul_rows(const T* __restrict a,
+                                                        const T* __restrict w,
+                                                        T* __restrict out, int64_t b) {
+  typedef typename Vec<T>::type V;
+  constexpr int lanes = kVecBytes / sizeof(T);
+  constexpr int nv = N / lanes;
+  V acc[R][nv];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < nv; ++v) acc[r][v] = V{};
+  for (int k = 0; k < N; ++k) {
+    V wv[nv];
+    for (int v = 0; v < nv; ++v) std::memcpy(&wv[v], w + k * N + v * lanes, kVecBytes);
+    for (int r = 0; r < R; ++r) {
+      const T c = a[(b + r) * N + k];
+      for (int v = 0; v < nv; ++v) acc[r][v] += c * wv[v];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < nv; ++v) std::memcpy(out + (b + r) * N + v * lanes, &acc[r][v], kVecBytes);
+}
+
+template <typename T, int N>
+inline void matmul_square(const T* __restrict a, const T* __restrict w, T* __restrict out,
+                          int64_t B) {
+  if constexpr (N == 0) {
+    (void)a; (void)w; (void)out; (void)B;
+  } else {
+    constexpr int nv = N * int(sizeof(T)) / kVecBytes;
+    constexpr int registers = kVecBytes == 64 ? 16 : 12;
+    constexpr int R = nv >= registers ? 1 : registers / nv;
+    int64_t b = 0;
+    for (; b + R <= B; b += R) matmul_rows<T, N, R>(a, w, out, b);
+    for (; b < B; ++b) matmul_rows<T, N, 1>(a, w, out, b);
+  }
+}
+
+struct Shape {
+  int64_t M, B, N, K;
+};
+
+template <typename T>
+struct Problem {
+  Shape s;
+  const T* first;     // (B, N): f_1(x)
+  const T* incoming;  // (M, N, N)
+  const T* incoming_t;  // (M, N, N), each transposed
+  const T* w_out;     // (K, N)
+  const T* w_out_t;   // (N, K)
+  const T* y;         // (B, K)
+  const T* adjoint;   // (M, B, N) BP adjoints, or null when not recording
+  T eta, rho, alpha, scale_hidden, scale_out;
+  bool skip;
+  int64_t steps;
+};
+
+template <typename T>
+struct Sums {  // each (T, M) but the loss (T,); null when not recording
+  T* credit_sq;
+  T* error_sq;
+  T* multiplier_sq;
+  T* credit_against_adjoint;
+  T* loss;
+};
+
+// N > 0: the width, known at compile time; N == 0: any width
+template <typename T, int N, int ACT, bool RECORD>
+void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
+  const int64_t M = p.s.M, B = p.s.B, W = N > 0 ? N : p.s.N, K = p.s.K, S = B * W;
+  std::vector<T> credit_a(S), credit_b(S), passed(S), act(S), out_err(B * K), out_grad(S);
+  T* credit = credit_a.data();  // layer l's
+  T* above = credit_b.data();   // layer l + 1's
+  auto mm = [&](const T* a, const T* w, T* out) {
+    if constexpr (N > 0) matmul_square<T, N>(a, w, out, B);
+    else matmul_any<T>(a, w, out, B, W, W);
+  };
+  const T eta = p.eta, rho = p.rho, sh = p.scale_hidden, so = p.scale_out;
+  for (int64_t t = 0; t < p.steps; ++t) {
+    const T alpha = t > 0 ? p.alpha : T(0);
+    for (int64_t i = 0; i < S; ++i) {
+      mult[i] += alpha * err[i];
+      credit[i] = mult[i] + rho * err[i];
+    }
+    for (int64_t l = 0; l < M; ++l) {
+      T* __restrict hl = h + l * S;
+      T* __restrict el = err + l * S;
+      if (l + 1 < M) {  // the credit this layer's state receives from the layer above
+        T* __restrict m_up = mult + (l + 1) * S;
+        const T* __restrict e_up = err + (l + 1) * S;
+        for (int64_t i = 0; i < S; ++i) {
+          m_up[i] += alpha * e_up[i];
+          above[i] = m_up[i] + rho * e_up[i];
+        }
+        mm(above, p.incoming + (l + 1) * W * W, passed.data());
+        for (int64_t i = 0; i < S; ++i) {
+          T down = sh * slope<T, ACT>(hl[i]) * passed[i];
+          if (p.skip) down += above[i];
+          hl[i] -= eta * (credit[i] - down);
+        }
+      } else {  // the top layer: the output loss's gradient
+        for (int64_t i = 0; i < S; ++i) act[i] = phi<T, ACT>(hl[i]);
+        matmul_any<T>(act.data(), p.w_out_t, out_err.data(), B, W, K);
+        T loss = T(0);
+        for (int64_t i = 0; i < B * K; ++i) {
+          out_err[i] = so * out_err[i] - p.y[i];
+          loss += out_err[i] * out_err[i];
+        }
+        if constexpr (RECORD) sums.loss[t] = T(0.5) * loss;
+        matmul_any<T>(out_err.data(), p.w_out, out_grad.data(), B, K, W);
+        for (int64_t i = 0; i < S; ++i)
+          hl[i] -= eta * (credit[i] + so * slope<T, ACT>(hl[i]) * out_grad[i]);
+      }
+      // the new error, from the new state below
+      if (l == 0) {
+        for (int64_t i = 0; i < S; ++i) el[i] = hl[i] - p.first[i];
+      } else {
+        const T* __restrict below = h + (l - 1) * S;
+        for (int64_t i = 0; i < S; ++i) act[i] = phi<T, ACT>(below[i]);
+        mm(act.data(), p.incoming_t + l * W * W, passed.data());
+        for (int64_t i = 0; i < S; ++i)
+          el[i] = hl[i] - ((p.skip ? below[i] : T(0)) + sh * passed[i]);
+      }
+      if constexpr (RECORD) {
+        // four batch sums, each over `lanes` partial sums so that they vectorise
+        constexpr int lanes = kVecBytes / sizeof(T);
+        const T* __restrict ml = mult + l * S;
+        const T* __restrict adj = p.adjoint + l * S;
+        T c2[lanes] = {}, e2[lanes] = {}, m2[lanes] = {}, ca[lanes] = {};
+        int64_t i = 0;
+        for (; i + lanes <= S; i += lanes) {
+          for (int j = 0; j < lanes; ++j) {
+            const T e = el[i + j], m = ml[i + j], c = m + rho * e;
+            c2[j] += c * c;
+            e2[j] += e * e;
+            m2[j] += m * m;
+            ca[j] += c * adj[i + j];
+          }
+        }
+        for (; i < S; ++i) {
+          const T e = el[i], m = ml[i], c = m + rho * e;
+          c2[0] += c * c;
+          e2[0] += e * e;
+          m2[0] += m * m;
+          ca[0] += c * adj[i];
+        }
+        T total[4] = {};
+        for (int j = 0; j < lanes; ++j) {
+          total[0] += c2[j];
+          total[1] += e2[j];
+          total[2] += m2[j];
+          total[3] += ca[j];
+        }
+        sums.credit_sq[t * M + l] = total[0];
+        sums.error_sq[t * M + l] = total[1];
+        sums.multiplier_sq[t * M + l] = total[2];
+        sums.credit_against_adjoint[t * M + l] = -total[3];
+      }
+      std::swap(credit, above);
+    }
+  }
+}
+
+template <typename T, int N, bool RECORD>
+bool run_width(int64_t act, const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
+  if constexpr (N > 0 && (N * int(sizeof(T))) % kVecBytes != 0) {
+    return false;  // narrower than a vector: the any-width loop takes it
+  } else {
+    if (N > 0 && p.s.N != N) return false;
+    switch (act) {
+      case kLinear: run<T, N, kLinear, RECORD>(p, h, err, mult, sums); return true;
+      case kTanh: run<T, N, kTanh, RECORD>(p, h, err, mult, sums); return true;
+      case kRelu: run<T, N, kRelu, RECORD>(p, h, err, mult, sums); return true;
+      case kGelu: run<T, N, kGelu, RECORD>(p, h, err, mult, sums); return true;
+      default: return false;
+    }
+  }
+}
+
+template <typename T, bool RECORD>
+bool dispatch(int64_t act, const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
+  return run_width<T, 32, RECORD>(act, p, h, err, mult, sums) ||
+         run_width<T, 16, RECORD>(act, p, h, err, mult, sums) ||
+         run_width<T, 64, RECORD>(act, p, h, err, mult, sums) ||
+         run_width<T, 0, RECORD>(act, p, h, err, mult, sums);
+}
+
+template <ffi::DataType DT, bool RECORD>
+ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0,
+                 ffi::Buffer<DT> incoming, ffi::Buffer<DT> w_out, ffi::Buffer<DT> y,
+                 ffi::Buffer<DT> scalars, ffi::Buffer<DT> adjoint,
+                 ffi::ResultBuffer<DT> h_out, ffi::ResultBuffer<DT> err_out,
+                 ffi::ResultBuffer<DT> mult_out, ffi::ResultBuffer<DT> credit_sq,
+                 ffi::ResultBuffer<DT> error_sq, ffi::ResultBuffer<DT> multiplier_sq,
+                 ffi::ResultBuffer<DT> credit_against_adjoint, ffi::ResultBuffer<DT> loss,
+                 int64_t steps, int64_t activation, bool skip, double scale_hidden,
+                 double scale_out) {
+  using T = ffi::NativeType<DT>;
+  const auto dims = h0.dimensions();
+  if (dims.size() != 3 || w_out.dimensions().size() != 2)
+    return ffi::Error::InvalidArgument("pcviz_infer: states must be (M, B, N), w_out (K, N)");
+  Shape s{dims[0], dims[1], dims[2], w_out.dimensions()[0]};
+  const int64_t M = s.M, N = s.N, K = s.K, size = s.M * s.B * s.N;
+  std::vector<T> incoming_t(M * N * N), w_out_t(N * K);
+  const T* in = incoming.typed_data();
+  for (int64_t l = 0; l < M; ++l)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t m = 0; m < N; ++m) incoming_t[(l * N + m) * N + n] = in[(l * N + n) * N + m];
+  const T* wo = w_out.typed_data();
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) w_out_t[n * K + k] = wo[k * N + n];
+  const T* sc = scalars.typed_data();
+  Problem<T> p{s, first.typed_data(), in, incoming_t.data(), wo, w_out_t.data(), y.typed_data(),
+               RECORD ? adjoint.typed_data() : nullptr, sc[0], sc[1], sc[2], T(scale_hidden),
+               T(scale_out), skip, steps};
+  T* h = h_out->typed_data();
+  T* err = err_out->typed_data();
+  T* mult = mult_out->typed_data();
+  std::memcpy(h, h0.typed_data(), sizeof(T) * size);
+  std::memcpy(err, err0.typed_data(), sizeof(T) * size);
+  std::memset(mult, 0, sizeof(T) * size);
+  Sums<T> sums{credit_sq->typed_data(), error_sq->typed_data(), multiplier_sq->typed_data(),
+               credit_against_adjoint->typed_data(), loss->typed_data()};
+  if (!dispatch<T, RECORD>(activation, p, h, err, mult, sums))
+    return ffi::Error::InvalidArgument("pcviz_infer: unknown activation");
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+#define PCVIZ_BIND(DT)                                                                       \
+  ffi::Ffi::Bind()                                                                           \
+      .Arg<ffi::Buffer<DT>>().Arg<ffi::Buffer<DT>>().Arg<ffi::Buffer<DT>>()                  \
+      .Arg<ffi::Buffer<DT>>().Arg<ffi::Buffer<DT>>().Arg<ffi::Buffer<DT>>()                  \
+      .Arg<ffi::Buffer<DT>>().Arg<ffi::Buffer<DT>>()                                         \
+      .Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>()                  \
+      .Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>()                  \
+      .Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>()                                         \
+      .Attr<int64_t>("steps").Attr<int64_t>("activation").Attr<bool>("skip")                 \
+      .Attr<double>("scale_hidden").Attr<double>("scale_out")
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(PcvizInferF32, (Infer<ffi::DataType::F32, false>),
+                              PCVIZ_BIND(ffi::DataType::F32));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(PcvizInferF64, (Infer<ffi::DataType::F64, false>),
+                              PCVIZ_BIND(ffi::DataType::F64));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(PcvizInferRecordedF32, (Infer<ffi::DataType::F32, true>),
+                              PCVIZ_BIND(ffi::DataType::F32));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(PcvizInferRecordedF64, (Infer<ffi::DataType::F64, true>),
+                              PCVIZ_BIND(ffi::DataType::F64));

@@ -1,0 +1,130 @@
+"""The fused CPU kernel of the inference loop against the `lax.scan` it replaces: the same
+states, errors, multipliers and telemetry, in float64 (to rounding) and float32, for every
+activation, with and without skips, at widths the kernel has a compiled shape for and at
+others, for stacked rules under `vmap`; and that the kernel is built and in use on a CPU."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import pcviz
+from pcviz import _steps
+from pcviz.rules import _fused, infer
+
+INFER = dict(eta=0.2, rho=1.0, alpha=0.7)
+
+
+def _problem(*, depth, width, activation, param="mupc", skip=True, batch=6, seed=0):
+    cfg = pcviz.ModelConfig(depth=depth, width=width, activation=activation, param=param,
+                            skip=skip, input_dim=5, output_dim=3)
+    k_model, k_x, k_y = jax.random.split(jax.random.PRNGKey(seed), 3)
+    model = pcviz.init_model(cfg, k_model)
+    x = jax.random.normal(k_x, (batch, 5), model.w_in.dtype)
+    y = jax.nn.one_hot(jax.random.randint(k_y, (batch,), 0, 3), 3, dtype=model.w_in.dtype)
+    return model, x, y
+
+
+def _both(model, x, y, *, steps, record, **infer_kwargs):
+    kwargs = {**INFER, **infer_kwargs}
+    run = jax.jit(lambda m, a, b, fused: infer(m, a, b, steps=steps, record=record,
+                                                   fused=fused, **kwargs),
+                  static_argnames="fused")
+    return run(model, x, y, fused=False), run(model, x, y, fused=True)
+
+
+def _assert_close(scan, fused, *, rtol, atol):
+    """Every field equal within the tolerances; the alignment only where the credit is more
+    than rounding (a cosine of rounding noise, in a layer no credit has reached, is noise)."""
+    for name, a, b in zip(("state", "telemetry"), scan, fused):
+        if a is None:
+            assert b is None
+            continue
+        for field, u, v in zip(a._fields, a, b):
+            u, v = np.asarray(u), np.asarray(v)
+            if field == "alignment":
+                credit = np.asarray(a.credit)
+                reached = credit > 1e-6 * credit.max()
+                assert reached.any()
+                u, v = u[reached], v[reached]
+            np.testing.assert_allclose(v, u, rtol=rtol, atol=atol, err_msg=f"{name}.{field}")
+
+
+def test_the_kernel_is_built_and_used_on_this_cpu():
+    assert jax.default_backend() == "cpu"
+    assert _fused.library() is not None, "build the kernel: pip install -e ."
+    assert _fused.usable(jnp.float32) and _fused.usable(jnp.float64)
+    assert not _fused.usable(jnp.bfloat16)
+    model, x, y = _problem(depth=4, width=8, activation="relu")
+    text = jax.jit(lambda m: infer(m, x, y, steps=3, **INFER)[0].h).lower(model).as_text()
+    assert "pcviz_infer_recorded_f32" in text
+
+
+def test_the_kernel_can_be_turned_off_to_compare(monkeypatch):
+    monkeypatch.setenv(_fused.OFF_ENV, "0")
+    assert not _fused.usable(jnp.float32)
+    model, x, y = _problem(depth=4, width=8, activation="relu")
+    text = jax.jit(lambda m: infer(m, x, y, steps=3, **INFER)[0].h).lower(model).as_text()
+    assert "pcviz_infer" not in text
+
+
+@pytest.mark.parametrize("activation", ["linear", "tanh", "relu", "gelu"])
+@pytest.mark.parametrize("param,skip", [("mupc", True), ("sp", False)])
+@pytest.mark.parametrize("record", [True, False])
+def test_float64_matches_the_scan_to_rounding(activation, param, skip, record):
+    with jax.enable_x64(True):
+        model, x, y = _problem(depth=6, width=16, activation=activation, param=param, skip=skip)
+        assert model.w_hidden.dtype == jnp.float64
+        scan, fused = _both(model, x, y, steps=9, record=record)
+        _assert_close(scan, fused, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("width,batch", [(32, 64), (16, 7), (5, 3), (8, 13), (64, 4)])
+def test_every_width_and_batch_matches_in_float64(width, batch):
+    """The compiled widths (16, 32, 64), a width between vectors (8), an odd one, and
+    batches that are not a multiple of the kernel's rows."""
+    with jax.enable_x64(True):
+        model, x, y = _problem(depth=5, width=width, activation="tanh", batch=batch)
+        scan, fused = _both(model, x, y, steps=7, record=True)
+        _assert_close(scan, fused, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_matches_the_scan_at_the_papers_shape():
+    model, x, y = _problem(depth=12, width=32, activation="relu", batch=64)
+    (s_state, s_tel), (f_state, f_tel) = _both(model, x, y, steps=24, record=True)
+    scale = float(jnp.max(jnp.abs(s_state.h)))
+    for u, v in zip(s_state, f_state):
+        np.testing.assert_allclose(np.asarray(v), np.asarray(u), atol=1e-5 * scale)
+    for field in ("credit", "error", "multiplier", "energy", "bp_adjoint"):
+        np.testing.assert_allclose(np.asarray(getattr(f_tel, field)),
+                                   np.asarray(getattr(s_tel, field)), rtol=1e-3, atol=1e-6)
+    reached = np.asarray(s_tel.credit) > 1e-3 * float(jnp.max(s_tel.credit))
+    np.testing.assert_allclose(np.asarray(f_tel.alignment)[reached],
+                               np.asarray(s_tel.alignment)[reached], atol=1e-3)
+
+
+def test_stacked_rules_under_vmap_match_each_rule_alone():
+    with jax.enable_x64(True):
+        model, x, y = _problem(depth=5, width=16, activation="relu")
+        alphas = jnp.asarray([0.0, 0.5, 1.0])
+        stacked = jax.jit(jax.vmap(
+            lambda m, a: infer(m, x, y, steps=8, eta=0.2, rho=1.0, alpha=a, record=True,
+                               fused=True),
+            in_axes=(0, 0)))(_steps.stack([model] * 3), alphas)
+        for i, alpha in enumerate(alphas):
+            alone = infer(model, x, y, steps=8, eta=0.2, rho=1.0, alpha=alpha, record=True,
+                          fused=False)
+            _assert_close(alone, jax.tree.map(lambda a, i=i: a[i], stacked),
+                          rtol=1e-10, atol=1e-12)
+
+
+def test_eta_rho_and_alpha_may_be_traced():
+    with jax.enable_x64(True):
+        model, x, y = _problem(depth=5, width=16, activation="gelu")
+        run = jax.jit(lambda m, eta, rho, alpha, fused: infer(
+            m, x, y, steps=6, eta=eta, rho=rho, alpha=alpha, record=True, fused=fused),
+            static_argnames="fused")
+        args = (model, jnp.asarray(0.15), jnp.asarray(0.8), jnp.asarray(0.4))
+        _assert_close(run(*args, fused=False), run(*args, fused=True), rtol=1e-10, atol=1e-12)
