@@ -103,8 +103,10 @@ def usable(dtype) -> bool:
 class FusedResult(NamedTuple):
     """The kernel's outputs: the final states, errors and multipliers `(L-1, B, N)`; with
     telemetry, per step and layer `(T, L-1)` the batch sums of $\\|e\\|^2$, $\\|r\\|^2$,
-    $\\|\\lambda\\|^2$ and $-\\langle e, \\delta\\rangle$, and the summed output loss `(T,)` of the
-    state each step starts from (empty arrays without telemetry)."""
+    $\\|\\lambda\\|^2$ and $-\\langle e, \\delta\\rangle$ (BP's adjoints $\\delta$ at the starting
+    states, computed in the kernel), the summed output loss `(T,)` of the state each step
+    starts from, and per layer `(L-1,)` the batch sums of $\\|\\delta\\|^2$ (empty arrays
+    without telemetry)."""
 
     h: Array
     error: Array
@@ -114,6 +116,7 @@ class FusedResult(NamedTuple):
     multiplier_sq: Array
     credit_against_adjoint: Array
     loss: Array
+    adjoint_sq: Array
 
 
 def fused_infer(
@@ -128,26 +131,26 @@ def fused_infer(
     eta: float | Array,
     rho: float | Array,
     alpha: float | Array,
-    adjoint: Float[Array, "layers batch width"] | None,
+    record: bool,
 ) -> FusedResult:
-    """`steps` inference iterations from states `h` with errors `error` and zero multipliers,
-    in one call of the fused kernel (`usable(h.dtype)` must hold). `adjoint`: BP's adjoints
-    to record the telemetry's sums against, or `None` for no telemetry."""
+    """`steps` inference iterations from the forward pass's states `h` with errors `error` and
+    zero multipliers, in one call of the fused kernel (`usable(h.dtype)` must hold); with
+    `record`, the telemetry's sums too."""
     if library() is None:
         raise RuntimeError("the fused inference kernel is not built: run `pip install -e .` "
                            "in the checkout")
     dtype = h.dtype
-    record = adjoint is not None
     target, _ = _TARGETS[jnp.dtype(dtype)][record]
     states = jax.ShapeDtypeStruct(h.shape, dtype)
     per_step = jax.ShapeDtypeStruct((steps, h.shape[0]) if record else (0,), dtype)
     loss = jax.ShapeDtypeStruct((steps,) if record else (0,), dtype)
+    per_layer = jax.ShapeDtypeStruct((h.shape[0],) if record else (0,), dtype)
     scalars = jnp.stack([jnp.asarray(v, dtype) for v in (eta, rho, alpha)])
     call = jax.ffi.ffi_call(
-        target, (states, states, states, per_step, per_step, per_step, per_step, loss),
+        target,
+        (states, states, states, per_step, per_step, per_step, per_step, loss, per_layer),
         vmap_method="sequential")
     out = call(first, h, error, incoming, model.w_out, y.astype(dtype), scalars,
-               adjoint if record else jnp.zeros((0,), dtype),
                steps=np.int64(steps), activation=np.int64(ACTIVATIONS[model.activation]),
                skip=bool(model.skip), scale_hidden=float(model.scale_hidden),
                scale_out=float(model.scale_out))

@@ -11,12 +11,14 @@
 // multipliers and credit of the layer above, the credit it passes down (e_{i+1} W_{i+1}), the
 // new state, and the new error from the new state below (phi(h_{i-1}) W_i^T). The small
 // matrix products are register-blocked over PCVIZ_VEC_BYTES-wide vectors (the build compiles
-// one variant per instruction set). With `record`, the telemetry's batch sums per step and
-// layer are taken in the same sweep.
+// one variant per instruction set). With `record`, BP's adjoints at the starting states come
+// from one sweep down first, and the telemetry's batch sums per step and layer are taken in
+// the same sweep up.
 //
 // Layout: states, errors, multipliers (M, B, N) row-major, M = L - 1 hidden layers; `incoming`
 // (M, N, N) with entry i the W that predicts state i from state i - 1 (entry 0 unused);
-// `w_out` (K, N); `y` (B, K); `scalars` = (eta, rho, alpha).
+// `w_out` (K, N); `y` (B, K); `scalars` = (eta, rho, alpha). Without `record` the telemetry's
+// outputs are empty.
 
 #include <cmath>
 #include <cstdint>
@@ -139,7 +141,7 @@ struct Problem {
   const T* w_out;     // (K, N)
   const T* w_out_t;   // (N, K)
   const T* y;         // (B, K)
-  const T* adjoint;   // (M, B, N) BP adjoints, or null when not recording
+  T* adjoint;         // (M, B, N) scratch for BP's adjoints when recording, else null
   T eta, rho, alpha, scale_hidden, scale_out;
   bool skip;
   int64_t steps;
@@ -152,6 +154,7 @@ struct Sums {  // each (T, M) but the loss (T,); null when not recording
   T* multiplier_sq;
   T* credit_against_adjoint;
   T* loss;
+  T* adjoint_sq;  // (M,): the batch sums of BP's squared adjoints
 };
 
 // N > 0: the width, known at compile time; N == 0: any width
@@ -166,6 +169,29 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
     else matmul_any<T>(a, w, out, B, W, W);
   };
   const T eta = p.eta, rho = p.rho, sh = p.scale_hidden, so = p.scale_out;
+  if constexpr (RECORD) {
+    // BP's per-sample adjoints at the forward pass (the starting states), top down:
+    // delta_top = a_L phi'(h) (yhat - y) W_L, delta_i = s delta_{i+1} + a_h phi'(h_i) delta_{i+1} W_{i+1}
+    for (int64_t l = M - 1; l >= 0; --l) {
+      const T* __restrict hl = h + l * S;
+      T* __restrict dl = p.adjoint + l * S;
+      if (l == M - 1) {
+        for (int64_t i = 0; i < S; ++i) act[i] = phi<T, ACT>(hl[i]);
+        matmul_any<T>(act.data(), p.w_out_t, out_err.data(), B, W, K);
+        for (int64_t i = 0; i < B * K; ++i) out_err[i] = so * out_err[i] - p.y[i];
+        matmul_any<T>(out_err.data(), p.w_out, out_grad.data(), B, K, W);
+        for (int64_t i = 0; i < S; ++i) dl[i] = so * slope<T, ACT>(hl[i]) * out_grad[i];
+      } else {
+        const T* __restrict up = p.adjoint + (l + 1) * S;
+        mm(up, p.incoming + (l + 1) * W * W, passed.data());
+        for (int64_t i = 0; i < S; ++i)
+          dl[i] = (p.skip ? up[i] : T(0)) + sh * slope<T, ACT>(hl[i]) * passed[i];
+      }
+      T total = T(0);
+      for (int64_t i = 0; i < S; ++i) total += dl[i] * dl[i];
+      sums.adjoint_sq[l] = total;
+    }
+  }
   for (int64_t t = 0; t < p.steps; ++t) {
     const T alpha = t > 0 ? p.alpha : T(0);
     for (int64_t i = 0; i < S; ++i) {
@@ -278,11 +304,12 @@ bool dispatch(int64_t act, const Problem<T>& p, T* h, T* err, T* mult, Sums<T> s
 template <ffi::DataType DT, bool RECORD>
 ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0,
                  ffi::Buffer<DT> incoming, ffi::Buffer<DT> w_out, ffi::Buffer<DT> y,
-                 ffi::Buffer<DT> scalars, ffi::Buffer<DT> adjoint,
+                 ffi::Buffer<DT> scalars,
                  ffi::ResultBuffer<DT> h_out, ffi::ResultBuffer<DT> err_out,
                  ffi::ResultBuffer<DT> mult_out, ffi::ResultBuffer<DT> credit_sq,
                  ffi::ResultBuffer<DT> error_sq, ffi::ResultBuffer<DT> multiplier_sq,
                  ffi::ResultBuffer<DT> credit_against_adjoint, ffi::ResultBuffer<DT> loss,
+                 ffi::ResultBuffer<DT> adjoint_sq,
                  int64_t steps, int64_t activation, bool skip, double scale_hidden,
                  double scale_out) {
   using T = ffi::NativeType<DT>;
@@ -301,7 +328,7 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
     for (int64_t n = 0; n < N; ++n) w_out_t[n * K + k] = wo[k * N + n];
   const T* sc = scalars.typed_data();
   Problem<T> p{s, first.typed_data(), in, incoming_t.data(), wo, w_out_t.data(), y.typed_data(),
-               RECORD ? adjoint.typed_data() : nullptr, sc[0], sc[1], sc[2], T(scale_hidden),
+               nullptr, sc[0], sc[1], sc[2], T(scale_hidden),
                T(scale_out), skip, steps};
   T* h = h_out->typed_data();
   T* err = err_out->typed_data();
@@ -310,7 +337,10 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
   std::memcpy(err, err0.typed_data(), sizeof(T) * size);
   std::memset(mult, 0, sizeof(T) * size);
   Sums<T> sums{credit_sq->typed_data(), error_sq->typed_data(), multiplier_sq->typed_data(),
-               credit_against_adjoint->typed_data(), loss->typed_data()};
+               credit_against_adjoint->typed_data(), loss->typed_data(),
+               adjoint_sq->typed_data()};
+  std::vector<T> adjoint(RECORD ? size : 0);
+  p.adjoint = adjoint.data();
   if (!dispatch<T, RECORD>(activation, p, h, err, mult, sums))
     return ffi::Error::InvalidArgument("pcviz_infer: unknown activation");
   return ffi::Error::Success();
@@ -322,10 +352,10 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
   ffi::Ffi::Bind()                                                                           \
       .Arg<ffi::Buffer<DT>>().Arg<ffi::Buffer<DT>>().Arg<ffi::Buffer<DT>>()                  \
       .Arg<ffi::Buffer<DT>>().Arg<ffi::Buffer<DT>>().Arg<ffi::Buffer<DT>>()                  \
-      .Arg<ffi::Buffer<DT>>().Arg<ffi::Buffer<DT>>()                                         \
+      .Arg<ffi::Buffer<DT>>()                                                                \
       .Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>()                  \
       .Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>()                  \
-      .Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>()                                         \
+      .Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>()                  \
       .Attr<int64_t>("steps").Attr<int64_t>("activation").Attr<bool>("skip")                 \
       .Attr<double>("scale_hidden").Attr<double>("scale_out")
 

@@ -153,25 +153,28 @@ def infer(
     incoming = incoming_weights(model)
     h0 = model.states(x)
     start = InferenceState(h0, h0 - predictions(model, first, h0), jnp.zeros_like(h0))
-    adjoint = bp_adjoints(model, x, y) if record else None
 
     def loss(h: States) -> Array:
         return jnp.sum(output_loss(model, h, y))
 
     sums: TelemetrySums | None
+    adjoint_sq: Array | None
     if _fused.usable(h0.dtype) if fused is None else fused:
         out = _fused.fused_infer(model, first, start.h, start.error, incoming, y, steps=steps,
-                                 eta=eta, rho=rho, alpha=alpha, adjoint=adjoint)
+                                 eta=eta, rho=rho, alpha=alpha, record=record)
         final = InferenceState(out.h, out.error, out.multiplier)
         sums = TelemetrySums(out.credit_sq, out.error_sq, out.multiplier_sq,
                              out.credit_against_adjoint, out.loss)
+        adjoint_sq = out.adjoint_sq
     else:
+        adjoint = bp_adjoints(model, x, y) if record else None
         final, sums = _scan(model, first, incoming, y, start, steps=steps, eta=eta, rho=rho,
                             alpha=alpha, adjoint=adjoint, loss=loss)
-    if adjoint is None or sums is None:  # not recording
+        adjoint_sq = None if adjoint is None else _layer_sum(adjoint**2)
+    if not record or sums is None or adjoint_sq is None:
         return final, None
     sums = sums._replace(loss=jnp.concatenate([sums.loss[1:], loss(final.h)[None]]))
-    totals = (sums, _layer_sum(adjoint**2), x.shape[0])
+    totals = (sums, adjoint_sq, x.shape[0])
     if batch_axis is not None:
         totals = jax.lax.psum(totals, batch_axis)
     return final, _finish(*totals, rho)
