@@ -1,7 +1,8 @@
 """The fused CPU kernel of the inference loop against the `lax.scan` it replaces: the same
 states, errors, multipliers and telemetry, in float64 (to rounding) and float32, for every
 activation, with and without skips, at widths the kernel has a compiled shape for and at
-others, for stacked rules under `vmap`; and that the kernel is built and in use on a CPU."""
+others, for stacked rules under `vmap`; that the kernel is built and in use on a CPU that runs
+it, and only where it is the faster."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from pcviz import _steps
 from pcviz.rules import _fused, infer
 
 INFER = dict(eta=0.2, rho=1.0, alpha=0.7)
+
+pytestmark = pytest.mark.skipif(not _fused.cpu_runs_kernel(),
+                                reason="the fused kernel is built for x86-64 CPUs with AVX-512")
 
 
 def _problem(*, depth, width, activation, param="mupc", skip=True, batch=6, seed=0):
@@ -55,17 +59,31 @@ def _assert_close(scan, fused, *, rtol, atol):
 def test_the_kernel_is_built_and_used_on_this_cpu():
     assert jax.default_backend() == "cpu"
     assert _fused.library() is not None, "build the kernel: pip install -e ."
-    assert _fused.usable(jnp.float32) and _fused.usable(jnp.float64)
-    assert not _fused.usable(jnp.bfloat16)
-    model, x, y = _problem(depth=4, width=8, activation="relu")
+    model, x, y = _problem(depth=4, width=16, activation="relu")
+    assert _fused.supports(model, jnp.float32) and _fused.supports(model, jnp.float64)
+    assert not _fused.supports(model, jnp.bfloat16)
     text = jax.jit(lambda m: infer(m, x, y, steps=3, **INFER)[0].h).lower(model).as_text()
     assert "pcviz_infer_recorded_f32" in text
 
 
+def test_infer_chooses_the_kernel_only_where_it_is_the_faster():
+    """ReLU and linear units at the widths with register-blocked products; not tanh or GELU
+    (scalar libm calls), nor other widths, where XLA's loop is faster."""
+    for activation, width, chosen in [("relu", 32, True), ("linear", 64, True),
+                                      ("relu", 16, True), ("tanh", 32, False),
+                                      ("gelu", 32, False), ("relu", 8, False),
+                                      ("relu", 128, False)]:
+        model, x, y = _problem(depth=4, width=width, activation=activation)
+        assert _fused.supports(model, jnp.float32) is chosen, (activation, width)
+        text = jax.jit(lambda m, a, b: infer(m, a, b, steps=3, **INFER)[0].h).lower(
+            model, x, y).as_text()
+        assert ("pcviz_infer" in text) is chosen, (activation, width)
+
+
 def test_the_kernel_can_be_turned_off_to_compare(monkeypatch):
     monkeypatch.setenv(_fused.OFF_ENV, "0")
-    assert not _fused.usable(jnp.float32)
-    model, x, y = _problem(depth=4, width=8, activation="relu")
+    model, x, y = _problem(depth=4, width=16, activation="relu")
+    assert not _fused.supports(model, jnp.float32)
     text = jax.jit(lambda m: infer(m, x, y, steps=3, **INFER)[0].h).lower(model).as_text()
     assert "pcviz_infer" not in text
 
@@ -128,3 +146,4 @@ def test_eta_rho_and_alpha_may_be_traced():
             static_argnames="fused")
         args = (model, jnp.asarray(0.15), jnp.asarray(0.8), jnp.asarray(0.4))
         _assert_close(run(*args, fused=False), run(*args, fused=True), rtol=1e-10, atol=1e-12)
+

@@ -7,9 +7,11 @@ the telemetry's batch sums taken in the same sweep. It computes what the `lax.sc
 (`tests/test_fused.py` checks the two against each other in float32 and float64, for every
 activation, with and without skips and telemetry).
 
-The package's build compiles the kernel once per instruction set (`setup.py`: AVX-512,
-AVX2 and a portable baseline on x86-64); `library()` loads the widest one this CPU runs. On a
-GPU, or where no compiled kernel is found, `infer` runs the `lax.scan` instead.
+`infer` runs it where it is faster than XLA's loop (`bench/bench_speed.py`, and the widths and
+activations measured in the README): on an x86-64 CPU with AVX-512, for which the package's
+build compiles it (`setup.py`), with ReLU or linear units and a width of 16, 32 or 64 (the
+widths it has register-blocked products for). Everywhere else (a GPU, another CPU, tanh and
+GELU, whose libm calls do not vectorise, other widths) `infer` runs the `lax.scan`.
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ _HERE = Path(__file__).resolve().parent
 OFF_ENV = "PCVIZ_FUSED_KERNEL"
 ACTIVATIONS = {"linear": 0, "tanh": 1, "relu": 2, "gelu": 3}
 """The kernel's code for each activation."""
-VARIANTS = ("x86_64_v4", "x86_64_v3", "baseline")
-"""The kernel's builds, widest instruction set first (`setup.py` names them)."""
-_NEEDS = {"x86_64_v4": {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma"},
-          "x86_64_v3": {"avx2", "fma", "bmi2"}}
+FAST_ACTIVATIONS = ("linear", "relu")
+FAST_WIDTHS = (16, 32, 64)
+"""Where `infer` chooses the kernel: these activations and widths (the kernel computes the
+others too, more slowly than XLA's loop)."""
+_VARIANT = "x86_64_v4"
+_NEEDS = {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma"}
 _TARGETS = {  # dtype -> {record: (the FFI target's name, the kernel's symbol)}
     jnp.dtype(jnp.float32): {False: ("pcviz_infer_f32", "PcvizInferF32"),
                              True: ("pcviz_infer_recorded_f32", "PcvizInferRecordedF32")},
@@ -57,47 +61,51 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
-def _runs_here(variant: str) -> bool:
-    if variant == "baseline":
-        return True
-    return platform.machine() in ("x86_64", "AMD64") and _NEEDS[variant] <= _cpu_flags()
+def cpu_runs_kernel() -> bool:
+    """Whether this CPU runs the kernel's build: x86-64 with AVX-512."""
+    return platform.machine() in ("x86_64", "AMD64") and _cpu_flags() >= _NEEDS
 
 
-def library_path(variant: str) -> Path | None:
-    """The compiled kernel `variant` in the package's folder, or `None` when not built."""
+def library_path() -> Path | None:
+    """The compiled kernel in the package's folder, or `None` when it is not built."""
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = _HERE / f"_fused_loop_{variant}{suffix}"
+        path = _HERE / f"_fused_loop_{_VARIANT}{suffix}"
         if path.exists():
             return path
     return None
 
 
 @cache
-def library() -> str | None:
-    """Load and register the widest kernel this CPU runs; returns its variant, or `None` (with
-    a warning naming the fix) when none is built."""
-    for variant in VARIANTS:
-        path = library_path(variant)
-        if path is None or not _runs_here(variant):
-            continue
-        lib = ctypes.CDLL(str(path))
-        for target, symbol in (pair for kinds in _TARGETS.values() for pair in kinds.values()):
-            jax.ffi.register_ffi_target(target, jax.ffi.pycapsule(getattr(lib, symbol)),
-                                        platform="cpu")
-        return variant
-    _LOG.warning("pcviz: the fused inference kernel is not built, so inference runs as XLA's "
-                 "loop (slower on a CPU); build it with `pip install -e .` in the checkout")
-    return None
+def library() -> Path | None:
+    """Load the kernel and register it with XLA; returns its file, or `None` (logged, with the
+    fix where there is one) when this CPU does not run it or it is not built."""
+    if not cpu_runs_kernel():
+        _LOG.info("pcviz: this CPU has no AVX-512, so inference runs as XLA's loop")
+        return None
+    path = library_path()
+    if path is None:
+        _LOG.warning("pcviz: the fused inference kernel is not built, so inference runs as "
+                     "XLA's loop (slower); build it with `pip install -e .` in the checkout")
+        return None
+    lib = ctypes.CDLL(str(path))
+    for target, symbol in (pair for kinds in _TARGETS.values() for pair in kinds.values()):
+        jax.ffi.register_ffi_target(target, jax.ffi.pycapsule(getattr(lib, symbol)),
+                                    platform="cpu")
+    return path
 
 
-def usable(dtype) -> bool:
-    """Whether `infer` runs the fused kernel for states of `dtype`: a CPU backend, a float32
-    or float64 state, a built kernel, and not turned off (`PCVIZ_FUSED_KERNEL=0`, to compare
-    the two loops)."""
-    if os.environ.get(OFF_ENV, "1").strip().lower() in ("0", "off", "no", "false"):
-        return False
-    return (jax.default_backend() == "cpu" and jnp.dtype(dtype) in _TARGETS
-            and library() is not None)
+def turned_off() -> bool:
+    """`PCVIZ_FUSED_KERNEL=0` (or `off`, `no`, `false`): XLA's loop everywhere, to compare."""
+    return os.environ.get(OFF_ENV, "1").strip().lower() in ("0", "off", "no", "false")
+
+
+def supports(model: ResidualMLP, dtype) -> bool:
+    """Whether `infer` runs the fused kernel for `model` with states of `dtype`: a CPU backend
+    whose CPU runs the built kernel, float32 or float64, `FAST_ACTIVATIONS` and
+    `FAST_WIDTHS`, and not `turned_off()`."""
+    return (not turned_off() and jax.default_backend() == "cpu"
+            and jnp.dtype(dtype) in _TARGETS and model.activation in FAST_ACTIVATIONS
+            and model.w_hidden.shape[-1] in FAST_WIDTHS and library() is not None)
 
 
 class FusedResult(NamedTuple):

@@ -23,7 +23,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <utility>
 #include <vector>
 
 #include "xla/ffi/api/ffi.h"
@@ -65,7 +64,7 @@ template <typename T, int ACT>
 inline T slope(T v) {
   if constexpr (ACT == kLinear) return T(1);
   else if constexpr (ACT == kTanh) { const T t = std::tanh(v); return T(1) - t * t; }
-  else if constexpr (ACT == kRelu) return v > T(0) ? T(1) : T(0);
+  else if constexpr (ACT == kRelu) return static_cast<T>(v > T(0));  // branch-free: vectorises
   else return gelu_slope(v);
 }
 
@@ -86,7 +85,7 @@ void matmul_any(const T* __restrict a, const T* __restrict w, T* __restrict out,
 
 template <typename T>
 struct Vec {
-  typedef T type __attribute__((vector_size(kVecBytes), aligned(sizeof(T))));
+  typedef T type __attribute__((vector_size(kVecBytes)));  // loaded and stored with memcpy
 };
 
 // R rows of out (B, N) = a (B, N) @ w (N, N): the rows' accumulators stay in registers and
@@ -99,17 +98,24 @@ inline __attribute__((always_inline)) void matmul_rows(const T* __restrict a,
   constexpr int lanes = kVecBytes / sizeof(T);
   constexpr int nv = N / lanes;
   V acc[R][nv];
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
     for (int v = 0; v < nv; ++v) acc[r][v] = V{};
   for (int k = 0; k < N; ++k) {
     V wv[nv];
+#pragma GCC unroll 16
     for (int v = 0; v < nv; ++v) std::memcpy(&wv[v], w + k * N + v * lanes, kVecBytes);
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const T c = a[(b + r) * N + k];
+#pragma GCC unroll 16
       for (int v = 0; v < nv; ++v) acc[r][v] += c * wv[v];
     }
   }
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
     for (int v = 0; v < nv; ++v) std::memcpy(out + (b + r) * N + v * lanes, &acc[r][v], kVecBytes);
 }
 
@@ -120,7 +126,7 @@ inline void matmul_square(const T* __restrict a, const T* __restrict w, T* __res
     (void)a; (void)w; (void)out; (void)B;
   } else {
     constexpr int nv = N * int(sizeof(T)) / kVecBytes;
-    constexpr int registers = kVecBytes == 64 ? 16 : 12;
+    constexpr int registers = kVecBytes == 64 ? 16 : (kVecBytes == 32 ? 8 : 6);
     constexpr int R = nv >= registers ? 1 : registers / nv;
     int64_t b = 0;
     for (; b + R <= B; b += R) matmul_rows<T, N, R>(a, w, out, b);
@@ -162,13 +168,14 @@ template <typename T, int N, int ACT, bool RECORD>
 void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
   const int64_t M = p.s.M, B = p.s.B, W = N > 0 ? N : p.s.N, K = p.s.K, S = B * W;
   std::vector<T> credit_a(S), credit_b(S), passed(S), act(S), out_err(B * K), out_grad(S);
-  T* credit = credit_a.data();  // layer l's
-  T* above = credit_b.data();   // layer l + 1's
+  T* const credit_even = credit_a.data();  // layer l's credit for even l, l + 1's for odd
+  T* const credit_odd = credit_b.data();
   auto mm = [&](const T* a, const T* w, T* out) {
     if constexpr (N > 0) matmul_square<T, N>(a, w, out, B);
     else matmul_any<T>(a, w, out, B, W, W);
   };
   const T eta = p.eta, rho = p.rho, sh = p.scale_hidden, so = p.scale_out;
+  const bool skip = p.skip;
   if constexpr (RECORD) {
     // BP's per-sample adjoints at the forward pass (the starting states), top down:
     // delta_top = a_L phi'(h) (yhat - y) W_L, delta_i = s delta_{i+1} + a_h phi'(h_i) delta_{i+1} W_{i+1}
@@ -176,45 +183,57 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
       const T* __restrict hl = h + l * S;
       T* __restrict dl = p.adjoint + l * S;
       if (l == M - 1) {
+        #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) act[i] = phi<T, ACT>(hl[i]);
         matmul_any<T>(act.data(), p.w_out_t, out_err.data(), B, W, K);
         for (int64_t i = 0; i < B * K; ++i) out_err[i] = so * out_err[i] - p.y[i];
         matmul_any<T>(out_err.data(), p.w_out, out_grad.data(), B, K, W);
+        #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) dl[i] = so * slope<T, ACT>(hl[i]) * out_grad[i];
       } else {
         const T* __restrict up = p.adjoint + (l + 1) * S;
         mm(up, p.incoming + (l + 1) * W * W, passed.data());
-        for (int64_t i = 0; i < S; ++i)
-          dl[i] = (p.skip ? up[i] : T(0)) + sh * slope<T, ACT>(hl[i]) * passed[i];
+        #pragma GCC ivdep
+        for (int64_t i = 0; i < S; ++i) {
+          const T from_above = up[i];
+          dl[i] = (skip ? from_above : T(0)) + sh * slope<T, ACT>(hl[i]) * passed[i];
+        }
       }
       T total = T(0);
+      #pragma GCC ivdep
       for (int64_t i = 0; i < S; ++i) total += dl[i] * dl[i];
       sums.adjoint_sq[l] = total;
     }
   }
   for (int64_t t = 0; t < p.steps; ++t) {
     const T alpha = t > 0 ? p.alpha : T(0);
+    #pragma GCC ivdep
     for (int64_t i = 0; i < S; ++i) {
       mult[i] += alpha * err[i];
-      credit[i] = mult[i] + rho * err[i];
+      credit_even[i] = mult[i] + rho * err[i];
     }
     for (int64_t l = 0; l < M; ++l) {
       T* __restrict hl = h + l * S;
       T* __restrict el = err + l * S;
+      T* __restrict credit = l % 2 == 0 ? credit_even : credit_odd;  // layer l's
+      T* __restrict above = l % 2 == 0 ? credit_odd : credit_even;   // layer l + 1's
       if (l + 1 < M) {  // the credit this layer's state receives from the layer above
         T* __restrict m_up = mult + (l + 1) * S;
         const T* __restrict e_up = err + (l + 1) * S;
+        #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) {
           m_up[i] += alpha * e_up[i];
           above[i] = m_up[i] + rho * e_up[i];
         }
         mm(above, p.incoming + (l + 1) * W * W, passed.data());
+        #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) {
-          T down = sh * slope<T, ACT>(hl[i]) * passed[i];
-          if (p.skip) down += above[i];
+          const T from_above = above[i];  // loaded either way: a select, not a branch
+          const T down = sh * slope<T, ACT>(hl[i]) * passed[i] + (skip ? from_above : T(0));
           hl[i] -= eta * (credit[i] - down);
         }
       } else {  // the top layer: the output loss's gradient
+        #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) act[i] = phi<T, ACT>(hl[i]);
         matmul_any<T>(act.data(), p.w_out_t, out_err.data(), B, W, K);
         T loss = T(0);
@@ -224,18 +243,24 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
         }
         if constexpr (RECORD) sums.loss[t] = T(0.5) * loss;
         matmul_any<T>(out_err.data(), p.w_out, out_grad.data(), B, K, W);
+        #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i)
           hl[i] -= eta * (credit[i] + so * slope<T, ACT>(hl[i]) * out_grad[i]);
       }
       // the new error, from the new state below
       if (l == 0) {
+        #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) el[i] = hl[i] - p.first[i];
       } else {
         const T* __restrict below = h + (l - 1) * S;
+        #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) act[i] = phi<T, ACT>(below[i]);
         mm(act.data(), p.incoming_t + l * W * W, passed.data());
-        for (int64_t i = 0; i < S; ++i)
-          el[i] = hl[i] - ((p.skip ? below[i] : T(0)) + sh * passed[i]);
+        #pragma GCC ivdep
+        for (int64_t i = 0; i < S; ++i) {
+          const T from_below = below[i];
+          el[i] = hl[i] - ((skip ? from_below : T(0)) + sh * passed[i]);
+        }
       }
       if constexpr (RECORD) {
         // four batch sums, each over `lanes` partial sums so that they vectorise
@@ -272,7 +297,6 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
         sums.multiplier_sq[t * M + l] = total[2];
         sums.credit_against_adjoint[t * M + l] = -total[3];
       }
-      std::swap(credit, above);
     }
   }
 }

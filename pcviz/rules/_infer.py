@@ -131,8 +131,9 @@ def infer(
       h \leftarrow h - \eta\, \partial_h \mathcal L_\rho(h, \lambda)$$
 
     so that there are $T$ primal and $T-1$ dual steps, and the returned multipliers are those
-    of the last primal step (the ones the weight update uses). On a CPU the loop is one call
-    of the fused kernel (`pcviz.rules._fused`), which does each layer's whole step while its
+    of the last primal step (the ones the weight update uses). Where it is the faster
+    (`pcviz.rules._fused.supports`: a CPU with AVX-512, ReLU or linear units, width 16, 32 or
+    64) the loop is one call of the fused kernel, which does each layer's whole step while its
     blocks are in cache; elsewhere it is one `lax.scan` whose body is two batched
     contractions (`state_gradient`, `predictions`) and the elementwise work fused around
     them. Either way the telemetry is four batch sums per step, finished after the loop.
@@ -145,7 +146,7 @@ def infer(
     - `batch_axis`: inside `jax.shard_map` with the batch split over that mesh axis, the name
       of the axis: the telemetry then covers the whole batch (one `psum` after the loop).
     - `fused`: run the fused CPU kernel (`True`), the `lax.scan` (`False`), or the kernel
-      wherever it can run (`None`, the default: a CPU backend and a built kernel).
+      where it is the faster of the two (`None`, the default: `pcviz.rules._fused.supports`).
 
     **Returns:** `(state, telemetry)`: the final `InferenceState` and `Telemetry` or `None`.
     """
@@ -159,7 +160,7 @@ def infer(
 
     sums: TelemetrySums | None
     adjoint_sq: Array | None
-    if _fused.usable(h0.dtype) if fused is None else fused:
+    if _fused.supports(model, h0.dtype) if fused is None else fused:
         out = _fused.fused_infer(model, first, start.h, start.error, incoming, y, steps=steps,
                                  eta=eta, rho=rho, alpha=alpha, record=record)
         final = InferenceState(out.h, out.error, out.multiplier)
