@@ -151,13 +151,16 @@ def test_an_idle_run_is_kept_until_the_store_takes_its_checkpoint(tmp_path, monk
     run_id = new_run_id()
     run = LiveRun(run_id, *SMALL, store_url=store_url, idle=600)
     try:
-        run.control(step=3)
         working = run._store.save_checkpoint
 
         def refuse(*args, **kwargs):
             raise StoreError("the disk is full")
 
+        # refused from before the steps, so that no checkpoint of them (the pause's, taken
+        # as the steps end) can reach the store first
         monkeypatch.setattr(run._store, "save_checkpoint", refuse)
+        run.control(step=3)
+        _wait(lambda: run.view().step_count == 3)
         assert run._retire() is False and not run._closing.is_set()
         assert "disk is full" in run.store_problem
         monkeypatch.setattr(run._store, "save_checkpoint", working)

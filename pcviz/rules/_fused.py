@@ -142,7 +142,7 @@ def fused_infer(
     record: bool,
 ) -> FusedResult:
     """`steps` inference iterations from the forward pass's states `h` with errors `error` and
-    zero multipliers, in one call of the fused kernel (`usable(h.dtype)` must hold); with
+    zero multipliers, in one call of the fused kernel (`library()` must load it); with
     `record`, the telemetry's sums too."""
     if library() is None:
         raise RuntimeError("the fused inference kernel is not built: run `pip install -e .` "

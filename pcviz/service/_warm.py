@@ -77,10 +77,10 @@ class RunWarmUp:
     def _warm_up(self) -> None:
         """Compile the run's recording training step on a throw-away copy while the visitor
         reads the page, so that Play and Step do not wait for the compiler; then, in a thread
-        of its own while the run may already train, the step without telemetry (until it is
-        ready every batch records: `_lean`), the evaluation and the alignment with BP, so that
-        none of them compiles later while holding the session (which would stop this run's
-        training for seconds while the other runs train)."""
+        of its own while the run may already train, the evaluation and the alignment with BP,
+        then the step without telemetry (until it is ready every batch records: `_lean`), so
+        that none of them compiles later while holding the session (which would stop this
+        run's training for seconds while the other runs train)."""
         session = self.session
         if session is None or self.error is not None:
             self._lean.set()
@@ -95,8 +95,11 @@ class RunWarmUp:
             self._compiling(False)
 
         def the_rest() -> None:
-            for programs, ready in ((("lean",), self._lean),
-                                    (("evaluation",), self._evaluable)):
+            # the evaluation first: the page shows each rule's test accuracy only once it
+            # runs (a batch's train accuracy, until then, is too noisy to show the rules
+            # apart), while the lean step only saves the telemetry's few per cent
+            for programs, ready in ((("evaluation",), self._evaluable),
+                                    (("lean",), self._lean)):
                 with contextlib.suppress(Exception):  # as above
                     warm_up(*self.configs, dataset=session.data, programs=programs)
                 ready.set()
