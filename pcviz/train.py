@@ -55,6 +55,12 @@ class History:
         """The latest value (NaN when empty)."""
         return self.values[-1] if self.values else math.nan
 
+    def recent_mean(self, points: int) -> float:
+        """The mean of the latest `points` finite values (NaN when there are none): a batch's
+        accuracy, averaged over the last batches, steady enough to tell rules apart."""
+        recent = [v for v in self.values[-points:] if math.isfinite(v)]
+        return sum(recent) / len(recent) if recent else math.nan
+
 
 @dataclass
 class RuleRecord:

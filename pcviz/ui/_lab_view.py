@@ -69,10 +69,16 @@ def status(lab: LabState, *, compact: bool = False) -> None:
     _diverged(records)
 
 
+TRAIN_BATCHES_SHOWN = 20
+"""Batches whose train accuracy the metric averages until the test accuracy is measured (one
+batch's swings by several points)."""
+
+
 def _accuracy_text(rec) -> tuple[str, str]:
-    """A rule's latest accuracy as shown (test when measured, else train), and which."""
+    """A rule's latest accuracy as shown (test when measured, else train over the last
+    `TRAIN_BATCHES_SHOWN` batches), and which."""
     test = rec.test_accuracy.last()
-    value = rec.accuracy.last() if np.isnan(test) else test
+    value = rec.accuracy.recent_mean(TRAIN_BATCHES_SHOWN) if np.isnan(test) else test
     kind = "train" if np.isnan(test) else "test"
     text = "diverged" if rec.diverged_at else "–" if np.isnan(value) else f"{value:.1%}"
     return text, kind
