@@ -10,8 +10,8 @@
 // per step and does all of a layer's work while its blocks are in the core's cache: the
 // multipliers and credit of the layer above, the credit it passes down (e_{i+1} W_{i+1}), the
 // new state, and the new error from the new state below (phi(h_{i-1}) W_i^T). The small
-// matrix products are register-blocked over PCVIZ_VEC_BYTES-wide vectors (the build compiles
-// one variant per instruction set). With `record`, BP's adjoints at the starting states come
+// matrix products are register-blocked over PCVIZ_VEC_BYTES-wide vectors (setup.py builds it
+// for AVX-512, 64 bytes). With `record`, BP's adjoints at the starting states come
 // from one sweep down first, and the telemetry's batch sums per step and layer are taken in
 // the same sweep up.
 //
@@ -176,6 +176,30 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
   };
   const T eta = p.eta, rho = p.rho, sh = p.scale_hidden, so = p.scale_out;
   const bool skip = p.skip;
+  // the output loss's gradient at the top state `top` before its slope, (yhat - y) W_L, into
+  // out_grad; returns the summed loss 1/2 |yhat - y|^2
+  auto loss_gradient = [&](const T* __restrict top) {
+    #pragma GCC ivdep
+    for (int64_t i = 0; i < S; ++i) act[i] = phi<T, ACT>(top[i]);
+    matmul_any<T>(act.data(), p.w_out_t, out_err.data(), B, W, K);
+    T loss = T(0);
+    for (int64_t i = 0; i < B * K; ++i) {
+      out_err[i] = so * out_err[i] - p.y[i];
+      loss += out_err[i] * out_err[i];
+    }
+    matmul_any<T>(out_err.data(), p.w_out, out_grad.data(), B, K, W);
+    return T(0.5) * loss;
+  };
+  // layer l's dual step, lambda_l += alpha r_l, and its credit e_l = lambda_l + rho r_l
+  auto dual_step = [&](int64_t l, T alpha, T* __restrict credit) {
+    T* __restrict ml = mult + l * S;
+    const T* __restrict el = err + l * S;
+    #pragma GCC ivdep
+    for (int64_t i = 0; i < S; ++i) {
+      ml[i] += alpha * el[i];
+      credit[i] = ml[i] + rho * el[i];
+    }
+  };
   if constexpr (RECORD) {
     // BP's per-sample adjoints at the forward pass (the starting states), top down:
     // delta_top = a_L phi'(h) (yhat - y) W_L, delta_i = s delta_{i+1} + a_h phi'(h_i) delta_{i+1} W_{i+1}
@@ -183,11 +207,7 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
       const T* __restrict hl = h + l * S;
       T* __restrict dl = p.adjoint + l * S;
       if (l == M - 1) {
-        #pragma GCC ivdep
-        for (int64_t i = 0; i < S; ++i) act[i] = phi<T, ACT>(hl[i]);
-        matmul_any<T>(act.data(), p.w_out_t, out_err.data(), B, W, K);
-        for (int64_t i = 0; i < B * K; ++i) out_err[i] = so * out_err[i] - p.y[i];
-        matmul_any<T>(out_err.data(), p.w_out, out_grad.data(), B, K, W);
+        loss_gradient(hl);
         #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) dl[i] = so * slope<T, ACT>(hl[i]) * out_grad[i];
       } else {
@@ -207,24 +227,14 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
   }
   for (int64_t t = 0; t < p.steps; ++t) {
     const T alpha = t > 0 ? p.alpha : T(0);
-    #pragma GCC ivdep
-    for (int64_t i = 0; i < S; ++i) {
-      mult[i] += alpha * err[i];
-      credit_even[i] = mult[i] + rho * err[i];
-    }
+    dual_step(0, alpha, credit_even);
     for (int64_t l = 0; l < M; ++l) {
       T* __restrict hl = h + l * S;
       T* __restrict el = err + l * S;
       T* __restrict credit = l % 2 == 0 ? credit_even : credit_odd;  // layer l's
       T* __restrict above = l % 2 == 0 ? credit_odd : credit_even;   // layer l + 1's
       if (l + 1 < M) {  // the credit this layer's state receives from the layer above
-        T* __restrict m_up = mult + (l + 1) * S;
-        const T* __restrict e_up = err + (l + 1) * S;
-        #pragma GCC ivdep
-        for (int64_t i = 0; i < S; ++i) {
-          m_up[i] += alpha * e_up[i];
-          above[i] = m_up[i] + rho * e_up[i];
-        }
+        dual_step(l + 1, alpha, above);
         mm(above, p.incoming + (l + 1) * W * W, passed.data());
         #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) {
@@ -233,16 +243,8 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
           hl[i] -= eta * (credit[i] - down);
         }
       } else {  // the top layer: the output loss's gradient
-        #pragma GCC ivdep
-        for (int64_t i = 0; i < S; ++i) act[i] = phi<T, ACT>(hl[i]);
-        matmul_any<T>(act.data(), p.w_out_t, out_err.data(), B, W, K);
-        T loss = T(0);
-        for (int64_t i = 0; i < B * K; ++i) {
-          out_err[i] = so * out_err[i] - p.y[i];
-          loss += out_err[i] * out_err[i];
-        }
-        if constexpr (RECORD) sums.loss[t] = T(0.5) * loss;
-        matmul_any<T>(out_err.data(), p.w_out, out_grad.data(), B, K, W);
+        const T loss = loss_gradient(hl);
+        if constexpr (RECORD) sums.loss[t] = loss;
         #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i)
           hl[i] -= eta * (credit[i] + so * slope<T, ACT>(hl[i]) * out_grad[i]);
