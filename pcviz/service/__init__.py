@@ -5,13 +5,16 @@
 - `submit`, `as_completed`, `Job`: bounded tasks (sweep cells, probes, theory computations,
   warm-up compiles); a task whose worker dies runs again elsewhere.
 - `open_live_run`, `find_live_run`, `LiveRunClient`, `RunView`: live runs, each a named
-  actor that holds its weights and trains while playing, recorded in the run store.
+  actor that holds its weights and trains while playing, recorded in the run store;
+  `new_live_run_id` and `start_spare_runs`: spare runs started ahead, which a new run takes.
 """
 
 from ._client import LiveRunClient as LiveRunClient
 from ._client import RunGone as RunGone
 from ._client import find_live_run as find_live_run
+from ._client import new_live_run_id as new_live_run_id
 from ._client import open_live_run as open_live_run
+from ._client import start_spare_runs as start_spare_runs
 from ._cluster import ClusterStatus as ClusterStatus
 from ._cluster import ClusterUnavailable as ClusterUnavailable
 from ._cluster import ensure as ensure
@@ -46,11 +49,13 @@ __all__ = [
     "failure_message",
     "find_live_run",
     "idle_seconds",
+    "new_live_run_id",
     "open_live_run",
     "ready",
     "run_config",
     "settle_heap",
     "start",
+    "start_spare_runs",
     "status",
     "submit",
     "warm_up",

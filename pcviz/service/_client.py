@@ -3,17 +3,21 @@
 `open_live_run` starts the named actor `run-<id>` (detached, so it outlives the page that
 started it; another replica on the same cluster finds it by name), reopening the run from the
 store's latest checkpoint when there is one. `LiveRunClient` wraps the actor's methods with
-time-outs and turns a dead actor into `RunGone`.
+time-outs and turns a dead actor into `RunGone`. `new_live_run_id` hands out the ids of spare
+runs, started ahead (`pcviz.service._spare`), and keeps their pool full.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+import threading
+import time
+from typing import Any, NamedTuple
 
 from ..config import ModelConfig, RuleConfig, TrainConfig
 from . import _cluster
 from ._live import LiveRun, RunView, actor_name
+from ._spare import SPARE_SECONDS, spare_runs
 
 STEP_WAIT = 90.0
 """Longest wait for the batches of a Step (the first one compiles the run's programs)."""
@@ -96,6 +100,48 @@ class RunGone(RuntimeError):
     """The live run's actor has ended (its worker died, or it was retired)."""
 
 
+class _Spare(NamedTuple):
+    run_id: str
+    handle: Any
+    started: float  # time.monotonic()
+
+
+_spares: list[_Spare] = []
+_spares_lock = threading.Lock()
+
+
+def start_spare_runs() -> None:
+    """Start spare runs until `spare_runs()` stand by (the cluster must be up); those the
+    pool has held for half of `SPARE_SECONDS` are dropped (they end on their own)."""
+    from ..store import default_store_url, new_run_id
+
+    with _spares_lock:
+        now = time.monotonic()
+        _spares[:] = [s for s in _spares if now - s.started < SPARE_SECONDS / 2]
+        while len(_spares) < spare_runs():
+            run_id = new_run_id()
+            handle = _actor().options(
+                name=actor_name(run_id), namespace=_cluster.NAMESPACE, lifetime="detached",
+            ).remote(run_id, store_url=default_store_url(), settings=_settings())
+            _spares.append(_Spare(run_id, handle, now))
+
+
+def new_live_run_id() -> str:
+    """The id for a new live run: a spare run's (already started: `open_live_run` then only
+    configures it) when one stands by, else a new one. Starts the next spare."""
+    from ..store import new_run_id
+
+    if not _cluster.ready(0) or spare_runs() == 0:
+        return new_run_id()
+    with _spares_lock:
+        now = time.monotonic()
+        fresh = [s for s in _spares if now - s.started < SPARE_SECONDS / 2]
+        taken = fresh.pop(0) if fresh else None
+        _spares[:] = fresh
+    start_spare_runs()
+    return taken.run_id if taken is not None else new_run_id()
+
+
 def find_live_run(run_id: str) -> LiveRunClient | None:
     """The live run `run_id` if its actor is alive, else `None`."""
     import ray
@@ -112,7 +158,8 @@ def open_live_run(run_id: str, model: ModelConfig, rule: RuleConfig, train: Trai
                   store_url: str | None = None, restore: bool = True,
                   idle: float | None = None) -> LiveRunClient:
     """Attach to the live run `run_id`, or start its actor: reopened from the store's latest
-    checkpoint of the run when there is one (and `restore`), else a new run at step 0.
+    checkpoint of the run when there is one (and `restore`), else a new run at step 0. A
+    spare run under that id (`new_live_run_id`) is given the configuration.
 
     Returns at once; the first `view` waits for the actor to build its session. `idle`:
     seconds without a reader after which the run is checkpointed and closed (default
@@ -120,12 +167,15 @@ def open_live_run(run_id: str, model: ModelConfig, rule: RuleConfig, train: Trai
     """
     from ..store import default_store_url
 
+    store_url = store_url or default_store_url()
     found = find_live_run(run_id)
-    if found is not None:
+    if found is not None:  # a spare takes its configuration; a built run ignores it
+        found.handle.configure.remote(model, rule, train, store_url=store_url,
+                                      restore=restore, idle=idle)
         return found
     handle = _actor().options(
         name=actor_name(run_id), namespace=_cluster.NAMESPACE, lifetime="detached",
         get_if_exists=True,
-    ).remote(run_id, model, rule, train, store_url=store_url or default_store_url(),
+    ).remote(run_id, model, rule, train, store_url=store_url,
              restore=restore, idle=idle, settings=_settings())
     return LiveRunClient(run_id, handle)

@@ -27,6 +27,7 @@ from ._run_record import FLUSH_SECONDS as FLUSH_SECONDS
 from ._run_record import Flushed, RunRecording
 from ._run_view import RunView, failure_message, idle_seconds, run_config
 from ._run_view import actor_name as actor_name
+from ._spare import CONFIGURE_WAIT, RunStandBy
 from ._warm import EVAL_SAMPLES as EVAL_SAMPLES
 from ._warm import RunWarmUp
 
@@ -49,18 +50,20 @@ ALIGNMENT_WAIT = 30.0
 """Longest wait of an alignment for the warm-up to compile its program."""
 
 
-class LiveRun(RunWarmUp, RunRecording):
+class LiveRun(RunWarmUp, RunRecording, RunStandBy):
     """The body of a live run's actor (see the module docstring).
 
-    **Arguments:** `run_id`; `model`, `rule`, `train`, the validated configurations;
-    `store_url`, the run store (`None`: the default); `restore`, reopen from the store's
-    latest checkpoint of this run; `idle`, seconds without a reader before the run is
-    checkpointed and closed (default `idle_seconds()`); `settings`, `PCVIZ_*` environment
+    **Arguments:** `run_id`; `model`, `rule`, `train`, the validated configurations (none:
+    a spare run, which `configure` gives them later, `pcviz.service._spare`); `store_url`,
+    the run store (`None`: the default); `restore`, reopen from the store's latest
+    checkpoint of this run; `idle`, seconds without a reader before the run is checkpointed
+    and closed (default `idle_seconds()`); `settings`, `PCVIZ_*` environment
     settings to apply in the worker (the dashboard's own).
     """
 
-    def __init__(self, run_id: str, model: ModelConfig, rule: RuleConfig, train: TrainConfig,
-                 *, store_url: str | None = None, restore: bool = False,
+    def __init__(self, run_id: str, model: ModelConfig | None = None,
+                 rule: RuleConfig | None = None, train: TrainConfig | None = None, *,
+                 store_url: str | None = None, restore: bool = False,
                  idle: float | None = None, settings: dict[str, str] | None = None):
         from .._jaxcache import enable_compilation_cache
 
@@ -69,11 +72,12 @@ class LiveRun(RunWarmUp, RunRecording):
             lower_priority()  # it stays at the workers' priority until its first heatmap
         enable_compilation_cache()
         self.run_id = run_id
-        self.configs: tuple[ModelConfig, RuleConfig, TrainConfig] = (model, rule, train)
         self.idle = idle_seconds() if idle is None else float(idle)
         self._lock = threading.RLock()  # the session: one user at a time
         self._wake = threading.Event()
         self._closing = threading.Event()
+        self._built = threading.Event()  # the run has its session (or its error)
+        self._configuring = threading.Lock()
         self.session: Session | None = None
         self.speed: int | str = "auto"  # batches per chunk while playing, or "auto"
         self.playing, self.pending, self._busy = False, 0, False
@@ -93,10 +97,35 @@ class LiveRun(RunWarmUp, RunRecording):
         self._batch_seconds = AUTO_CHUNK_SECONDS
         self._evaluated = 0
         self._flushed = Flushed(points=0, checkpoint=0, time=0.0, saved_at=0.0, status="")
+        self._store_url = store_url
         self._store = self._open_store(store_url)
+        if model is None or rule is None or train is None:
+            self._stand_by()  # a spare: `configure` gives it its run
+        else:
+            self._configure(model, rule, train, restore=restore)
+
+    def configure(self, model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
+                  store_url: str | None = None, restore: bool = True,
+                  idle: float | None = None) -> None:
+        """Give a spare run (started without a configuration) its configuration and build
+        it, as the constructor would have; nothing for a run that has one."""
+        with self._configuring:
+            if self._built.is_set() or self._closing.is_set():
+                return
+            if idle is not None:
+                self.idle = float(idle)
+            if store_url != self._store_url:
+                self._store_url, self._store = store_url, self._open_store(store_url)
+            self._configure(model, rule, train, restore=restore)
+
+    def _configure(self, model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
+                   restore: bool) -> None:
+        self.configs = (model, rule, train)
         self._build(restore)
         self._view = self._make_view()
-        threading.Thread(target=self._loop, name=f"pcviz-run-{run_id}", daemon=True).start()
+        self._seen = time.monotonic()
+        self._built.set()
+        threading.Thread(target=self._loop, name=f"pcviz-run-{self.run_id}", daemon=True).start()
 
     # -- building ---------------------------------------------------------------------------
 
@@ -222,12 +251,7 @@ class LiveRun(RunWarmUp, RunRecording):
         if self._store is not None and self.store_problem is not None:
             return False
         self._closing.set()
-        try:
-            import ray
-
-            ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
-        except Exception:  # not running as an actor (tests): the loop has ended anyway
-            pass
+        self._end_actor()
         return True
 
     # -- what pages call ----------------------------------------------------------------------
@@ -266,6 +290,7 @@ class LiveRun(RunWarmUp, RunRecording):
         With `wait` (a caller that asked for steps and must see them), an out-of-date view is
         rebuilt as soon as the session is free."""
         self._seen = time.monotonic()
+        self._built.wait(CONFIGURE_WAIT)  # a spare: until its page has configured it
         current = self._view
         stale = current.version != self._version or current.playing != self.moving or \
             current.store_problem != self.store_problem
@@ -301,6 +326,7 @@ class LiveRun(RunWarmUp, RunRecording):
         or change the learning rate (from the next step on, keeping weights and optimiser
         state)."""
         self._seen = time.monotonic()
+        self._built.wait(CONFIGURE_WAIT)  # a spare: until its page has configured it
         with self._waiting_for_session():
             if speed == "auto":
                 self.speed = "auto"
@@ -373,7 +399,13 @@ class LiveRun(RunWarmUp, RunRecording):
         return session_grid(self.session, models, step)
 
     def close(self) -> None:
-        """Checkpoint now and stop training (the actor ends at its next idle check)."""
+        """Checkpoint now and stop training (the actor ends at its next idle check; a spare
+        that was never configured ends now)."""
+        with self._configuring:
+            if not self._built.is_set():
+                self._closing.set()
+                self._end_actor()
+                return
         self.playing = False
         self._save(force=True)
         self._seen = 0.0

@@ -4,7 +4,8 @@
   the pages that draw data.
 - `start_service`: starts the run service (`pcviz.service`) once per server, without
   waiting, and then compiles the default live run on it (`pcviz.service.warm_up`), so that a
-  fresh server's first visitor does not wait for the compiler, then the configurations
+  fresh server's first visitor does not wait for the compiler (nor for a run's worker to
+  start: it starts the spare runs, `pcviz.service.start_spare_runs`), then the configurations
   registered with `warm_up_also` (`pcviz.ui` registers the lecture presets'); and resumes the
   sweeps that a stopped server left running (`_sweep_jobs.start_resuming`).
 """
@@ -55,6 +56,7 @@ def _warm_default() -> None:
     fills)."""
     if not service.ready(timeout=None):
         return
+    service.start_spare_runs()  # so that the first visitor's run starts at once
     configs = [(ModelConfig(), RuleConfig(), TrainConfig())]
     if os.environ.get("PCVIZ_WARM_PRESETS", "1") != "0":
         configs += [c for more in _MORE_WARM_UPS for c in more() if c not in configs]

@@ -79,9 +79,8 @@ def _known_run(run_id: str, model, rule, train) -> tuple[bool | None, RunView | 
 
 
 def _choose_run(lab: LabState, model, rule, train) -> str:
-    """The address's run when it has this configuration, else a new run's id."""
-    from ..store import new_run_id
-
+    """The address's run when it has this configuration, else a new run's id (a spare
+    run's, already started, when one stands by)."""
     wanted = str(st.query_params.get(RUN_PARAM, ""))[:64]
     if lab.structure is None and not lab.fresh and wanted:
         if not RUN_ID.match(wanted):
@@ -93,7 +92,7 @@ def _choose_run(lab: LabState, model, rule, train) -> str:
                 return wanted
             lab.notice = (f"The run {wanted} has another configuration than the address's: "
                           "this is a new run with the address's configuration.")
-    return new_run_id()
+    return service.new_live_run_id()
 
 
 def _connect(lab: LabState) -> None:

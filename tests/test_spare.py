@@ -1,0 +1,83 @@
+"""Spare live runs: started ahead, preloaded, given their configuration by the page that
+takes one; nothing stored before then; ended when nobody takes them."""
+
+from __future__ import annotations
+
+import time
+
+from pcviz import ModelConfig, RuleConfig, TrainConfig
+from pcviz.service import (
+    LiveRun,
+    find_live_run,
+    new_live_run_id,
+    open_live_run,
+    start_spare_runs,
+)
+from pcviz.service import _client, _spare
+from pcviz.store import open_store
+
+SMALL = (ModelConfig(depth=4, width=8), RuleConfig(),
+         TrainConfig(batch_size=16, dataset="spirals"))
+
+
+def _wait(predicate, timeout=60.0, every=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_spare_stores_nothing_until_configured_then_is_a_run_like_any(tmp_path):
+    store_url = str(tmp_path / "runs.sqlite")
+    spare = LiveRun("spare0test", store_url=store_url, idle=600)
+    try:
+        assert spare.session is None and not spare._built.is_set()
+        assert open_store(store_url).get("spare0test") is None  # nothing written yet
+        spare.configure(*SMALL, store_url=store_url)
+        spare.configure(ModelConfig(depth=9), RuleConfig(), TrainConfig())  # ignored: built
+        view = spare.control(step=2)
+        assert view.step_count == 2 and view.model_config.depth == 4
+        assert view.train_config.dataset == "spirals"
+        _wait(lambda: (r := open_store(store_url).get("spare0test")) and r.step == 2)
+    finally:
+        spare.close()
+
+
+def test_an_untaken_spare_ends_and_a_closed_one_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(_spare, "SPARE_SECONDS", 0.2)
+    untaken = LiveRun("spare1test", store_url=str(tmp_path / "runs.sqlite"))
+    _wait(untaken._closing.is_set, timeout=10)
+    untaken.configure(*SMALL)  # too late: it has ended
+    assert untaken.session is None
+    closed = LiveRun("spare2test", store_url=str(tmp_path / "runs.sqlite"))
+    closed.close()
+    assert closed._closing.is_set() and closed.session is None
+
+
+def test_a_new_run_takes_a_standing_spare_and_the_pool_refills(run_service, monkeypatch):
+    monkeypatch.setenv("PCVIZ_SPARE_RUNS", "1")
+    monkeypatch.setattr(_client, "_spares", [])
+    start_spare_runs()
+    standing = _client._spares[0].run_id
+    _wait(lambda: find_live_run(standing) is not None)
+    run_id = new_live_run_id()
+    assert run_id == standing and len(_client._spares) == 1  # the next one is starting
+    assert _client._spares[0].run_id != run_id
+    before = find_live_run(run_id).handle._actor_id
+    client = open_live_run(run_id, *SMALL)
+    assert client.handle._actor_id == before  # the spare's actor, not a new one
+    view = client.control(step=1)
+    assert view.step_count == 1 and view.model_config.depth == 4
+    assert open_store().get(run_id).config["model"]["depth"] == 4
+    client.close()
+    find_live_run(_client._spares[0].run_id).close()  # the refill ends too
+
+
+def test_without_spares_a_new_run_id_has_no_actor(run_service, monkeypatch):
+    monkeypatch.setenv("PCVIZ_SPARE_RUNS", "0")
+    monkeypatch.setattr(_client, "_spares", [])
+    run_id = new_live_run_id()
+    assert find_live_run(run_id) is None and not _client._spares
