@@ -12,7 +12,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -52,28 +51,50 @@ def health_seconds(url: str, timeout: float = 10.0) -> float:
     return time.perf_counter() - start
 
 
-class HealthProbe(threading.Thread):
-    """Asks `/_stcore/health` every `period` seconds until `halt` is set; keeps
-    `(time, latency)` samples and the failures' messages."""
+def _probe_health(url: str, period: float, timeout: float, halt, replies) -> None:
+    """The body of `HealthProbe`'s process: ask every `period` s until `halt` is set, then
+    send the samples and the failures back through `replies`."""
+    samples: list[tuple[float, float]] = []
+    failures: list[str] = []
+    while not halt.wait(period):
+        start = time.monotonic()  # one clock for every process on Linux
+        try:
+            samples.append((start, health_seconds(url, timeout=timeout)))
+        except OSError as err:
+            failures.append(repr(err))
+    replies.send((samples, failures))
+
+
+class HealthProbe:
+    """Asks `/_stcore/health` every `period` seconds from a process of its own (a thread of
+    the test's process would wait for the test's own Python work, Playwright's messages
+    included, and count that as the server's) until `stop`; then holds `(time, latency)`
+    samples, in `time.monotonic()`'s seconds, and the failures' messages."""
 
     def __init__(self, url: str, period: float = 0.25, timeout: float = 10.0):
-        super().__init__(daemon=True)
+        import multiprocessing
+
         self.url, self.period, self.timeout = url, period, timeout
         self.samples: list[tuple[float, float]] = []
         self.failures: list[str] = []
-        self.halt = threading.Event()
+        context = multiprocessing.get_context("spawn")
+        self.halt = context.Event()
+        self._replies, replies = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_probe_health, args=(url, period, timeout, self.halt, replies), daemon=True)
 
-    def run(self) -> None:
-        while not self.halt.wait(self.period):
-            start = time.monotonic()
-            try:
-                self.samples.append((start, health_seconds(self.url, timeout=self.timeout)))
-            except OSError as err:
-                self.failures.append(repr(err))
+    def start(self) -> None:
+        self._process.start()
 
     def stop(self) -> None:
         self.halt.set()
-        self.join(timeout=self.timeout + 5)
+        try:
+            if not self._replies.poll(self.timeout + 15):
+                raise EOFError
+            self.samples, self.failures = self._replies.recv()
+        except EOFError:
+            self.failures.append("the health probe's process ended without its samples")
+        self._process.join(timeout=5)
 
 
 def require_chromium() -> None:
