@@ -30,7 +30,8 @@ def _kernels() -> list[Extension]:
             include_dirs=[_include_dir()],
             language="c++",
             extra_compile_args=["-std=c++17", "-O3", "-g0", "-fno-math-errno", "-w",
-                                "-DPCVIZ_VEC_BYTES=64", "-march=x86-64-v4"],
+                                "-DPCVIZ_VEC_BYTES=64", "-march=x86-64-v4", "-pthread"],
+            extra_link_args=["-pthread"],
         )
     ]
 

@@ -88,7 +88,9 @@ def _over_devices(body: Callable[..., Any], mesh: Mesh | None, specs: Any, *args
     """`body(*args)` split over `mesh` with the given input specs (outputs split by unit)."""
     if mesh is None:
         return body(*args)
-    return jax.shard_map(body, mesh=mesh, in_specs=specs, out_specs=P(_devices.LEAD))(*args)
+    with _devices.threads_per_device(mesh):
+        return jax.shard_map(body, mesh=mesh, in_specs=specs,
+                             out_specs=P(_devices.LEAD))(*args)
 
 
 @partial(jax.jit, static_argnames=("optimizer", "mesh"))

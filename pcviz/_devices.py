@@ -12,9 +12,12 @@ on a core each) or the units of a sweep. On a GPU host the same code spreads ove
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import math
 import os
+from collections.abc import Iterator
 from functools import cache
 
 import jax
@@ -95,7 +98,32 @@ def put_lead(tree, mesh: Mesh):
     return jax.device_put(tree, sharding)
 
 
+_KERNEL_THREADS: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "pcviz_kernel_threads", default=0)
+
+
+def kernel_threads() -> int:
+    """Threads each call of the fused CPU kernel may split its batch over, for the program
+    being traced: 0 (the default) lets each call take the cores no other call holds."""
+    return _KERNEL_THREADS.get()
+
+
+@contextlib.contextmanager
+def threads_per_device(mesh: Mesh | None) -> Iterator[None]:
+    """While tracing a program laid over `mesh`, give each device's kernel calls an equal
+    share of the cores (one each on a CPU split into a device per core), so that calls
+    running side by side do not crowd each other; nothing changes without a mesh."""
+    if mesh is None:
+        yield
+        return
+    token = _KERNEL_THREADS.set(max(1, usable_cores() // mesh.size))
+    try:
+        yield
+    finally:
+        _KERNEL_THREADS.reset(token)
+
+
 split_host_cpu()
 
-__all__ = ["CPU_DEVICES_ENV", "LEAD", "SPLIT_WORK", "put_lead", "split_host_cpu", "step_mesh",
-           "step_work", "usable_cores"]
+__all__ = ["CPU_DEVICES_ENV", "LEAD", "SPLIT_WORK", "kernel_threads", "put_lead",
+           "split_host_cpu", "step_mesh", "step_work", "threads_per_device", "usable_cores"]

@@ -148,7 +148,8 @@ def inference_step_program(*args: Any, mesh: Mesh | None, steps: int, record: bo
         in_specs=(lead, lead, lead, lead, same, same, same, same, same),
         out_specs=lead,
     )
-    return split(*args)
+    with _devices.threads_per_device(mesh):
+        return split(*args)
 
 
 def inference_step(

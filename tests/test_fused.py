@@ -147,3 +147,42 @@ def test_eta_rho_and_alpha_may_be_traced():
         args = (model, jnp.asarray(0.15), jnp.asarray(0.8), jnp.asarray(0.4))
         _assert_close(run(*args, fused=False), run(*args, fused=True), rtol=1e-10, atol=1e-12)
 
+
+
+@pytest.mark.parametrize("record", [False, True])
+def test_a_batch_split_over_threads_gives_the_answer_of_one_thread(record):
+    """The kernel splits the batch's rows over threads (37 rows: 19 and 18 on two); the
+    states are the same to the bit, and the telemetry's batch sums to rounding."""
+    from pcviz import _devices
+
+    with jax.enable_x64(True):
+        model, x, y = _problem(depth=6, width=32, activation="relu", batch=37)
+        assert model.w_hidden.dtype == jnp.float64
+        answers = {}
+        for threads in (1, 2, 0):
+            token = _devices._KERNEL_THREADS.set(threads)
+            try:  # read as the program is traced: a fresh jit each time
+                program = jax.jit(lambda m, a, b: infer(
+                    m, a, b, steps=7, record=record, fused=True, **INFER))
+                answers[threads] = program(model, x, y)
+                text = program.lower(model, x, y).as_text()
+            finally:
+                _devices._KERNEL_THREADS.reset(token)
+            assert f"threads = {threads} : i64" in text
+        for threads in (2, 0):
+            np.testing.assert_array_equal(answers[threads][0].h, answers[1][0].h)
+            _assert_close(answers[1], answers[threads], rtol=1e-12, atol=1e-13)
+        _assert_close(_both(model, x, y, steps=7, record=record)[0], answers[2],
+                      rtol=1e-9, atol=1e-10)
+
+
+def test_a_step_laid_over_devices_gives_each_kernel_call_its_share_of_the_cores():
+    from pcviz import _devices
+
+    assert _devices.kernel_threads() == 0  # outside a laid-out program: the free cores
+    if len(jax.devices()) < 2:
+        pytest.skip("one device: nothing is laid over devices")
+    mesh = _devices.step_mesh(2, work=_devices.SPLIT_WORK)
+    with _devices.threads_per_device(mesh):
+        assert _devices.kernel_threads() == max(1, _devices.usable_cores() // mesh.size)
+    assert _devices.kernel_threads() == 0

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._devices import kernel_threads
 from ..model import ResidualMLP
 
 _LOG = logging.getLogger(__name__)
@@ -143,7 +144,8 @@ def fused_infer(
 ) -> FusedResult:
     """`steps` inference iterations from the forward pass's states `h` with errors `error` and
     zero multipliers, in one call of the fused kernel (`library()` must load it); with
-    `record`, the telemetry's sums too."""
+    `record`, the telemetry's sums too. The kernel splits the batch's rows over threads:
+    `pcviz._devices.kernel_threads()` of them, or as many cores as no other call holds."""
     if library() is None:
         raise RuntimeError("the fused inference kernel is not built: run `pip install -e .` "
                            "in the checkout")
@@ -161,5 +163,5 @@ def fused_infer(
     out = call(first, h, error, incoming, model.w_out, y.astype(dtype), scalars,
                steps=np.int64(steps), activation=np.int64(ACTIVATIONS[model.activation]),
                skip=bool(model.skip), scale_hidden=float(model.scale_hidden),
-               scale_out=float(model.scale_out))
+               scale_out=float(model.scale_out), threads=np.int64(kernel_threads()))
     return FusedResult(*out)

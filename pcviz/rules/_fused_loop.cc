@@ -13,16 +13,24 @@
 // matrix products are register-blocked over PCVIZ_VEC_BYTES-wide vectors (setup.py builds it
 // for AVX-512, 64 bytes). With `record`, BP's adjoints at the starting states come
 // from one sweep down first, and the telemetry's batch sums per step and layer are taken in
-// the same sweep up.
+// the same sweep up. The batch's rows are split over threads, one part each (the samples are
+// independent during inference): `threads` of them, or as many as the process's cores that
+// no other call holds (batch_parts).
 //
 // Layout: states, errors, multipliers (M, B, N) row-major, M = L - 1 hidden layers; `incoming`
 // (M, N, N) with entry i the W that predicts state i from state i - 1 (entry 0 unused);
 // `w_out` (K, N); `y` (B, K); `scalars` = (eta, rho, alpha). Without `record` the telemetry's
 // outputs are empty.
 
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "xla/ffi/api/ffi.h"
@@ -151,6 +159,7 @@ struct Problem {
   T eta, rho, alpha, scale_hidden, scale_out;
   bool skip;
   int64_t steps;
+  int64_t stride;     // elements from one layer's block to the next: the whole batch's B N
 };
 
 template <typename T>
@@ -166,7 +175,9 @@ struct Sums {  // each (T, M) but the loss (T,); null when not recording
 // N > 0: the width, known at compile time; N == 0: any width
 template <typename T, int N, int ACT, bool RECORD>
 void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
+  // this part's B rows of each layer, `p.stride` apart
   const int64_t M = p.s.M, B = p.s.B, W = N > 0 ? N : p.s.N, K = p.s.K, S = B * W;
+  const int64_t D = p.stride;
   std::vector<T> credit_a(S), credit_b(S), passed(S), act(S), out_err(B * K), out_grad(S);
   T* const credit_even = credit_a.data();  // layer l's credit for even l, l + 1's for odd
   T* const credit_odd = credit_b.data();
@@ -192,8 +203,8 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
   };
   // layer l's dual step, lambda_l += alpha r_l, and its credit e_l = lambda_l + rho r_l
   auto dual_step = [&](int64_t l, T alpha, T* __restrict credit) {
-    T* __restrict ml = mult + l * S;
-    const T* __restrict el = err + l * S;
+    T* __restrict ml = mult + l * D;
+    const T* __restrict el = err + l * D;
     #pragma GCC ivdep
     for (int64_t i = 0; i < S; ++i) {
       ml[i] += alpha * el[i];
@@ -204,14 +215,14 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
     // BP's per-sample adjoints at the forward pass (the starting states), top down:
     // delta_top = a_L phi'(h) (yhat - y) W_L, delta_i = s delta_{i+1} + a_h phi'(h_i) delta_{i+1} W_{i+1}
     for (int64_t l = M - 1; l >= 0; --l) {
-      const T* __restrict hl = h + l * S;
-      T* __restrict dl = p.adjoint + l * S;
+      const T* __restrict hl = h + l * D;
+      T* __restrict dl = p.adjoint + l * D;
       if (l == M - 1) {
         loss_gradient(hl);
         #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) dl[i] = so * slope<T, ACT>(hl[i]) * out_grad[i];
       } else {
-        const T* __restrict up = p.adjoint + (l + 1) * S;
+        const T* __restrict up = p.adjoint + (l + 1) * D;
         mm(up, p.incoming + (l + 1) * W * W, passed.data());
         #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) {
@@ -229,8 +240,8 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
     const T alpha = t > 0 ? p.alpha : T(0);
     dual_step(0, alpha, credit_even);
     for (int64_t l = 0; l < M; ++l) {
-      T* __restrict hl = h + l * S;
-      T* __restrict el = err + l * S;
+      T* __restrict hl = h + l * D;
+      T* __restrict el = err + l * D;
       T* __restrict credit = l % 2 == 0 ? credit_even : credit_odd;  // layer l's
       T* __restrict above = l % 2 == 0 ? credit_odd : credit_even;   // layer l + 1's
       if (l + 1 < M) {  // the credit this layer's state receives from the layer above
@@ -254,7 +265,7 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
         #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) el[i] = hl[i] - p.first[i];
       } else {
-        const T* __restrict below = h + (l - 1) * S;
+        const T* __restrict below = h + (l - 1) * D;
         #pragma GCC ivdep
         for (int64_t i = 0; i < S; ++i) act[i] = phi<T, ACT>(below[i]);
         mm(act.data(), p.incoming_t + l * W * W, passed.data());
@@ -267,8 +278,8 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
       if constexpr (RECORD) {
         // four batch sums, each over `lanes` partial sums so that they vectorise
         constexpr int lanes = kVecBytes / sizeof(T);
-        const T* __restrict ml = mult + l * S;
-        const T* __restrict adj = p.adjoint + l * S;
+        const T* __restrict ml = mult + l * D;
+        const T* __restrict adj = p.adjoint + l * D;
         T c2[lanes] = {}, e2[lanes] = {}, m2[lanes] = {}, ca[lanes] = {};
         int64_t i = 0;
         for (; i + lanes <= S; i += lanes) {
@@ -327,6 +338,35 @@ bool dispatch(int64_t act, const Problem<T>& p, T* h, T* err, T* mult, Sums<T> s
          run_width<T, 0, RECORD>(act, p, h, err, mult, sums);
 }
 
+// Cores this process may run on, and how many the kernel's calls in flight hold: a call
+// takes the free ones (at least one), so that one run alone uses every core while calls that
+// run side by side (rules on separate devices) take one each instead of crowding them.
+std::atomic<int> cores_held{0};
+
+int usable_cores() {  // at most PCVIZ_KERNEL_THREADS when set
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = std::max(1, CPU_COUNT(&set));
+  const char* cap = std::getenv("PCVIZ_KERNEL_THREADS");
+  if (cap != nullptr && std::atoi(cap) > 0) cores = std::min(cores, std::atoi(cap));
+  return cores;
+}
+
+constexpr int64_t kMinRows = 8;  // fewer rows per part than this are not worth a thread
+
+// `threads` > 0: that many parts (a program laid over several devices gives each device's
+// calls its share of the cores); 0: the cores no other call holds
+int batch_parts(int64_t B, int64_t threads) {
+  static const int cores = usable_cores();
+  int parts = threads > 0 ? static_cast<int>(std::min<int64_t>(threads, cores))
+                          : std::max(1, cores - cores_held.load());
+  parts = static_cast<int>(std::min<int64_t>(parts, std::max<int64_t>(1, B / kMinRows)));
+  cores_held += parts;
+  return parts;
+}
+
+void release_cores(int parts) { cores_held -= parts; }
+
 template <ffi::DataType DT, bool RECORD>
 ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0,
                  ffi::Buffer<DT> incoming, ffi::Buffer<DT> w_out, ffi::Buffer<DT> y,
@@ -337,7 +377,7 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
                  ffi::ResultBuffer<DT> credit_against_adjoint, ffi::ResultBuffer<DT> loss,
                  ffi::ResultBuffer<DT> adjoint_sq,
                  int64_t steps, int64_t activation, bool skip, double scale_hidden,
-                 double scale_out) {
+                 double scale_out, int64_t threads) {
   using T = ffi::NativeType<DT>;
   const auto dims = h0.dimensions();
   if (dims.size() != 3 || w_out.dimensions().size() != 2)
@@ -355,7 +395,7 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
   const T* sc = scalars.typed_data();
   Problem<T> p{s, first.typed_data(), in, incoming_t.data(), wo, w_out_t.data(), y.typed_data(),
                nullptr, sc[0], sc[1], sc[2], T(scale_hidden),
-               T(scale_out), skip, steps};
+               T(scale_out), skip, steps, s.B * s.N};
   T* h = h_out->typed_data();
   T* err = err_out->typed_data();
   T* mult = mult_out->typed_data();
@@ -367,8 +407,48 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
                adjoint_sq->typed_data()};
   std::vector<T> adjoint(RECORD ? size : 0);
   p.adjoint = adjoint.data();
-  if (!dispatch<T, RECORD>(activation, p, h, err, mult, sums))
+  if (activation < kLinear || activation > kGelu)
     return ffi::Error::InvalidArgument("pcviz_infer: unknown activation");
+  // The samples of a batch are independent during inference: the batch's rows are split
+  // into parts, one thread each (batch_parts).
+  const int parts = batch_parts(s.B, threads);
+  const int64_t rows = (s.B + parts - 1) / parts;
+  const int64_t per_step = steps * M, sum_sizes[6] = {per_step, per_step, per_step, per_step,
+                                                      steps, M};
+  std::vector<std::vector<T>> part_sums((parts - 1) * 6);
+  std::vector<std::thread> helpers;
+  auto part = [&](int k) {
+    const int64_t b0 = k * rows, b1 = std::min(s.B, b0 + rows);
+    Problem<T> q = p;
+    q.s.B = b1 - b0;
+    q.first = p.first + b0 * N;
+    q.y = p.y + b0 * K;
+    q.adjoint = p.adjoint + (RECORD ? b0 * N : 0);
+    Sums<T> mine = sums;
+    if (k > 0 && RECORD) {
+      T** fields[6] = {&mine.credit_sq, &mine.error_sq, &mine.multiplier_sq,
+                       &mine.credit_against_adjoint, &mine.loss, &mine.adjoint_sq};
+      for (int f = 0; f < 6; ++f) {
+        auto& buffer = part_sums[(k - 1) * 6 + f];
+        buffer.assign(sum_sizes[f], T(0));
+        *fields[f] = buffer.data();
+      }
+    }
+    dispatch<T, RECORD>(activation, q, h + b0 * N, err + b0 * N, mult + b0 * N, mine);
+  };
+  for (int k = 1; k < parts; ++k) helpers.emplace_back(part, k);
+  part(0);
+  for (auto& helper : helpers) helper.join();
+  release_cores(parts);
+  if (RECORD) {  // the batch sums: part 0's, plus the other parts'
+    T* totals[6] = {sums.credit_sq, sums.error_sq, sums.multiplier_sq,
+                    sums.credit_against_adjoint, sums.loss, sums.adjoint_sq};
+    for (int k = 1; k < parts; ++k)
+      for (int f = 0; f < 6; ++f) {
+        const auto& buffer = part_sums[(k - 1) * 6 + f];
+        for (int64_t i = 0; i < sum_sizes[f]; ++i) totals[f][i] += buffer[i];
+      }
+  }
   return ffi::Error::Success();
 }
 
@@ -383,7 +463,7 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
       .Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>()                  \
       .Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>().Ret<ffi::Buffer<DT>>()                  \
       .Attr<int64_t>("steps").Attr<int64_t>("activation").Attr<bool>("skip")                 \
-      .Attr<double>("scale_hidden").Attr<double>("scale_out")
+      .Attr<double>("scale_hidden").Attr<double>("scale_out").Attr<int64_t>("threads")
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(PcvizInferF32, (Infer<ffi::DataType::F32, false>),
                               PCVIZ_BIND(ffi::DataType::F32));
