@@ -45,6 +45,8 @@ class _Scale(NamedTuple):
     transform: Callable[[np.ndarray], np.ndarray]
     line_color: str
     ticks: dict | None = None
+    shows_values: bool = True
+    """Whether the colours are the values themselves (`transform` is the identity)."""
 
 
 def _scale(arrays: list[np.ndarray], quantity: str, log: bool, zmax: float | None) -> _Scale:
@@ -59,6 +61,7 @@ def _scale(arrays: list[np.ndarray], quantity: str, log: bool, zmax: float | Non
     return _Scale(
         low, high, "Viridis", f"{name}<br>{symbol}<br>(log scale)",
         lambda v: np.log10(np.maximum(v, floor)), "white", log_colorbar(low, high),
+        shows_values=False,
     )
 
 
@@ -70,12 +73,17 @@ def _checked(rule: str, values: np.ndarray) -> np.ndarray:
 
 
 def _panel(fig: go.Figure, col: int, rule: str, arr: np.ndarray, scale: _Scale, what: str) -> None:
+    """One rule's heatmap, in float32 (what a screen shows; half the page's data), with the
+    values for the hover text carried beside the colours only where they differ (log)."""
     steps, rows = arr.shape
+    shown = "%{z:.3g}" if scale.shows_values else "%{customdata:.3g}"
     fig.add_trace(
         go.Heatmap(
-            x=np.arange(1, steps + 1), y=np.arange(1, rows + 1), z=scale.transform(arr).T,
-            customdata=arr.T, coloraxis="coloraxis", name=label(rule),
-            hovertemplate=f"step %{{x}}<br>layer %{{y}}<br>{what} %{{customdata:.3g}}"
+            x=np.arange(1, steps + 1), y=np.arange(1, rows + 1),
+            z=scale.transform(arr).T.astype(np.float32),
+            customdata=None if scale.shows_values else arr.T.astype(np.float32),
+            coloraxis="coloraxis", name=label(rule),
+            hovertemplate=f"step %{{x}}<br>layer %{{y}}<br>{what} {shown}"
             f"<extra>{label(rule)}</extra>",
         ),
         row=1, col=col,
