@@ -8,12 +8,13 @@ import time
 from pcviz import ModelConfig, RuleConfig, TrainConfig
 from pcviz.service import (
     LiveRun,
+    _client,
+    _spare,
     find_live_run,
     new_live_run_id,
     open_live_run,
     start_spare_runs,
 )
-from pcviz.service import _client, _spare
 from pcviz.store import open_store
 
 SMALL = (ModelConfig(depth=4, width=8), RuleConfig(),
