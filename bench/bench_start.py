@@ -1,0 +1,75 @@
+"""A new live run's start, on a fresh actor against one taken from the spare runs.
+
+    python bench/bench_start.py            # 3 runs each way, interleaved
+    python bench/bench_start.py --runs 5
+
+How: the run service on a local cluster (as the dashboard starts it), a store in a temporary
+folder. Each run opens (`open_live_run`), waits for its first view (the session built), is set
+playing, and the time until its first training step is in its view is measured, on a fresh
+actor (a new run id: a worker process starts, imports the engine, opens the store, draws the
+data) and on a spare (`new_live_run_id`, a worker started ahead with that work done), one
+after the other; each spare is given 8 s to stand by again, as between two visitors. The
+page's own drawing comes on top (bench/bench_lecture.py measures Play to the first heatmap
+in the browser).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _first_step(run_id: str, configs) -> tuple[float, float]:
+    from pcviz import service
+
+    start = time.perf_counter()
+    client = service.open_live_run(run_id, *configs)
+    client.view(timeout=120)
+    built = time.perf_counter() - start
+    client.control(play=True)
+    while (view := client.view()) is None or view.step_count == 0:
+        time.sleep(0.02)
+    stepped = time.perf_counter() - start
+    client.close()
+    return built, stepped
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PCVIZ_STORE", str(Path(tempfile.mkdtemp()) / "runs.sqlite"))
+    from pcviz import service
+    from pcviz.config import decode
+    from pcviz.store import new_run_id
+
+    service.ensure()
+    model, rule, train, _ = decode({"depth": "6", "width": "16"})
+    configs = (model, rule, train)
+    service.start_spare_runs()
+    time.sleep(8)
+    times: dict[str, list[tuple[float, float]]] = {"a fresh actor": [], "a spare run": []}
+    for _ in range(args.runs):
+        times["a fresh actor"].append(_first_step(new_run_id(), configs))
+        times["a spare run"].append(_first_step(service.new_live_run_id(), configs))
+        time.sleep(8)
+    print(f"machine: {os.cpu_count()} CPUs, load average "
+          + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+    print(f"open -> built -> first training step (depth 6, width 16; {args.runs} runs each):")
+    for kind, pairs in times.items():
+        built = ", ".join(f"{b:.2f}" for b, _ in pairs)
+        stepped = ", ".join(f"{s:.2f}" for _, s in pairs)
+        median = statistics.median(s for _, s in pairs)
+        print(f"  {kind:14s} built after {built} s; first step after {stepped} s "
+              f"(median {median:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
