@@ -6,22 +6,11 @@ from __future__ import annotations
 import threading
 import time
 
-from pcviz import ModelConfig, RuleConfig, TrainConfig
+from _runs import SMALL
+from _runs import wait_for as _wait
+
 from pcviz.service import LiveRun, find_live_run, open_live_run
 from pcviz.store import new_run_id, open_store
-
-SMALL = (ModelConfig(depth=4, width=8), RuleConfig(),
-         TrainConfig(batch_size=16, dataset="spirals"))
-
-
-def _wait(predicate, timeout=60.0, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
 
 
 def test_a_live_run_trains_is_recorded_and_a_second_client_reattaches(run_service):

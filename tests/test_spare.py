@@ -3,7 +3,8 @@ takes one; nothing stored before then; ended when nobody takes them."""
 
 from __future__ import annotations
 
-import time
+from _runs import SMALL
+from _runs import wait_for as _wait
 
 from pcviz import ModelConfig, RuleConfig, TrainConfig
 from pcviz.service import (
@@ -16,19 +17,6 @@ from pcviz.service import (
     start_spare_runs,
 )
 from pcviz.store import open_store
-
-SMALL = (ModelConfig(depth=4, width=8), RuleConfig(),
-         TrainConfig(batch_size=16, dataset="spirals"))
-
-
-def _wait(predicate, timeout=60.0, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
 
 
 def test_a_spare_stores_nothing_until_configured_then_is_a_run_like_any(tmp_path):
