@@ -169,13 +169,13 @@ def open_live_run(run_id: str, model: ModelConfig, rule: RuleConfig, train: Trai
 
     store_url = store_url or default_store_url()
     found = find_live_run(run_id)
-    if found is not None:  # a spare takes its configuration; a built run ignores it
-        found.handle.configure.remote(model, rule, train, store_url=store_url,
-                                      restore=restore, idle=idle)
-        return found
-    handle = _actor().options(
+    handle = found.handle if found is not None else _actor().options(
         name=actor_name(run_id), namespace=_cluster.NAMESPACE, lifetime="detached",
         get_if_exists=True,
     ).remote(run_id, model, rule, train, store_url=store_url,
              restore=restore, idle=idle, settings=_settings())
+    # A spare (found, or created by another page just before: `get_if_exists` then returns
+    # it as it is) takes this configuration; a run built with one ignores it.
+    handle.configure.remote(model, rule, train, store_url=store_url, restore=restore,
+                            idle=idle)
     return LiveRunClient(run_id, handle)
