@@ -8,7 +8,8 @@ folder. Each run opens (`open_live_run`), waits for its first view (the session 
 playing, and the time until its first training step is in its view is measured, on a fresh
 actor (a new run id: a worker process starts, imports the engine, opens the store, draws the
 data) and on a spare (`new_live_run_id`, a worker started ahead with that work done), one
-after the other; each spare is given 8 s to stand by again, as between two visitors. The
+after the other, for the default configuration (which a spare builds ahead) and another;
+each spare is given 8 s to stand by again, as between two visitors. The
 page's own drawing comes on top (bench/bench_lecture.py measures Play to the first heatmap
 in the browser).
 """
@@ -51,23 +52,26 @@ def main(argv=None) -> None:
     from pcviz.store import new_run_id
 
     service.ensure()
-    model, rule, train, _ = decode({"depth": "6", "width": "16"})
-    configs = (model, rule, train)
     service.start_spare_runs()
     time.sleep(8)
-    times: dict[str, list[tuple[float, float]]] = {"a fresh actor": [], "a spare run": []}
-    for _ in range(args.runs):
-        times["a fresh actor"].append(_first_step(new_run_id(), configs))
-        times["a spare run"].append(_first_step(service.new_live_run_id(), configs))
-        time.sleep(8)
+    times: dict[str, list[tuple[float, float]]] = {}
+    for name, address in (("default", {}), ("depth 6, width 16", {"depth": "6", "width": "16"})):
+        configs = decode(address)[:3]
+        for _ in range(args.runs):
+            times.setdefault(f"{name}, a fresh actor", []).append(
+                _first_step(new_run_id(), configs))
+            times.setdefault(f"{name}, a spare run", []).append(
+                _first_step(service.new_live_run_id(), configs))
+            time.sleep(8)
     print(f"machine: {os.cpu_count()} CPUs, load average "
           + " ".join(f"{x:.1f}" for x in os.getloadavg()))
-    print(f"open -> built -> first training step (depth 6, width 16; {args.runs} runs each):")
+    print(f"open -> built -> first training step ({args.runs} runs each; a spare builds the "
+          "default configuration's run ahead):")
     for kind, pairs in times.items():
         built = ", ".join(f"{b:.2f}" for b, _ in pairs)
         stepped = ", ".join(f"{s:.2f}" for _, s in pairs)
         median = statistics.median(s for _, s in pairs)
-        print(f"  {kind:14s} built after {built} s; first step after {stepped} s "
+        print(f"  {kind:33s} built after {built} s; first step after {stepped} s "
               f"(median {median:.2f} s)")
 
 

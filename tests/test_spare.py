@@ -25,12 +25,30 @@ def test_a_spare_stores_nothing_until_configured_then_is_a_run_like_any(tmp_path
     try:
         assert spare.session is None and not spare._built.is_set()
         assert open_store(store_url).get("spare0test") is None  # nothing written yet
+        spare._preparing.wait(120)
+        prepared = spare._prepared
         spare.configure(*SMALL, store_url=store_url)
         spare.configure(ModelConfig(depth=9), RuleConfig(), TrainConfig())  # ignored: built
+        assert spare.session is not prepared  # built ahead for the default configuration
         view = spare.control(step=2)
         assert view.step_count == 2 and view.model_config.depth == 4
         assert view.train_config.dataset == "spirals"
         _wait(lambda: (r := open_store(store_url).get("spare0test")) and r.step == 2)
+    finally:
+        spare.close()
+
+
+def test_a_spare_builds_the_default_run_ahead_and_a_default_run_takes_it(tmp_path):
+    store_url = str(tmp_path / "runs.sqlite")
+    spare = LiveRun("spare3test", store_url=store_url, idle=600)
+    try:
+        assert spare._preparing.wait(120)
+        prepared = spare._prepared
+        assert prepared is not None and prepared.step_count == 0
+        spare.configure(*_spare.default_configs(), store_url=store_url)
+        assert spare.session is prepared and spare._prepared is None
+        assert spare._compiled_ahead and spare._lean.wait(10) and spare._evaluable.wait(10)
+        assert spare.control(step=1).step_count == 1
     finally:
         spare.close()
 

@@ -104,20 +104,6 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
         else:
             self._configure(model, rule, train, restore=restore)
 
-    def configure(self, model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
-                  store_url: str | None = None, restore: bool = True,
-                  idle: float | None = None) -> None:
-        """Give a spare run (started without a configuration) its configuration and build
-        it, as the constructor would have; nothing for a run that has one."""
-        with self._configuring:
-            if self._built.is_set() or self._closing.is_set():
-                return
-            if idle is not None:
-                self.idle = float(idle)
-            if store_url != self._store_url:
-                self._store_url, self._store = store_url, self._open_store(store_url)
-            self._configure(model, rule, train, restore=restore)
-
     def _configure(self, model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
                    restore: bool) -> None:
         self.configs = (model, rule, train)
@@ -135,8 +121,11 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
 
         model, rule, train = self.configs
         try:
-            data = load_dataset(train.dataset, seed=train.seed)
-            self.session = Session(model, rule, train, dataset=data)
+            self.session = self._prepared_session(self.configs)  # a spare's, built ahead
+            self._compiled_ahead = self.session is not None
+            if self.session is None:
+                data = load_dataset(train.dataset, seed=train.seed)
+                self.session = Session(model, rule, train, dataset=data)
         except (ValueError, RuntimeError, MemoryError) as err:
             self.error = failure_message(err)
             return

@@ -6,10 +6,12 @@ never reuses one that ran tasks). Starting one costs about 3 s on a 2-core machi
 worker (0.5 s), `pcviz` with JAX and Equinox (1 s), the store's SQL layer (0.4 s), the data
 set (0.4 s), all before the run's own network and first step (1 s). So the service keeps
 `spare_runs()` actors standing by, each under an id of its own (`run-<id>`, like any run),
-with those imports done, the store open and the default data set drawn. A page that needs a
-new run takes a spare's id (`take_spare`) and gives it its configuration
-(`LiveRun.configure`); the pool then starts the next spare. A spare nobody takes ends after
-`SPARE_SECONDS`; it has written nothing to the store.
+with those imports done, the store open and the default data set drawn; then, in the
+background, it builds the default run's session and compiles its programs (a new visitor's
+first run is the default one). A page that needs a new run takes a spare's id
+(`new_live_run_id`) and gives it its configuration (`LiveRun.configure`); the default
+configuration takes the session built ahead. The pool then starts the next spare. A spare
+nobody takes ends after `SPARE_SECONDS`; it has written nothing to the store.
 
 `RunStandBy` is the actor's side (a base class of `LiveRun`); the pool is in `_client`.
 """
@@ -19,6 +21,12 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from typing import TYPE_CHECKING, Any
+
+from ..config import ModelConfig, RuleConfig, TrainConfig
+
+if TYPE_CHECKING:
+    from ..train import Session
 
 SPARE_RUNS = 1
 """Spare live runs kept standing by (`PCVIZ_SPARE_RUNS` changes it; 0: none)."""
@@ -27,6 +35,9 @@ SPARE_SECONDS = 600.0
 after half of it)."""
 CONFIGURE_WAIT = 90.0
 """Longest a page's call on a spare waits for the spare's configuration to arrive."""
+PREPARE_WAIT = 30.0
+"""Longest a spare given the default configuration waits for the session it is building
+ahead for it (building another would take as long)."""
 
 
 def spare_runs() -> int:
@@ -40,7 +51,6 @@ def preload() -> None:
     process's cache), so that a run built here later skips that work."""
     import jax
 
-    from ..config import ModelConfig, RuleConfig, TrainConfig  # noqa: F401
     from ..data import load_dataset
     from ..store import open_store  # noqa: F401
     from ..train import Session  # noqa: F401
@@ -50,21 +60,88 @@ def preload() -> None:
     load_dataset(train.dataset, seed=train.seed)
 
 
+def default_configs() -> tuple[ModelConfig, RuleConfig, TrainConfig]:
+    """The configuration of a new visitor's first run."""
+    return ModelConfig(), RuleConfig(), TrainConfig()
+
+
+def prepare_default() -> Session:
+    """The default run's session, built, with every program a live run compiles
+    (`pcviz.service.warm_up`) traced and compiled in this process."""
+    from ..data import load_dataset
+    from ..train import Session
+    from ._warm import warm_up
+
+    model, rule, train = default_configs()
+    data = load_dataset(train.dataset, seed=train.seed)
+    warm_up(model, rule, train, dataset=data)
+    return Session(model, rule, train, dataset=data)
+
+
 class RunStandBy:
     """A live run started without a configuration: it waits, preloaded, for `configure`
     (see the module docstring). `LiveRun` sets `_built` (once the run has its session or
-    its error) and `_closing`."""
+    its error), `_closing`, `idle` and the store, and builds the run (`_configure`)."""
 
     _built: threading.Event
     _closing: threading.Event
     _configuring: threading.Lock
+    idle: float
+    _store_url: str | None
+    _store: Any
+
+    def configure(self, model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
+                  store_url: str | None = None, restore: bool = True,
+                  idle: float | None = None) -> None:
+        """Give a spare run (started without a configuration) its configuration and build
+        it, as the constructor would have; nothing for a run that has one."""
+        with self._configuring:
+            if self._built.is_set() or self._closing.is_set():
+                return
+            if idle is not None:
+                self.idle = float(idle)
+            if store_url != self._store_url:
+                self._store_url, self._store = store_url, self._open_store(store_url)
+            self._configure(model, rule, train, restore=restore)
+
+    def _open_store(self, url: str | None) -> Any:
+        raise NotImplementedError  # `RunRecording`'s
+
+    def _configure(self, model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
+                   restore: bool) -> None:
+        raise NotImplementedError  # `LiveRun`'s
+
+    _prepared: Session | None = None
+    _preparing: threading.Event | None = None  # set once the default session is built
 
     def _stand_by(self) -> None:
-        """Preload, then end this actor if no page configures it within `SPARE_SECONDS`."""
+        """Preload; then, in the background, build the default run's session; end this
+        actor if no page configures it within `SPARE_SECONDS`."""
         # a spare that could not preload still builds when configured
         with contextlib.suppress(Exception):
             preload()
+        self._preparing = threading.Event()
+        threading.Thread(target=self._prepare, name="pcviz-spare-prepare", daemon=True).start()
         threading.Thread(target=self._end_if_untaken, name="pcviz-spare", daemon=True).start()
+
+    def _prepare(self) -> None:
+        try:
+            self._prepared = prepare_default()
+        except Exception:  # the run builds its own session when configured
+            pass
+        finally:
+            if self._preparing is not None:
+                self._preparing.set()
+
+    def _prepared_session(self, configs: tuple[ModelConfig, RuleConfig, TrainConfig]
+                          ) -> Session | None:
+        """The session built ahead, when `configs` is the default configuration (waiting
+        for it at most `PREPARE_WAIT` s); else `None`. Taken once."""
+        if self._preparing is None or configs != default_configs():
+            return None
+        self._preparing.wait(PREPARE_WAIT)
+        prepared, self._prepared = self._prepared, None
+        return prepared
 
     def _end_if_untaken(self) -> None:
         if self._built.wait(SPARE_SECONDS):

@@ -73,6 +73,8 @@ class RunWarmUp:
     """The training step without telemetry is compiled."""
     _evaluable: threading.Event
     """The evaluation and the alignment with BP are compiled."""
+    _compiled_ahead: bool = False
+    """The session came built, with every program compiled in this process (a spare's)."""
 
     def _warm_up(self) -> None:
         """Compile the run's recording training step on a throw-away copy while the visitor
@@ -82,7 +84,7 @@ class RunWarmUp:
         that none of them compiles later while holding the session (which would stop this
         run's training for seconds while the other runs train)."""
         session = self.session
-        if session is None or self.error is not None:
+        if session is None or self.error is not None or self._compiled_ahead:
             self._lean.set()
             self._evaluable.set()
             return
