@@ -30,6 +30,7 @@ def test_a_spare_stores_nothing_until_configured_then_is_a_run_like_any(tmp_path
         spare.configure(*SMALL, store_url=store_url)
         spare.configure(ModelConfig(depth=9), RuleConfig(), TrainConfig())  # ignored: built
         assert spare.session is not prepared  # built ahead for the default configuration
+        assert spare._abandoned.is_set() and spare._prepared is None
         view = spare.control(step=2)
         assert view.step_count == 2 and view.model_config.depth == 4
         assert view.train_config.dataset == "spirals"

@@ -65,17 +65,21 @@ def default_configs() -> tuple[ModelConfig, RuleConfig, TrainConfig]:
     return ModelConfig(), RuleConfig(), TrainConfig()
 
 
-def prepare_default() -> Session:
+def prepare_default(abandoned: threading.Event) -> Session | None:
     """The default run's session, built, with every program a live run compiles
-    (`pcviz.service.warm_up`) traced and compiled in this process."""
+    (`pcviz.service.warm_up`) traced and compiled in this process; `None` once `abandoned`
+    is set (checked between the programs: a spare given another configuration stops)."""
     from ..data import load_dataset
     from ..train import Session
-    from ._warm import warm_up
+    from ._warm import PROGRAMS, warm_up
 
     model, rule, train = default_configs()
     data = load_dataset(train.dataset, seed=train.seed)
-    warm_up(model, rule, train, dataset=data)
-    return Session(model, rule, train, dataset=data)
+    for program in PROGRAMS:
+        if abandoned.is_set():
+            return None
+        warm_up(model, rule, train, dataset=data, programs=(program,))
+    return None if abandoned.is_set() else Session(model, rule, train, dataset=data)
 
 
 class RunStandBy:
@@ -113,6 +117,7 @@ class RunStandBy:
 
     _prepared: Session | None = None
     _preparing: threading.Event | None = None  # set once the default session is built
+    _abandoned: threading.Event | None = None  # set when given another configuration
 
     def _stand_by(self) -> None:
         """Preload; then, in the background, build the default run's session; end this
@@ -120,13 +125,14 @@ class RunStandBy:
         # a spare that could not preload still builds when configured
         with contextlib.suppress(Exception):
             preload()
-        self._preparing = threading.Event()
+        self._preparing, self._abandoned = threading.Event(), threading.Event()
         threading.Thread(target=self._prepare, name="pcviz-spare-prepare", daemon=True).start()
         threading.Thread(target=self._end_if_untaken, name="pcviz-spare", daemon=True).start()
 
     def _prepare(self) -> None:
         try:
-            self._prepared = prepare_default()
+            if self._abandoned is not None:
+                self._prepared = prepare_default(self._abandoned)
         except Exception:  # the run builds its own session when configured
             pass
         finally:
@@ -137,7 +143,11 @@ class RunStandBy:
                           ) -> Session | None:
         """The session built ahead, when `configs` is the default configuration (waiting
         for it at most `PREPARE_WAIT` s); else `None`. Taken once."""
-        if self._preparing is None or configs != default_configs():
+        if self._preparing is None or self._abandoned is None:
+            return None
+        if configs != default_configs():
+            self._abandoned.set()  # it stops between two programs; nobody will take it
+            self._prepared = None
             return None
         self._preparing.wait(PREPARE_WAIT)
         prepared, self._prepared = self._prepared, None
