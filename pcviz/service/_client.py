@@ -110,20 +110,26 @@ _spares: list[_Spare] = []
 _spares_lock = threading.Lock()
 
 
+def _drop_stale_spares() -> None:
+    """Forget the spares the pool has held for half of `SPARE_SECONDS` (they end on their
+    own); the caller holds `_spares_lock`."""
+    now = time.monotonic()
+    _spares[:] = [s for s in _spares if now - s.started < SPARE_SECONDS / 2]
+
+
 def start_spare_runs() -> None:
     """Start spare runs until `spare_runs()` stand by (the cluster must be up); those the
     pool has held for half of `SPARE_SECONDS` are dropped (they end on their own)."""
     from ..store import default_store_url, new_run_id
 
     with _spares_lock:
-        now = time.monotonic()
-        _spares[:] = [s for s in _spares if now - s.started < SPARE_SECONDS / 2]
+        _drop_stale_spares()
         while len(_spares) < spare_runs():
             run_id = new_run_id()
             handle = _actor().options(
                 name=actor_name(run_id), namespace=_cluster.NAMESPACE, lifetime="detached",
             ).remote(run_id, store_url=default_store_url(), settings=_settings())
-            _spares.append(_Spare(run_id, handle, now))
+            _spares.append(_Spare(run_id, handle, time.monotonic()))
 
 
 def new_live_run_id() -> str:
@@ -134,10 +140,8 @@ def new_live_run_id() -> str:
     if not _cluster.ready(0) or spare_runs() == 0:
         return new_run_id()
     with _spares_lock:
-        now = time.monotonic()
-        fresh = [s for s in _spares if now - s.started < SPARE_SECONDS / 2]
-        taken = fresh.pop(0) if fresh else None
-        _spares[:] = fresh
+        _drop_stale_spares()
+        taken = _spares.pop(0) if _spares else None
     start_spare_runs()
     return taken.run_id if taken is not None else new_run_id()
 
