@@ -39,17 +39,30 @@ def test_a_spare_stores_nothing_until_configured_then_is_a_run_like_any(tmp_path
         spare.close()
 
 
-def test_a_spare_builds_the_default_run_ahead_and_a_default_run_takes_it(tmp_path):
+def test_a_spare_builds_its_configuration_ahead_and_a_run_of_it_takes_that_session(tmp_path):
     store_url = str(tmp_path / "runs.sqlite")
-    spare = LiveRun("spare3test", store_url=store_url, idle=600)
+    spare = LiveRun("spare3test", store_url=store_url, idle=600, ahead=SMALL)
     try:
         assert spare._preparing.wait(120)
         prepared = spare._prepared
         assert prepared is not None and prepared.step_count == 0
-        spare.configure(*_spare.default_configs(), store_url=store_url)
+        assert prepared.train_config == SMALL[2]
+        spare.configure(*SMALL, store_url=store_url)
         assert spare.session is prepared and spare._prepared is None
         assert spare._compiled_ahead and spare._lean.wait(10) and spare._evaluable.wait(10)
         assert spare.control(step=1).step_count == 1
+    finally:
+        spare.close()
+
+
+def test_a_spare_configured_while_building_ahead_waits_for_that_session(tmp_path):
+    store_url = str(tmp_path / "runs.sqlite")
+    spare = LiveRun("spare4test", store_url=store_url, idle=600, ahead=SMALL)
+    try:
+        assert not spare._preparing.is_set()  # still building (it compiles three programs)
+        spare.configure(*SMALL, store_url=store_url)
+        assert spare._preparing.is_set() and spare._compiled_ahead
+        assert spare.session.train_config == SMALL[2]
     finally:
         spare.close()
 
@@ -68,10 +81,12 @@ def test_an_untaken_spare_ends_and_a_closed_one_at_once(tmp_path, monkeypatch):
 def test_a_new_run_takes_a_standing_spare_and_the_pool_refills(run_service, monkeypatch):
     monkeypatch.setenv("PCVIZ_SPARE_RUNS", "1")
     monkeypatch.setattr(_client, "_spares", [])
+    monkeypatch.setattr(_client, "_plan", [])
+    monkeypatch.setattr(_client, "REFILL_SECONDS", 0)
     start_spare_runs()
     standing = _client._spares[0].run_id
     _wait(lambda: find_live_run(standing) is not None)
-    run_id = new_live_run_id()
+    run_id = new_live_run_id(SMALL)  # no spare built for it: the default one
     assert run_id == standing and len(_client._spares) == 1  # the next one is starting
     assert _client._spares[0].run_id != run_id
     before = find_live_run(run_id).handle._actor_id
@@ -82,6 +97,24 @@ def test_a_new_run_takes_a_standing_spare_and_the_pool_refills(run_service, monk
     assert open_store().get(run_id).config["model"]["depth"] == 4
     client.close()
     find_live_run(_client._spares[0].run_id).close()  # the refill ends too
+
+
+def test_the_pool_keeps_a_spare_for_each_configuration_of_its_plan(run_service, monkeypatch):
+    monkeypatch.setenv("PCVIZ_SPARE_RUNS", "1")
+    monkeypatch.setattr(_client, "_spares", [])
+    monkeypatch.setattr(_client, "_plan", [])
+    monkeypatch.setattr(_client, "REFILL_SECONDS", 0)
+    default = _spare.default_configs()
+    assert start_spare_runs(prepare=[default, SMALL, default]) == 2
+    built_for = {s.ahead == SMALL: s.run_id for s in _client._spares}
+    assert new_live_run_id(SMALL) == built_for[True]  # the one built for it
+    assert [s.ahead == SMALL for s in _client._spares].count(True) == 1  # refilled
+    assert new_live_run_id() == built_for[False]  # the default one
+    for spare in _client._spares:
+        _wait(lambda s=spare: find_live_run(s.run_id) is not None)
+        find_live_run(spare.run_id).close()
+    for run_id in built_for.values():
+        find_live_run(run_id).close()
 
 
 def test_without_spares_a_new_run_id_has_no_actor(run_service, monkeypatch):

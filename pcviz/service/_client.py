@@ -9,15 +9,17 @@ runs, started ahead (`pcviz.service._spare`), and keeps their pool full.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ..config import ModelConfig, RuleConfig, TrainConfig
 from . import _cluster
 from ._live import LiveRun, RunView, actor_name
-from ._spare import SPARE_SECONDS, spare_runs
+from ._spare import REFILL_SECONDS, SPARE_SECONDS, Configs, default_configs, spare_runs
 
 STEP_WAIT = 90.0
 """Longest wait for the batches of a Step (the first one compiles the run's programs)."""
@@ -104,10 +106,12 @@ class _Spare(NamedTuple):
     run_id: str
     handle: Any
     started: float  # time.monotonic()
+    ahead: Configs  # the configuration it builds ahead
 
 
 _spares: list[_Spare] = []
 _spares_lock = threading.Lock()
+_plan: list[Configs] = []  # what spares are built for (`start_spare_runs(prepare=...)`)
 
 
 def _drop_stale_spares() -> None:
@@ -117,32 +121,63 @@ def _drop_stale_spares() -> None:
     _spares[:] = [s for s in _spares if now - s.started < SPARE_SECONDS / 2]
 
 
-def start_spare_runs() -> None:
-    """Start spare runs until `spare_runs()` stand by (the cluster must be up); those the
-    pool has held for half of `SPARE_SECONDS` are dropped (they end on their own)."""
+def start_spare_runs(*, prepare: Sequence[Configs] | None = None) -> int:
+    """Start spare runs until `spare_runs()` stand by for each configuration of the plan
+    (the cluster must be up); those the pool has held for half of `SPARE_SECONDS` are
+    dropped (they end on their own). Returns how many stand by.
+
+    `prepare`: the configurations spares are built for, the default run's first (kept for
+    the spares started later; default: the default run's alone).
+    """
     from ..store import default_store_url, new_run_id
 
     with _spares_lock:
+        if prepare is not None:
+            _plan[:] = [c for i, c in enumerate(prepare) if c not in prepare[:i]]
         _drop_stale_spares()
-        while len(_spares) < spare_runs():
-            run_id = new_run_id()
-            handle = _actor().options(
-                name=actor_name(run_id), namespace=_cluster.NAMESPACE, lifetime="detached",
-            ).remote(run_id, store_url=default_store_url(), settings=_settings())
-            _spares.append(_Spare(run_id, handle, time.monotonic()))
+        for configs in _plan or [default_configs()]:
+            for _ in range(spare_runs() - sum(s.ahead == configs for s in _spares)):
+                run_id = new_run_id()
+                handle = _actor().options(
+                    name=actor_name(run_id), namespace=_cluster.NAMESPACE, lifetime="detached",
+                ).remote(run_id, store_url=default_store_url(), settings=_settings(),
+                          ahead=configs)
+                _spares.append(_Spare(run_id, handle, time.monotonic(), configs))
+        return len(_spares)
 
 
-def new_live_run_id() -> str:
-    """The id for a new live run: a spare run's (already started: `open_live_run` then only
-    configures it) when one stands by, else a new one. Starts the next spare."""
+def _take_spare(configs: Configs | None) -> _Spare | None:
+    """The pool's spare built for `configs`, else one built for the default run, else
+    `None`; the caller holds `_spares_lock`."""
+    for wanted in (configs, _plan[0] if _plan else default_configs()):
+        for index, spare in enumerate(_spares):
+            if spare.ahead == wanted:
+                return _spares.pop(index)
+    return None
+
+
+def _refill() -> None:
+    with contextlib.suppress(Exception):  # the cluster has gone: the next page starts one
+        start_spare_runs()
+
+
+def new_live_run_id(configs: Configs | None = None) -> str:
+    """The id for a new live run of `configs`: a spare run's (already started:
+    `open_live_run` then only configures it), built for `configs` when one stands by, else
+    a new id. Starts the next spare `REFILL_SECONDS` later."""
     from ..store import new_run_id
 
     if not _cluster.ready(0) or spare_runs() == 0:
         return new_run_id()
     with _spares_lock:
         _drop_stale_spares()
-        taken = _spares.pop(0) if _spares else None
-    start_spare_runs()
+        taken = _take_spare(configs)
+    if REFILL_SECONDS > 0:
+        refill = threading.Timer(REFILL_SECONDS, _refill)
+        refill.daemon = True
+        refill.start()
+    else:
+        _refill()
     return taken.run_id if taken is not None else new_run_id()
 
 

@@ -101,13 +101,24 @@ def background_priority() -> None:
     `BACKGROUND_NICE` and Linux's `SCHED_IDLE` policy (a nice-19 thread still takes about a
     third of a core from a nice-15 one; an idle-policy thread takes next to nothing). For a
     worker of its own that ends with its task: neither can be undone without privileges."""
-    lower_priority(BACKGROUND_NICE)
-    idle = getattr(os, "SCHED_IDLE", None)
-    if idle is None:
-        return
     for thread in _threads():
-        # a thread that has ended, or a refusal: its niceness stays
-        with contextlib.suppress(OSError):
+        _idle_thread(thread)
+
+
+def background_thread() -> None:
+    """Run the calling thread, and the threads it starts, only on what the cores leave over
+    (`background_priority` for one thread; not undone)."""
+    _idle_thread(0)
+
+
+def _idle_thread(thread: int) -> None:
+    """Thread `thread` (0: the calling one) at niceness `BACKGROUND_NICE` and Linux's
+    `SCHED_IDLE` policy where there is one."""
+    _lower_thread(thread, BACKGROUND_NICE)
+    idle = getattr(os, "SCHED_IDLE", None)
+    # a thread that has ended, or a refusal: its niceness stays
+    with contextlib.suppress(OSError):
+        if idle is not None:
             os.sched_setscheduler(thread, idle, os.sched_param(0))
 
 

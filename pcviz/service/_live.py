@@ -27,7 +27,7 @@ from ._run_record import FLUSH_SECONDS as FLUSH_SECONDS
 from ._run_record import Flushed, RunRecording
 from ._run_view import RunView, failure_message, idle_seconds, run_config
 from ._run_view import actor_name as actor_name
-from ._spare import CONFIGURE_WAIT, RunStandBy
+from ._spare import CONFIGURE_WAIT, Configs, RunStandBy
 from ._warm import EVAL_SAMPLES as EVAL_SAMPLES
 from ._warm import RunWarmUp
 
@@ -58,13 +58,15 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
     the run store (`None`: the default); `restore`, reopen from the store's latest
     checkpoint of this run; `idle`, seconds without a reader before the run is checkpointed
     and closed (default `idle_seconds()`); `settings`, `PCVIZ_*` environment
-    settings to apply in the worker (the dashboard's own).
+    settings to apply in the worker (the dashboard's own); `ahead`, the configuration whose
+    session a spare builds ahead (default: the default run's).
     """
 
     def __init__(self, run_id: str, model: ModelConfig | None = None,
                  rule: RuleConfig | None = None, train: TrainConfig | None = None, *,
                  store_url: str | None = None, restore: bool = False,
-                 idle: float | None = None, settings: dict[str, str] | None = None):
+                 idle: float | None = None, settings: dict[str, str] | None = None,
+                 ahead: Configs | None = None):
         from .._jaxcache import enable_compilation_cache
 
         os.environ.update(settings or {})  # the dashboard's PCVIZ_* settings, as it has them
@@ -100,7 +102,7 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
         self._store_url = store_url
         self._store = self._open_store(store_url)
         if model is None or rule is None or train is None:
-            self._stand_by()  # a spare: `configure` gives it its run
+            self._stand_by(ahead)  # a spare: `configure` gives it its run
         else:
             self._configure(model, rule, train, restore=restore)
 

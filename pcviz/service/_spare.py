@@ -5,13 +5,17 @@ A live run's actor is a process of its own, and Ray gives an actor a new worker 
 never reuses one that ran tasks). Starting one costs about 3 s on a 2-core machine: the
 worker (0.5 s), `pcviz` with JAX and Equinox (1 s), the store's SQL layer (0.4 s), the data
 set (0.4 s), all before the run's own network and first step (1 s). So the service keeps
-`spare_runs()` actors standing by, each under an id of its own (`run-<id>`, like any run),
-with those imports done, the store open and the default data set drawn; then, in the
-background, it builds the default run's session and compiles its programs (a new visitor's
-first run is the default one). A page that needs a new run takes a spare's id
-(`new_live_run_id`) and gives it its configuration (`LiveRun.configure`); the default
-configuration takes the session built ahead. The pool then starts the next spare. A spare
-nobody takes ends after `SPARE_SECONDS`; it has written nothing to the store.
+actors standing by, each under an id of its own (`run-<id>`, like any run), with those
+imports done, the store open and the default data set drawn; then, in the background, each
+builds one configuration's session and compiles its programs: `spare_runs()` build the
+default run's (a new visitor's first run), and as many build each lecture preset's
+(`start_spare_runs(prepare=...)`; those on the cores' leftovers only). A page that needs a
+new run takes the id of a spare built for its configuration, else of a default one
+(`new_live_run_id`), and gives it its configuration (`LiveRun.configure`): the configuration
+it was built for takes the session built ahead, another one builds its own. The pool starts
+the next spare of that kind `REFILL_SECONDS` later. A spare nobody takes ends after
+`SPARE_SECONDS`; it has written nothing to the store. Each spare is a worker process (about
+450 MB resident here): `PCVIZ_WARM_PRESETS=0` keeps the default run's alone.
 
 `RunStandBy` is the actor's side (a base class of `LiveRun`); the pool is in `_client`.
 """
@@ -21,22 +25,30 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..config import ModelConfig, RuleConfig, TrainConfig
+from ._cluster import background_thread
 
 if TYPE_CHECKING:
     from ..train import Session
+
+Configs = tuple[ModelConfig, RuleConfig, TrainConfig]
 
 SPARE_RUNS = 1
 """Spare live runs kept standing by (`PCVIZ_SPARE_RUNS` changes it; 0: none)."""
 SPARE_SECONDS = 600.0
 """A spare that no page took within this many seconds ends (the pool stops handing it out
 after half of it)."""
+REFILL_SECONDS = 10.0
+"""A spare taken is replaced this long after, so that the new worker's start (a few seconds
+of a core: imports, the store, the data) does not compete with the run just taken while it
+draws its first heatmap."""
 CONFIGURE_WAIT = 90.0
 """Longest a page's call on a spare waits for the spare's configuration to arrive."""
 PREPARE_WAIT = 30.0
-"""Longest a spare given the default configuration waits for the session it is building
+"""Longest a spare given a configuration of its plan waits for the session it is building
 ahead for it (building another would take as long)."""
 
 
@@ -60,26 +72,27 @@ def preload() -> None:
     load_dataset(train.dataset, seed=train.seed)
 
 
-def default_configs() -> tuple[ModelConfig, RuleConfig, TrainConfig]:
+def default_configs() -> Configs:
     """The configuration of a new visitor's first run."""
     return ModelConfig(), RuleConfig(), TrainConfig()
 
 
-def prepare_default(abandoned: threading.Event) -> Session | None:
-    """The default run's session, built, with every program a live run compiles
-    (`pcviz.service.warm_up`) traced and compiled in this process; `None` once `abandoned`
-    is set (checked between the programs: a spare given another configuration stops)."""
+def prepare_session(configs: Configs, *, stop: Callable[[], bool]) -> Session | None:
+    """The session of a run of `configs`, built, with every program a live run compiles
+    (`pcviz.service.warm_up`) traced and compiled in this process (and so in the persistent
+    compilation cache); `None` once `stop()` is true (asked between the programs: a spare
+    given another configuration stops)."""
     from ..data import load_dataset
     from ..train import Session
     from ._warm import PROGRAMS, warm_up
 
-    model, rule, train = default_configs()
+    model, rule, train = configs
     data = load_dataset(train.dataset, seed=train.seed)
     for program in PROGRAMS:
-        if abandoned.is_set():
+        if stop():
             return None
         warm_up(model, rule, train, dataset=data, programs=(program,))
-    return None if abandoned.is_set() else Session(model, rule, train, dataset=data)
+    return None if stop() else Session(model, rule, train, dataset=data)
 
 
 class RunStandBy:
@@ -115,37 +128,41 @@ class RunStandBy:
                    restore: bool) -> None:
         raise NotImplementedError  # `LiveRun`'s
 
+    ahead: Configs | None = None
+    """The configuration whose session this spare builds ahead (`None`: not a spare)."""
     _prepared: Session | None = None
-    _preparing: threading.Event | None = None  # set once the default session is built
-    _abandoned: threading.Event | None = None  # set when given another configuration
+    _preparing: threading.Event  # set once the session built ahead is ready (or failed)
+    _abandoned: threading.Event  # set when given another configuration
 
-    def _stand_by(self) -> None:
-        """Preload; then, in the background, build the default run's session; end this
-        actor if no page configures it within `SPARE_SECONDS`."""
+    def _stand_by(self, ahead: Configs | None = None) -> None:
+        """Preload; then, in the background, build the session of `ahead` (default: the
+        default run's); end this actor if no page configures it within `SPARE_SECONDS`."""
         # a spare that could not preload still builds when configured
         with contextlib.suppress(Exception):
             preload()
+        self.ahead = ahead or default_configs()
         self._preparing, self._abandoned = threading.Event(), threading.Event()
         threading.Thread(target=self._prepare, name="pcviz-spare-prepare", daemon=True).start()
         threading.Thread(target=self._end_if_untaken, name="pcviz-spare", daemon=True).start()
 
     def _prepare(self) -> None:
+        assert self.ahead is not None
+        if self.ahead != default_configs():  # a lecture preset: on the cores' leftovers
+            background_thread()
         try:
-            if self._abandoned is not None:
-                self._prepared = prepare_default(self._abandoned)
+            self._prepared = prepare_session(self.ahead, stop=self._abandoned.is_set)
         except Exception:  # the run builds its own session when configured
             pass
         finally:
-            if self._preparing is not None:
-                self._preparing.set()
+            self._preparing.set()
 
-    def _prepared_session(self, configs: tuple[ModelConfig, RuleConfig, TrainConfig]
-                          ) -> Session | None:
-        """The session built ahead, when `configs` is the default configuration (waiting
-        for it at most `PREPARE_WAIT` s); else `None`. Taken once."""
-        if self._preparing is None or self._abandoned is None:
+    def _prepared_session(self, configs: Configs) -> Session | None:
+        """The session built ahead, when `configs` is the one it was built for (waiting for
+        it at most `PREPARE_WAIT` s); else `None`, and the one built ahead is dropped.
+        Taken once."""
+        if self.ahead is None:  # not a spare
             return None
-        if configs != default_configs():
+        if configs != self.ahead:
             self._abandoned.set()  # it stops between two programs; nobody will take it
             self._prepared = None
             return None

@@ -3,11 +3,12 @@
 - `dataset`: `load_dataset` behind `st.cache_resource` (one read-only copy per server), for
   the pages that draw data.
 - `start_service`: starts the run service (`pcviz.service`) once per server, without
-  waiting, and then compiles the default live run on it (`pcviz.service.warm_up`), so that a
-  fresh server's first visitor does not wait for the compiler (nor for a run's worker to
-  start: it starts the spare runs, `pcviz.service.start_spare_runs`), then the configurations
-  registered with `warm_up_also` (`pcviz.ui` registers the lecture presets'); and resumes the
-  sweeps that a stopped server left running (`_sweep_jobs.start_resuming`).
+  waiting, and then the spare runs (`pcviz.service.start_spare_runs`), which build the
+  default live run and the configurations registered with `warm_up_also` (`pcviz.ui`
+  registers the lecture presets') ahead, compiled, so that a fresh server's first visitor
+  and a lecturer's Play wait neither for a worker to start nor for the compiler (without
+  spares, warm-up jobs compile them: `pcviz.service.warm_up`); and resumes the sweeps that a
+  stopped server left running (`_sweep_jobs.start_resuming`).
 """
 
 from __future__ import annotations
@@ -53,13 +54,15 @@ def _warm_default() -> None:
     lecture presets'), one after another (so that a lecturer's Play does not wait for the
     compiler), in the background: on the cores' leftovers, never before a visitor's run;
     `PCVIZ_WARM_PRESETS=0` compiles the default only (a replica whose cache another one
-    fills)."""
+    fills). The spare runs do it, each building those runs ahead (their compiles land in the
+    shared persistent cache too); without spares (`PCVIZ_SPARE_RUNS=0`), warm-up jobs."""
     if not service.ready(timeout=None):
         return
-    service.start_spare_runs()  # so that the first visitor's run starts at once
     configs = [(ModelConfig(), RuleConfig(), TrainConfig())]
     if os.environ.get("PCVIZ_WARM_PRESETS", "1") != "0":
         configs += [c for more in _MORE_WARM_UPS for c in more() if c not in configs]
+    if service.start_spare_runs(prepare=configs):  # the first visitor's run starts at once
+        return
     for model, rule, train in configs:
         try:
             service.submit(service.warm_up, model, rule, train, label="warm-up",

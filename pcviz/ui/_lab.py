@@ -92,7 +92,7 @@ def _choose_run(lab: LabState, model, rule, train) -> str:
                 return wanted
             lab.notice = (f"The run {wanted} has another configuration than the address's: "
                           "this is a new run with the address's configuration.")
-    return service.new_live_run_id()
+    return service.new_live_run_id((model, rule, train))
 
 
 def _connect(lab: LabState) -> None:
