@@ -16,7 +16,8 @@ Playwright (`/usr/bin/chromium`, no browser download), exactly as a visitor woul
    persistent cache (`~/.cache/pcviz/jax`).
 2. **Updates per second** (`--depth 32,128`; targets: >= 8 at depth 32, >= 2 at depth 128):
    `?depth=N` with the default rules (BP, PC, PC-ALM) and speed ("auto"); once the first
-   heatmap and the alignment plot are drawn (background compilation finished), count how far
+   heatmap and the alignment plot are drawn (background compilation finished), on a server
+   left `--settle` seconds to its start-up compiles (the spare runs'), count how far
    the step counter moves in the browser over `--seconds` (training steps per second a
    visitor sees), and how often it changes (page redraws per second).
 
@@ -81,6 +82,9 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=12.0, help="counting window")
     parser.add_argument("--rates-only", action="store_true",
                         help="skip the Play-to-first-heatmap measurements")
+    parser.add_argument("--settle", type=float, default=90.0,
+                        help="seconds the server is left to its start-up compiles before the "
+                             "updates per second are counted")
     args = parser.parse_args(argv)
     depths = [int(d) for d in args.depth.split(",")]
     from playwright.sync_api import sync_playwright
@@ -98,6 +102,7 @@ def main(argv=None) -> None:
             if not args.rates_only:
                 starts["first visitor after a restart (persistent cache)"] = \
                     play_to_heatmap(browser, url)
+            time.sleep(args.settle)  # the spare runs build the default run and the presets
             for depth in depths:
                 rates[depth] = updates_per_second(browser, f"{url}/?depth={depth}",
                                                   args.seconds)

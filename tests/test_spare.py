@@ -122,3 +122,44 @@ def test_without_spares_a_new_run_id_has_no_actor(run_service, monkeypatch):
     monkeypatch.setattr(_client, "_spares", [])
     run_id = new_live_run_id()
     assert find_live_run(run_id) is None and not _client._spares
+
+
+def _niceness(handle) -> set[int]:
+    """The niceness of every thread of an actor's process outside Linux's idle policy."""
+    import os
+
+    import ray
+
+    pid = ray.get(handle.__ray_call__.remote(lambda _: os.getpid()), timeout=60)
+    levels = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if os.sched_getscheduler(int(task)) != os.SCHED_IDLE:
+                levels.add(os.getpriority(os.PRIO_PROCESS, int(task)))
+        except OSError:  # the thread has ended
+            pass
+    return levels
+
+
+def test_a_spare_stands_by_below_playing_runs_and_its_run_returns_to_the_workers_level(
+        run_service, monkeypatch):
+    import os
+
+    from pcviz.service import _cluster
+
+    monkeypatch.setenv("PCVIZ_SPARE_RUNS", "1")
+    monkeypatch.setattr(_client, "_spares", [])
+    monkeypatch.setattr(_client, "_plan", [])
+    monkeypatch.setattr(_client, "REFILL_SECONDS", 0)
+    start_spare_runs()
+    run_id = _client._spares[0].run_id
+    handle = _wait(lambda: find_live_run(run_id)).handle
+    aside = _cluster.worker_nice() + _cluster.STEP_ASIDE
+    _wait(lambda: _niceness(handle) == {aside})  # standing by: below the runs that play
+    taken = new_live_run_id()
+    client = open_live_run(taken, *SMALL)
+    client.view(timeout=120)  # configured (it steps aside again after its first step)
+    expected = _cluster.worker_nice() if os.geteuid() == 0 else aside  # CAP_SYS_NICE: root's
+    assert taken == run_id and _niceness(handle) == {expected}
+    client.close()
+    find_live_run(_client._spares[0].run_id).close()

@@ -129,6 +129,19 @@ def step_aside() -> None:
     lower_priority(worker_nice() + STEP_ASIDE)
 
 
+def restore_priority() -> None:
+    """Bring this process's threads back to the workers' niceness (from `step_aside`'s), where
+    permitted (lowering a niceness needs `CAP_SYS_NICE`: elsewhere they stay); threads under
+    the idle policy (`background_thread`) are left alone. A spare run, which stands by
+    stepped aside, calls it when it becomes a visitor's run."""
+    idle = getattr(os, "SCHED_IDLE", None)
+    for thread in _threads():
+        with contextlib.suppress(OSError):  # not permitted, or the thread has ended
+            if (idle is None or os.sched_getscheduler(thread) != idle) and \
+                    os.getpriority(os.PRIO_PROCESS, thread) > worker_nice():
+                os.setpriority(os.PRIO_PROCESS, thread, worker_nice())
+
+
 def address() -> str:
     """The cluster to join (`RAY_ADDRESS`), or "local"."""
     return os.environ.get("RAY_ADDRESS", "").strip() or "local"

@@ -9,7 +9,8 @@ actors standing by, each under an id of its own (`run-<id>`, like any run), with
 imports done, the store open and the default data set drawn; then, in the background, each
 builds one configuration's session and compiles its programs: `spare_runs()` build the
 default run's (a new visitor's first run), and as many build each lecture preset's
-(`start_spare_runs(prepare=...)`; those on the cores' leftovers only). A page that needs a
+(`start_spare_runs(prepare=...)`). A spare stands by below the runs that play
+(`_cluster.step_aside`) and builds on the cores' leftovers only. A page that needs a
 new run takes the id of a spare built for its configuration, else of a default one
 (`new_live_run_id`), and gives it its configuration (`LiveRun.configure`): the configuration
 it was built for takes the session built ahead, another one builds its own. The pool starts
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..config import ModelConfig, RuleConfig, TrainConfig
-from ._cluster import background_thread
+from ._cluster import background_thread, restore_priority, step_aside
 
 if TYPE_CHECKING:
     from ..train import Session
@@ -106,6 +107,7 @@ class RunStandBy:
     idle: float
     _store_url: str | None
     _store: Any
+    _own_worker: bool  # a worker of its own (not a test's process): its priority is ours
 
     def configure(self, model: ModelConfig, rule: RuleConfig, train: TrainConfig, *,
                   store_url: str | None = None, restore: bool = True,
@@ -115,6 +117,8 @@ class RunStandBy:
         with self._configuring:
             if self._built.is_set() or self._closing.is_set():
                 return
+            if self._own_worker:
+                restore_priority()  # a visitor's run now (where permitted)
             if idle is not None:
                 self.idle = float(idle)
             if store_url != self._store_url:
@@ -137,6 +141,8 @@ class RunStandBy:
     def _stand_by(self, ahead: Configs | None = None) -> None:
         """Preload; then, in the background, build the session of `ahead` (default: the
         default run's); end this actor if no page configures it within `SPARE_SECONDS`."""
+        if self._own_worker:  # below the runs that play until a page takes it
+            step_aside()
         # a spare that could not preload still builds when configured
         with contextlib.suppress(Exception):
             preload()
@@ -147,8 +153,7 @@ class RunStandBy:
 
     def _prepare(self) -> None:
         assert self.ahead is not None
-        if self.ahead != default_configs():  # a lecture preset: on the cores' leftovers
-            background_thread()
+        background_thread()  # ahead of need: on the cores' leftovers
         try:
             self._prepared = prepare_session(self.ahead, stop=self._abandoned.is_set)
         except Exception:  # the run builds its own session when configured
