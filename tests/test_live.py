@@ -186,3 +186,38 @@ def test_a_reload_during_a_step_reattaches_and_sees_the_step_land(run_service):
     assert reloaded is not None and reloaded.view(timeout=10).error is None
     assert _wait(lambda: reloaded.view().step_count == 30)
     reloaded.close()
+
+
+def test_a_chunk_lasts_as_long_as_the_pages_take_between_reads(tmp_path):
+    """At speed "auto" a chunk (whose last batch records the telemetry) lasts
+    `AUTO_CHUNK_SECONDS`, or the pages' time between reads when longer (at most
+    `MAX_CHUNK_SECONDS`): telemetry nobody reads is not recorded."""
+    run = LiveRun(new_run_id(), *SMALL, store_url=str(tmp_path / "runs.sqlite"), idle=600)
+    try:
+        run._batch_seconds = 0.0625  # 1/16 s
+        assert run._chunk() == 4  # no reads yet: 0.25 s
+        now = time.monotonic()
+        run._reads = [now - 3.0, now - 2.0, now - 1.0, now]  # a page reading every second
+        assert run._chunk() == 16
+        run._reads = [now - 5.0, now - 2.5, now]
+        assert run._chunk() == 32  # at most MAX_CHUNK_SECONDS
+        run._reads = [now - 30.0, now - 20.0, now]  # reads long ago do not count
+        assert run._chunk() == 4
+        run.control(play=True)
+        assert run._reads == [] and run._read_every() == 0.0  # Play starts with a short chunk
+    finally:
+        run.close()
+
+
+def test_while_playing_the_alignment_takes_a_bounded_share_of_the_run(tmp_path):
+    run = LiveRun(new_run_id(), *SMALL, store_url=str(tmp_path / "runs.sqlite"), idle=600)
+    try:
+        run.control(step=1)
+        assert run.alignment() is not None and run.alignment() is not None  # paused: always
+        run.playing = True
+        assert run.alignment() is not None
+        assert run.alignment() is None  # asked again at once: not yet due
+        run._next_alignment = time.monotonic()
+        assert run.alignment() is not None  # due again
+    finally:
+        run.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import os
 import threading
 import time
@@ -43,7 +44,15 @@ MAX_FORWARD = 5000
 FAST_CHUNK_SECONDS = 1.0
 """A fast-forward trains in chunks of about this many seconds."""
 AUTO_CHUNK_SECONDS = 0.25
-"""At speed "auto", a chunk trains as many batches as fit in this many seconds."""
+"""At speed "auto", a chunk trains as many batches as fit in this many seconds, or in the
+time between two reads of the run by its pages when that is longer (at most
+`MAX_CHUNK_SECONDS`): a chunk records its last batch's telemetry, which is wasted when no
+page reads it."""
+MAX_CHUNK_SECONDS = 2.0
+READS_SECONDS = 6.0
+ALIGNMENT_SHARE = 0.1
+"""While the run plays, the alignment with BP (one more inference per rule) takes at most
+this share of its time: a page asking sooner after the last one gets `None` (ask again)."""
 RETIRE_RETRY_SECONDS = 5.0
 """An idle run whose checkpoint the store did not take tries again after this long."""
 ALIGNMENT_WAIT = 30.0
@@ -91,6 +100,8 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
         self._seen = time.monotonic()
         self._version, self._view = 0, RunView(run_id)
         self._frames: list[float] = []
+        self._reads: list[float] = []  # when pages read the run (`view`), the latest last
+        self._next_alignment = 0.0  # while playing, no alignment before (time.monotonic())
         self.compiling = False
         self._lean = threading.Event()  # the step without telemetry is compiled
         self._evaluable = threading.Event()  # and the evaluation and the alignment
@@ -193,10 +204,20 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
 
     def _chunk(self) -> int:
         """Batches in the next chunk while playing: the speed, or at "auto" as many as fit in
-        `AUTO_CHUNK_SECONDS` at the measured time per batch."""
+        `AUTO_CHUNK_SECONDS`, or in the pages' time between reads when longer (at most
+        `MAX_CHUNK_SECONDS`), at the measured time per batch."""
         if self.speed != "auto":
             return int(self.speed)
-        return min(self._batches_in(AUTO_CHUNK_SECONDS), MAX_BATCHES)
+        seconds = min(max(AUTO_CHUNK_SECONDS, self._read_every()), MAX_CHUNK_SECONDS)
+        return min(self._batches_in(seconds), MAX_BATCHES)
+
+    def _read_every(self) -> float:
+        """The median time between the pages' reads of the run over the last `READS_SECONDS`
+        (0: fewer than three)."""
+        now = time.monotonic()
+        reads = [t for t in self._reads if now - t < READS_SECONDS]
+        gaps = sorted(b - a for a, b in itertools.pairwise(reads))
+        return gaps[len(gaps) // 2] if len(gaps) >= 2 else 0.0
 
     def _batches_in(self, seconds: float) -> int:
         """How many batches fit in `seconds` at the measured time per batch (at least one)."""
@@ -271,6 +292,7 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
         """The run as of its latest update (`_latest_view`), or `None` when nothing changed
         since version `since` (what the page already drew)."""
         current = self._latest_view()
+        self._reads = [*self._reads[-5:], time.monotonic()]
         return None if current.version == since and not self.moving else current
 
     def _latest_view(self, *, wait: bool = False) -> RunView:
@@ -330,7 +352,7 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
             if play is not None and self.error is None and self.session is not None:
                 self.playing = bool(play) and not all(
                     r.diverged_at is not None for r in self.session.records.values())
-                self._frames = []
+                self._frames, self._reads = [], []
             if step and self.error is None:
                 self.playing = False
                 self.pending += int(min(max(0, step), MAX_BATCHES))
@@ -348,8 +370,9 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
     def alignment(self):
         """Per rule, the cosine of its weight gradient with BP's and their norm ratio, per
         layer (a `GradientComparison`, see `Session.gradient_comparison`), at the current
-        weights; `None` before any step, and while the run plays before its warm-up has
-        compiled the comparison."""
+        weights; `None` before any step, and while the run plays: before its warm-up has
+        compiled the comparison, and until the last one's time is `ALIGNMENT_SHARE` of the
+        time since (ask again later)."""
         self._seen = time.monotonic()
         if self.session is None or self.error is not None or self.session.step_count == 0:
             return None
@@ -358,8 +381,15 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
         # would hold up its redraws
         if not self._evaluable.wait(0.0 if self.moving else ALIGNMENT_WAIT):
             return None
+        if self.moving and time.monotonic() < self._next_alignment:
+            return None
         with self._waiting_for_session():
-            return self.session.gradient_comparison()
+            started = time.monotonic()
+            comparison = self.session.gradient_comparison()
+            now = time.monotonic()
+            if self.moving:
+                self._next_alignment = now + (now - started) * (1 / ALIGNMENT_SHARE - 1)
+            return comparison
 
     @ray.method(concurrency_group="compute")
     def probe(self, rules: tuple[str, ...]):

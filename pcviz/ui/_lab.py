@@ -223,8 +223,11 @@ def _slow_frame() -> None:
         return
     if lab.aligned_step != seen.step_count:
         try:
-            lab.alignment = lab.client.alignment(timeout=max(10.0, 4 * SLOW_SECONDS))
-            ready = lab.alignment is not None  # None: not compiled yet, ask again next time
+            comparison = lab.client.alignment(timeout=max(10.0, 4 * SLOW_SECONDS))
+            # None: not compiled yet, or the run's time for it not yet due: the last one
+            # stays, and the page asks again next time
+            ready = comparison is not None
+            lab.alignment = comparison if ready else lab.alignment
         except (TimeoutError, RunGone, ValueError, RuntimeError, MemoryError):
             lab.alignment, ready = None, True  # the training fragment reports errors
         if ready:
