@@ -117,6 +117,19 @@ def test_the_pool_keeps_a_spare_for_each_configuration_of_its_plan(run_service, 
         find_live_run(run_id).close()
 
 
+def test_a_new_run_takes_the_spare_built_for_it_else_a_default_one_else_any(monkeypatch):
+    default, other = _spare.default_configs(), (ModelConfig(depth=5), RuleConfig(),
+                                                 TrainConfig())
+    monkeypatch.setattr(_client, "_spares", [_client._Spare("a", None, 0.0, SMALL),
+                                             _client._Spare("b", None, 0.0, default),
+                                             _client._Spare("c", None, 0.0, SMALL)])
+    monkeypatch.setattr(_client, "_plan", [default, SMALL])
+    assert _client._take_spare(SMALL).run_id == "a"  # built for it
+    assert _client._take_spare(other).run_id == "b"  # the default run's
+    assert _client._take_spare(other).run_id == "c"  # any
+    assert _client._take_spare(other) is None
+
+
 def test_without_spares_a_new_run_id_has_no_actor(run_service, monkeypatch):
     monkeypatch.setenv("PCVIZ_SPARE_RUNS", "0")
     monkeypatch.setattr(_client, "_spares", [])

@@ -147,13 +147,14 @@ def start_spare_runs(*, prepare: Sequence[Configs] | None = None) -> int:
 
 
 def _take_spare(configs: Configs | None) -> _Spare | None:
-    """The pool's spare built for `configs`, else one built for the default run, else
-    `None`; the caller holds `_spares_lock`."""
+    """The pool's spare built for `configs`, else one built for the default run, else any
+    (a started worker, whichever run it built, saves a new run seconds), else `None`; the
+    caller holds `_spares_lock`."""
     for wanted in (configs, _plan[0] if _plan else default_configs()):
         for index, spare in enumerate(_spares):
             if spare.ahead == wanted:
                 return _spares.pop(index)
-    return None
+    return _spares.pop(0) if _spares else None
 
 
 def _refill() -> None:
