@@ -3,6 +3,7 @@ takes one; nothing stored before then; ended when nobody takes them."""
 
 from __future__ import annotations
 
+import pytest
 from _runs import SMALL
 from _runs import wait_for as _wait
 
@@ -17,6 +18,15 @@ from pcviz.service import (
     start_spare_runs,
 )
 from pcviz.store import open_store
+
+
+@pytest.fixture
+def pool(monkeypatch):
+    """An empty pool of spares, one per configuration of its plan, replaced at once."""
+    monkeypatch.setenv("PCVIZ_SPARE_RUNS", "1")
+    monkeypatch.setattr(_client, "_spares", [])
+    monkeypatch.setattr(_client, "_plan", [])
+    monkeypatch.setattr(_client, "REFILL_SECONDS", 0)
 
 
 def test_a_spare_stores_nothing_until_configured_then_is_a_run_like_any(tmp_path):
@@ -78,11 +88,7 @@ def test_an_untaken_spare_ends_and_a_closed_one_at_once(tmp_path, monkeypatch):
     assert closed._closing.is_set() and closed.session is None
 
 
-def test_a_new_run_takes_a_standing_spare_and_the_pool_refills(run_service, monkeypatch):
-    monkeypatch.setenv("PCVIZ_SPARE_RUNS", "1")
-    monkeypatch.setattr(_client, "_spares", [])
-    monkeypatch.setattr(_client, "_plan", [])
-    monkeypatch.setattr(_client, "REFILL_SECONDS", 0)
+def test_a_new_run_takes_a_standing_spare_and_the_pool_refills(run_service, pool):
     start_spare_runs()
     standing = _client._spares[0].run_id
     _wait(lambda: find_live_run(standing) is not None)
@@ -99,11 +105,7 @@ def test_a_new_run_takes_a_standing_spare_and_the_pool_refills(run_service, monk
     find_live_run(_client._spares[0].run_id).close()  # the refill ends too
 
 
-def test_the_pool_keeps_a_spare_for_each_configuration_of_its_plan(run_service, monkeypatch):
-    monkeypatch.setenv("PCVIZ_SPARE_RUNS", "1")
-    monkeypatch.setattr(_client, "_spares", [])
-    monkeypatch.setattr(_client, "_plan", [])
-    monkeypatch.setattr(_client, "REFILL_SECONDS", 0)
+def test_the_pool_keeps_a_spare_for_each_configuration_of_its_plan(run_service, pool):
     default = _spare.default_configs()
     assert start_spare_runs(prepare=[default, SMALL, default]) == 2
     built_for = {s.ahead == SMALL: s.run_id for s in _client._spares}
@@ -155,15 +157,11 @@ def _niceness(handle) -> set[int]:
 
 
 def test_a_spare_stands_by_below_playing_runs_and_its_run_returns_to_the_workers_level(
-        run_service, monkeypatch):
+        run_service, pool):
     import os
 
     from pcviz.service import _cluster
 
-    monkeypatch.setenv("PCVIZ_SPARE_RUNS", "1")
-    monkeypatch.setattr(_client, "_spares", [])
-    monkeypatch.setattr(_client, "_plan", [])
-    monkeypatch.setattr(_client, "REFILL_SECONDS", 0)
     start_spare_runs()
     run_id = _client._spares[0].run_id
     handle = _wait(lambda: find_live_run(run_id)).handle
