@@ -11,12 +11,13 @@ builds one configuration's session and compiles its programs: `spare_runs()` bui
 default run's (a new visitor's first run), and as many build each lecture preset's
 (`start_spare_runs(prepare=...)`). A spare stands by below the runs that play
 (`_cluster.step_aside`) and builds on the cores' leftovers only. A page that needs a
-new run takes the id of a spare built for its configuration, else of a default one
-(`new_live_run_id`), and gives it its configuration (`LiveRun.configure`): the configuration
-it was built for takes the session built ahead, another one builds its own. The pool starts
-the next spare of that kind `REFILL_SECONDS` later. A spare nobody takes ends after
-`SPARE_SECONDS`; it has written nothing to the store. Each spare is a worker process (about
-450 MB resident here): `PCVIZ_WARM_PRESETS=0` keeps the default run's alone.
+new run takes the id of a spare built for its configuration, else of the default run's,
+else of any (`new_live_run_id`), and gives it its configuration (`LiveRun.configure`):
+the configuration it was built for takes the session built ahead, another one builds its
+own. The pool starts the next spare of that kind `REFILL_SECONDS` later. A spare nobody
+takes ends after `SPARE_SECONDS`; it has written nothing to the store. Each spare is a
+worker process (about 450 MB resident here): `PCVIZ_WARM_PRESETS=0` keeps the default
+run's alone.
 
 `RunStandBy` is the actor's side (a base class of `LiveRun`); the pool is in `_client`.
 """
@@ -49,8 +50,8 @@ draws its first heatmap."""
 CONFIGURE_WAIT = 90.0
 """Longest a page's call on a spare waits for the spare's configuration to arrive."""
 PREPARE_WAIT = 30.0
-"""Longest a spare given a configuration of its plan waits for the session it is building
-ahead for it (building another would take as long)."""
+"""Longest a spare given the configuration it was built for waits for the session it is
+building ahead (building another would take as long)."""
 
 
 def spare_runs() -> int:
