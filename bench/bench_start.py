@@ -10,11 +10,11 @@ actor (a new run id: a worker process starts, imports the engine, opens the stor
 data) and on a spare (`new_live_run_id`, a worker started ahead with that work done), one
 after the other, for the default configuration (which a spare builds ahead) and another;
 each spare is given 15 s to stand by again (the pool replaces a spare 10 s after it is
-taken). Then, with a spare
-built for each lecture preset (as the dashboard keeps them) and `--settle` seconds for them
-to build, each preset's run is opened on the spare built for it, twice (the second time on
-the spare started to replace the first). The page's own drawing comes on top
-(bench/bench_lecture.py measures Play to the first heatmap in the browser).
+taken). Then, with a spare built for each lecture preset (as the dashboard keeps them) and
+`--settle` seconds for them to build, each preset's run is opened on the spare built for
+it, twice (the second time on the spare started to replace the first). The page's own
+drawing comes on top (bench/bench_lecture.py measures Play to the first heatmap in the
+browser).
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ takes one; nothing stored before then; ended when nobody takes them."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from _runs import SMALL
 from _runs import wait_for as _wait
@@ -29,10 +31,20 @@ def pool(monkeypatch):
     monkeypatch.setattr(_client, "REFILL_SECONDS", 0)
 
 
-def test_a_spare_stores_nothing_until_configured_then_is_a_run_like_any(tmp_path):
+@contextmanager
+def _standing(tmp_path, run_id, **options):
+    """A spare run `run_id` in this process with a store in `tmp_path`: `(spare, store_url)`,
+    closed afterwards."""
     store_url = str(tmp_path / "runs.sqlite")
-    spare = LiveRun("spare0test", store_url=store_url, idle=600)
+    spare = LiveRun(run_id, store_url=store_url, idle=600, **options)
     try:
+        yield spare, store_url
+    finally:
+        spare.close()
+
+
+def test_a_spare_stores_nothing_until_configured_then_is_a_run_like_any(tmp_path):
+    with _standing(tmp_path, "spare0test") as (spare, store_url):
         assert spare.session is None and not spare._built.is_set()
         assert open_store(store_url).get("spare0test") is None  # nothing written yet
         spare._preparing.wait(120)
@@ -45,14 +57,10 @@ def test_a_spare_stores_nothing_until_configured_then_is_a_run_like_any(tmp_path
         assert view.step_count == 2 and view.model_config.depth == 4
         assert view.train_config.dataset == "spirals"
         _wait(lambda: (r := open_store(store_url).get("spare0test")) and r.step == 2)
-    finally:
-        spare.close()
 
 
 def test_a_spare_builds_its_configuration_ahead_and_a_run_of_it_takes_that_session(tmp_path):
-    store_url = str(tmp_path / "runs.sqlite")
-    spare = LiveRun("spare3test", store_url=store_url, idle=600, ahead=SMALL)
-    try:
+    with _standing(tmp_path, "spare3test", ahead=SMALL) as (spare, store_url):
         assert spare._preparing.wait(120)
         prepared = spare._prepared
         assert prepared is not None and prepared.step_count == 0
@@ -61,20 +69,14 @@ def test_a_spare_builds_its_configuration_ahead_and_a_run_of_it_takes_that_sessi
         assert spare.session is prepared and spare._prepared is None
         assert spare._compiled_ahead and spare._lean.wait(10) and spare._evaluable.wait(10)
         assert spare.control(step=1).step_count == 1
-    finally:
-        spare.close()
 
 
 def test_a_spare_configured_while_building_ahead_waits_for_that_session(tmp_path):
-    store_url = str(tmp_path / "runs.sqlite")
-    spare = LiveRun("spare4test", store_url=store_url, idle=600, ahead=SMALL)
-    try:
+    with _standing(tmp_path, "spare4test", ahead=SMALL) as (spare, store_url):
         assert not spare._preparing.is_set()  # still building (it compiles three programs)
         spare.configure(*SMALL, store_url=store_url)
         assert spare._preparing.is_set() and spare._compiled_ahead
         assert spare.session.train_config == SMALL[2]
-    finally:
-        spare.close()
 
 
 def test_an_untaken_spare_ends_and_a_closed_one_at_once(tmp_path, monkeypatch):

@@ -121,6 +121,11 @@ def _drop_stale_spares() -> None:
     _spares[:] = [s for s in _spares if now - s.started < SPARE_SECONDS / 2]
 
 
+def _planned() -> list[Configs]:
+    """The configurations spares are built for: the plan, else the default run's alone."""
+    return _plan or [default_configs()]
+
+
 def start_spare_runs(*, prepare: Sequence[Configs] | None = None) -> int:
     """Start spare runs until `spare_runs()` stand by for each configuration of the plan
     (the cluster must be up); those the pool has held for half of `SPARE_SECONDS` are
@@ -135,7 +140,7 @@ def start_spare_runs(*, prepare: Sequence[Configs] | None = None) -> int:
         if prepare is not None:
             _plan[:] = [c for i, c in enumerate(prepare) if c not in prepare[:i]]
         _drop_stale_spares()
-        for configs in _plan or [default_configs()]:
+        for configs in _planned():
             for _ in range(spare_runs() - sum(s.ahead == configs for s in _spares)):
                 run_id = new_run_id()
                 handle = _actor().options(
@@ -150,7 +155,7 @@ def _take_spare(configs: Configs | None) -> _Spare | None:
     """The pool's spare built for `configs`, else one built for the default run, else any
     (a started worker, whichever run it built, saves a new run seconds), else `None`; the
     caller holds `_spares_lock`."""
-    for wanted in (configs, _plan[0] if _plan else default_configs()):
+    for wanted in (configs, _planned()[0]):
         for index, spare in enumerate(_spares):
             if spare.ahead == wanted:
                 return _spares.pop(index)

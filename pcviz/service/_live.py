@@ -50,6 +50,7 @@ time between two reads of the run by its pages when that is longer (at most
 page reads it."""
 MAX_CHUNK_SECONDS = 2.0
 READS_SECONDS = 6.0
+"""The pages' reads that size a chunk are those of the last this many seconds."""
 ALIGNMENT_SHARE = 0.1
 """While the run plays, the alignment with BP (one more inference per rule) takes at most
 this share of its time: a page asking sooner after the last one gets `None` (ask again)."""
