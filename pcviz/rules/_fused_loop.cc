@@ -456,8 +456,8 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
     return ffi::Error::InvalidArgument("pcviz_infer: unknown activation");
   // The samples of a batch are independent during inference: the batch's rows are split
   // into parts, one thread each (batch_parts). Each part of several runs on a copy of its
-  // rows in a block of its own: two cores writing rows that share the layers' pages (each
-  // layer's block of the batch) ran a third as fast.
+  // rows in a block of its own: two threads writing their rows in place, in the pages each
+  // layer's block of the batch shares, ran hardly faster than one.
   const int parts = batch_parts(s.B, threads);
   std::vector<T> adjoint(RECORD && parts == 1 ? size : 0);
   p.adjoint = adjoint.data();
