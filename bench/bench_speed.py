@@ -65,6 +65,7 @@ from jax.sharding import PartitionSpec as P  # noqa: E402
 
 import pcviz  # noqa: E402,F401  (splits the CPU into devices before JAX starts)
 from pcviz import _devices  # noqa: E402
+from pcviz.rules import infer  # noqa: E402
 
 ALPHA = 1.0
 
@@ -201,8 +202,6 @@ def bare_loop(depth: int, steps: int, rules: int):
 def inference_loop(p):
     """PC-ALM's inference loop alone, as the training step runs it (`pcviz.rules.infer`:
     the forward pass's states, then T iterations), telemetry off."""
-    from pcviz.rules import infer
-
     loop = jax.jit(lambda m, x, y: infer(m, x, y, steps=p.steps, eta=ETA, rho=RHO, alpha=ALPHA,
                                          record=False)[0].h)
     return lambda: jax.block_until_ready(loop(p.model, p.x, p.y))

@@ -446,9 +446,6 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
   T* h = h_out->typed_data();
   T* err = err_out->typed_data();
   T* mult = mult_out->typed_data();
-  std::memcpy(h, h0.typed_data(), sizeof(T) * size);
-  std::memcpy(err, err0.typed_data(), sizeof(T) * size);
-  std::memset(mult, 0, sizeof(T) * size);
   Sums<T> sums{credit_sq->typed_data(), error_sq->typed_data(), multiplier_sq->typed_data(),
                credit_against_adjoint->typed_data(), loss->typed_data(),
                adjoint_sq->typed_data()};
@@ -459,6 +456,11 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
   // rows in a block of its own: two threads writing their rows in place, in the pages each
   // layer's block of the batch shares, ran hardly faster than one.
   const int parts = batch_parts(s.B, threads);
+  if (parts == 1) {  // in place, on the outputs
+    std::memcpy(h, h0.typed_data(), sizeof(T) * size);
+    std::memcpy(err, err0.typed_data(), sizeof(T) * size);
+    std::memset(mult, 0, sizeof(T) * size);
+  }
   std::vector<T> adjoint(RECORD && parts == 1 ? size : 0);
   p.adjoint = adjoint.data();
   const int64_t rows = (s.B + parts - 1) / parts;
@@ -486,21 +488,25 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
       dispatch<T, RECORD>(activation, q, h, err, mult, mine);
       return;
     }
-    // this part's states, errors, multipliers (zero) and adjoints, (M, n, N) each
+    // this part's states, errors, multipliers (zero) and adjoints, (M, n, N) each, read
+    // from the inputs and written to the outputs; `ours(l)` / `batch(l)`: layer l's rows of
+    // this part in its own block / in the whole batch's
     const int64_t block = M * n * N, row_bytes = n * N * int64_t(sizeof(T));
     std::vector<T> own((RECORD ? 4 : 3) * block);
     T *own_h = own.data(), *own_err = own_h + block, *own_mult = own_err + block;
+    auto ours = [&](int64_t l) { return l * n * N; };
+    auto batch = [&](int64_t l) { return l * s.B * N + b0 * N; };
     for (int64_t l = 0; l < M; ++l) {
-      std::memcpy(own_h + l * n * N, h + l * s.B * N + b0 * N, row_bytes);
-      std::memcpy(own_err + l * n * N, err + l * s.B * N + b0 * N, row_bytes);
+      std::memcpy(own_h + ours(l), h0.typed_data() + batch(l), row_bytes);
+      std::memcpy(own_err + ours(l), err0.typed_data() + batch(l), row_bytes);
     }
     q.stride = n * N;
     q.adjoint = RECORD ? own_mult + block : nullptr;
     dispatch<T, RECORD>(activation, q, own_h, own_err, own_mult, mine);
     for (int64_t l = 0; l < M; ++l) {
-      std::memcpy(h + l * s.B * N + b0 * N, own_h + l * n * N, row_bytes);
-      std::memcpy(err + l * s.B * N + b0 * N, own_err + l * n * N, row_bytes);
-      std::memcpy(mult + l * s.B * N + b0 * N, own_mult + l * n * N, row_bytes);
+      std::memcpy(h + batch(l), own_h + ours(l), row_bytes);
+      std::memcpy(err + batch(l), own_err + ours(l), row_bytes);
+      std::memcpy(mult + batch(l), own_mult + ours(l), row_bytes);
     }
   };
   for (int k = 1; k < parts; ++k) helpers.emplace_back(part, k);
