@@ -165,6 +165,11 @@ def _connect() -> None:
             # Ray adds a niceness of its own to every worker (15 by default, which would put
             # live runs and background work alike at 19); the service sets its own levels.
             os.environ.setdefault("RAY_worker_niceness", "0")
+            # Ray's raylet holds back the first driver's registration until a worker per CPU
+            # has started and registered (about a second), and the driver waits for that
+            # reply inside `ray.init` holding Python's GIL: every other thread of the server,
+            # its health check included, would stall that long. Workers start on demand.
+            os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
             ray.init(num_cpus=local_workers(), include_dashboard=False,
                      object_store_memory=256 * 2**20, **common)
         _state["cpus"] = int(ray.cluster_resources().get("CPU", 0))
