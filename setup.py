@@ -1,9 +1,10 @@
 """Build of the fused inference kernel (pcviz/rules/_fused_loop.cc); everything else about the
 package is in pyproject.toml.
 
-The kernel is compiled for x86-64 CPUs with AVX-512 (x86-64-v4), where it beats XLA's own loop
-(bench/bench_speed.py); `pcviz.rules._fused` uses it only on a CPU that runs it and falls back
-to XLA's loop everywhere else (other CPUs, GPUs, other architectures, where nothing is built).
+The kernel is compiled twice for x86-64 CPUs: with AVX-512 (x86-64-v4, 64-byte vectors) and
+with AVX2 (x86-64-v3, 32-byte vectors); on either it beats XLA's own loop
+(bench/bench_fused.py). `pcviz.rules._fused` loads the widest build this CPU runs and falls back
+to XLA's loop everywhere else (older CPUs, GPUs, other architectures, where nothing is built).
 It includes XLA's FFI headers, which jaxlib ships (`jax.ffi.include_dir()`).
 """
 
@@ -20,19 +21,27 @@ def _include_dir() -> str:
     return jax.ffi.include_dir()
 
 
+KERNEL_BUILDS = (  # (variant, vector bytes, -march): x86-64 with AVX-512, and with AVX2
+    ("x86_64_v4", 64, "x86-64-v4"),
+    ("x86_64_v3", 32, "x86-64-v3"),
+)
+
+
 def _kernels() -> list[Extension]:
     if platform.machine() not in ("x86_64", "AMD64"):
         return []
     return [
         Extension(
-            "pcviz.rules._fused_loop_x86_64_v4",
+            f"pcviz.rules._fused_loop_{variant}",
             sources=["pcviz/rules/_fused_loop.cc"],
             include_dirs=[_include_dir()],
             language="c++",
             extra_compile_args=["-std=c++17", "-O3", "-g0", "-fno-math-errno", "-w",
-                                "-DPCVIZ_VEC_BYTES=64", "-march=x86-64-v4", "-pthread"],
+                                f"-DPCVIZ_VEC_BYTES={vector_bytes}", f"-march={march}",
+                                "-pthread"],
             extra_link_args=["-pthread"],
         )
+        for variant, vector_bytes, march in KERNEL_BUILDS
     ]
 
 

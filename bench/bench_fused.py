@@ -51,9 +51,9 @@ def _loop(model, x, y, *, steps: int, fused: bool):
 
 def main() -> None:
     if _fused.library() is None:
-        sys.exit("the fused kernel does not run here (an x86-64 CPU with AVX-512 and "
+        sys.exit("the fused kernel does not run here (an x86-64 CPU with AVX-512 or AVX2 and "
                  "`pip install -e .`)")
-    print(f"load average {os.getloadavg()[0]:.1f}")
+    print(f"kernel build {_fused.cpu_variant()}, load average {os.getloadavg()[0]:.1f}")
     for depth, width, activation, batch in CASES:
         cfg = pcviz.ModelConfig(depth=depth, width=width, activation=activation,
                                 input_dim=784, output_dim=10)

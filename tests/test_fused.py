@@ -18,7 +18,8 @@ from pcviz.rules import _fused, infer
 INFER = dict(eta=0.2, rho=1.0, alpha=0.7)
 
 pytestmark = pytest.mark.skipif(not _fused.cpu_runs_kernel(),
-                                reason="the fused kernel is built for x86-64 CPUs with AVX-512")
+                                reason="the fused kernel is built for x86-64 CPUs with "
+                                       "AVX-512 or AVX2")
 
 
 def _problem(*, depth, width, activation, param="mupc", skip=True, batch=6, seed=0):

@@ -121,8 +121,9 @@ def test_the_wheel_carries_the_package_data_and_the_command(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "pcviz/ui/icon.png" in names and "pcviz/rules/_infer.py" in names
     if platform.machine() in ("x86_64", "AMD64"):
-        kernels = [n for n in names if n.startswith("pcviz/rules/_fused_loop_x86_64_v4")]
-        assert kernels and kernels[0].endswith(".so"), "the fused kernel is not built"
+        for variant in ("x86_64_v4", "x86_64_v3"):  # AVX-512 and AVX2
+            kernels = [n for n in names if n.startswith(f"pcviz/rules/_fused_loop_{variant}")]
+            assert kernels and kernels[0].endswith(".so"), f"the {variant} kernel is not built"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "pcviz = pcviz.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert any(n.endswith("licenses/LICENSE") for n in names)

@@ -8,10 +8,11 @@ the telemetry's batch sums taken in the same sweep. It computes what the `lax.sc
 activation, with and without skips and telemetry).
 
 `infer` runs it where it is faster than XLA's loop (`bench/bench_speed.py`, and the widths and
-activations measured in the README): on an x86-64 CPU with AVX-512, for which the package's
-build compiles it (`setup.py`), with ReLU or linear units and a width of 16, 32 or 64 (the
-widths it has register-blocked products for). Everywhere else (a GPU, another CPU, tanh and
-GELU, whose libm calls do not vectorise, other widths) `infer` runs the `lax.scan`.
+activations measured in the README): on an x86-64 CPU with AVX-512 or AVX2, for each of
+which the package's build compiles it (`setup.py`), with ReLU or linear units and a width of
+16, 32 or 64 (the widths it has register-blocked products for). Everywhere else (a GPU,
+another CPU, tanh and GELU, whose libm calls do not vectorise, other widths) `infer` runs the
+`lax.scan`.
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ FAST_ACTIVATIONS = ("linear", "relu")
 FAST_WIDTHS = (16, 32, 64)
 """Where `infer` chooses the kernel: these activations and widths (the kernel computes the
 others too, more slowly than XLA's loop)."""
-_VARIANT = "x86_64_v4"
-_NEEDS = {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma"}
+_V3 = {"avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe"}
+VARIANTS = (  # the builds of `setup.py`, widest first, each with the CPU flags it needs
+    ("x86_64_v4", _V3 | {"avx512f", "avx512bw", "avx512dq", "avx512vl"}),
+    ("x86_64_v3", _V3),
+)
 _TARGETS = {  # dtype -> {record: (the FFI target's name, the kernel's symbol)}
     jnp.dtype(jnp.float32): {False: ("pcviz_infer_f32", "PcvizInferF32"),
                              True: ("pcviz_infer_recorded_f32", "PcvizInferRecordedF32")},
@@ -62,15 +66,26 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
+def cpu_variant() -> str | None:
+    """The widest of the kernel's builds this CPU runs: "x86_64_v4" (AVX-512), "x86_64_v3"
+    (AVX2 and FMA), or `None` (another architecture, or an older x86-64)."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return None
+    flags = _cpu_flags()
+    return next((variant for variant, needs in VARIANTS if flags >= needs), None)
+
+
 def cpu_runs_kernel() -> bool:
-    """Whether this CPU runs the kernel's build: x86-64 with AVX-512."""
-    return platform.machine() in ("x86_64", "AMD64") and _cpu_flags() >= _NEEDS
+    """Whether this CPU runs one of the kernel's builds: x86-64 with AVX-512 or AVX2."""
+    return cpu_variant() is not None
 
 
-def library_path() -> Path | None:
-    """The compiled kernel in the package's folder, or `None` when it is not built."""
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = _HERE / f"_fused_loop_{_VARIANT}{suffix}"
+def library_path(variant: str | None = None) -> Path | None:
+    """The compiled kernel for `variant` (default: `cpu_variant()`) in the package's folder,
+    or `None` when it is not built."""
+    variant = variant or cpu_variant()
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES if variant else ():
+        path = _HERE / f"_fused_loop_{variant}{suffix}"
         if path.exists():
             return path
     return None
@@ -78,10 +93,12 @@ def library_path() -> Path | None:
 
 @cache
 def library() -> Path | None:
-    """Load the kernel and register it with XLA; returns its file, or `None` (logged, with the
-    fix where there is one) when this CPU does not run it or it is not built."""
+    """Load the kernel's build for this CPU and register it with XLA; returns its file, or
+    `None` (logged, with the fix where there is one) when this CPU runs no build or it is not
+    built."""
     if not cpu_runs_kernel():
-        _LOG.info("pcviz: this CPU has no AVX-512, so inference runs as XLA's loop")
+        _LOG.info("pcviz: this CPU has neither AVX-512 nor AVX2, so inference runs as XLA's "
+                  "loop")
         return None
     path = library_path()
     if path is None:

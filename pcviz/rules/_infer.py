@@ -132,9 +132,9 @@ def infer(
 
     so that there are $T$ primal and $T-1$ dual steps, and the returned multipliers are those
     of the last primal step (the ones the weight update uses). Where it is the faster
-    (`pcviz.rules._fused.supports`: a CPU with AVX-512, ReLU or linear units, width 16, 32 or
-    64) the loop is one call of the fused kernel, which does each layer's whole step while its
-    blocks are in cache; elsewhere it is one `lax.scan` whose body is two batched
+    (`pcviz.rules._fused.supports`: a CPU with AVX-512 or AVX2, ReLU or linear units, width
+    16, 32 or 64) the loop is one call of the fused kernel, which does each layer's whole step
+    while its blocks are in cache; elsewhere it is one `lax.scan` whose body is two batched
     contractions (`state_gradient`, `predictions`) and the elementwise work fused around
     them. Either way the telemetry is four batch sums per step, finished after the loop.
 
