@@ -19,6 +19,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 import pcviz
+from pcviz.rules import _fused
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -121,7 +122,7 @@ def test_the_wheel_carries_the_package_data_and_the_command(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "pcviz/ui/icon.png" in names and "pcviz/rules/_infer.py" in names
     if platform.machine() in ("x86_64", "AMD64"):
-        for variant in ("x86_64_v4", "x86_64_v3"):  # AVX-512 and AVX2
+        for variant, _ in _fused.VARIANTS:  # AVX-512 and AVX2
             kernels = [n for n in names if n.startswith(f"pcviz/rules/_fused_loop_{variant}")]
             assert kernels and kernels[0].endswith(".so"), f"the {variant} kernel is not built"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

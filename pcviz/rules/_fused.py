@@ -66,6 +66,7 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
+@cache
 def cpu_variant() -> str | None:
     """The widest of the kernel's builds this CPU runs: "x86_64_v4" (AVX-512), "x86_64_v3"
     (AVX2 and FMA), or `None` (another architecture, or an older x86-64)."""
@@ -80,10 +81,10 @@ def cpu_runs_kernel() -> bool:
     return cpu_variant() is not None
 
 
-def library_path(variant: str | None = None) -> Path | None:
-    """The compiled kernel for `variant` (default: `cpu_variant()`) in the package's folder,
-    or `None` when it is not built."""
-    variant = variant or cpu_variant()
+def library_path() -> Path | None:
+    """The compiled kernel for `cpu_variant()` in the package's folder, or `None` when it is
+    not built."""
+    variant = cpu_variant()
     for suffix in importlib.machinery.EXTENSION_SUFFIXES if variant else ():
         path = _HERE / f"_fused_loop_{variant}{suffix}"
         if path.exists():
