@@ -110,7 +110,7 @@ def main(argv=None) -> None:
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min)")
     if starts:
-        print("Play -> first heatmap, default config (target < 3 s):")
+        print("Play -> first heatmap, default config, by the page's clock (target < 3 s):")
         for name, took in starts.items():
             print(f"  {name + ':':<54}{took:.2f} s")
     for depth, (steps, redraws, server) in rates.items():
