@@ -7,6 +7,7 @@ browser tests and the browser benchmarks in `bench/`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -122,6 +123,48 @@ def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> None:
     raise TimeoutError(f"streamlit did not answer {url}/_stcore/health in {seconds} s")
 
 
+def _stat(pid: int) -> tuple[int, int] | None:
+    """Process `pid`'s parent and start time (Linux `/proc`), `None` when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[1]), int(fields[19])
+
+
+def descendants(pid: int) -> list[tuple[int, int]]:
+    """The processes `pid` started, and theirs, now: each `(pid, start time)`."""
+    children: dict[int, list[tuple[int, int]]] = {}
+    for proc in Path("/proc").iterdir():
+        found = _stat(int(proc.name)) if proc.name.isdigit() else None
+        if found is not None:
+            children.setdefault(found[0], []).append((int(proc.name), found[1]))
+    result, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            result.append(child)
+            todo.append(child[0])
+    return result
+
+
+def end_processes(processes: list[tuple[int, int]], seconds: float = 10.0) -> None:
+    """Ask the `processes` (`descendants`) still running to end; kill those that have not
+    after `seconds`. A process is matched by its start time too, never a reused pid."""
+    import signal
+
+    def running() -> list[int]:
+        return [pid for pid, start in processes if (_stat(pid) or (0, -1))[1] == start]
+
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        for pid in running():
+            with contextlib.suppress(OSError):  # gone meanwhile
+                os.kill(pid, signum)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and running():
+            time.sleep(0.2)
+
+
 @contextmanager
 def serve(*options: str, env: dict[str, str] | None = None,
           log: Path | None = None) -> Iterator[Server]:
@@ -139,12 +182,16 @@ def serve(*options: str, env: dict[str, str] | None = None,
         _wait_healthy(url, proc, SERVER_START_SECONDS)
         yield Server(url, proc)
     finally:
+        # The server's local Ray cluster (its raylet, its workers: live runs that may still
+        # be training) would outlive it for a while, orphaned, on the cores the next tests use.
+        started = descendants(proc.pid)
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+        end_processes(started)
         if log:
             out.close()
 

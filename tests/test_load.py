@@ -136,8 +136,9 @@ def test_four_visitors_all_train_at_once_a_reload_reattaches_and_closed_tabs_fre
                 reloaded, reloaded_at = time.monotonic(), time.time()
                 pages[0].reload(timeout=WAIT_MS)
                 nice_browsers()
-                pages[0].get_by_role("button", name="Pause").wait_for(timeout=WAIT_MS)
+                pages[0].get_by_role("button", name="Pause").wait_for(timeout=2 * WAIT_MS)
                 wait_until(pages[0], lambda: step_count(pages[0]) >= step, 60, "the reattach")
+                pages[0].locator(HEATMAP).first.wait_for(timeout=WAIT_MS)
                 shown = seen_in_page(pages[0]).get("heatmap", float("nan")) - reloaded_at
                 print(f"reload to reattached: its heatmap drawn after {shown:.2f} s by the "
                       f"page's clock, seen by the test after {time.monotonic() - reloaded:.2f} s")

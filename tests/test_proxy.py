@@ -30,6 +30,8 @@ from _browser import (
     VIEWPORT,
     WAIT_MS,
     HealthProbe,
+    descendants,
+    end_processes,
     free_port,
     no_exception,
     open_lab,
@@ -114,6 +116,7 @@ def started(command: list[str], log: Path, env: dict[str, str] | None = None,
         try:
             yield proc
         finally:
+            spawned = descendants(proc.pid)  # a replica's Ray cluster: see `serve`
             for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
                 try:
                     os.killpg(proc.pid, sig)
@@ -124,6 +127,7 @@ def started(command: list[str], log: Path, env: dict[str, str] | None = None,
                     break
                 except subprocess.TimeoutExpired:
                     continue
+            end_processes(spawned)
 
 
 def status_of(url: str, timeout: float = 2) -> int | None:
