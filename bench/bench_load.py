@@ -7,7 +7,8 @@ How: `streamlit run app.py` headless on a free port with the defaults (a local r
 on every core, no cap on visitors; a fresh run store, and no watching of the source files,
 as in production), `--visitors` browser contexts in Debian's Chromium, each
 on its own configuration (depths 4, 5, 6, ..., width 16, batch 32, BP and PC-ALM). All press
-Play; the time until every one shows its first heatmap is printed; then, over `--seconds`, the
+Play; the time until every one shows its first heatmap is printed (as this script saw it, and
+by each page's own clock from the click to the heatmap drawn); then, over `--seconds`, the
 training steps per second (each step counter at the start and the end), and page updates
 per second: how often each visitor's step counter changed on the page, counted in the page
 itself (a `MutationObserver`, so that the count does not depend on how fast this script can
@@ -40,10 +41,12 @@ from _browser import (
     HEATMAP,
     VIEWPORT,
     HealthProbe,
+    clock_in_page,
     nice_browsers,
     open_lab,
     press,
     rss_mib,
+    seen_in_page,
     serve,
     step_count,
 )
@@ -106,8 +109,10 @@ def main(argv=None) -> None:
         pages = []
         for d in depths:
             nice_browsers()
-            pages.append(open_lab(browser.new_context(viewport=VIEWPORT),
-                                  f"{server.url}/?depth={d}&width=16&batch=32&rules=bp,pcalm&seed={d}"))
+            context = browser.new_context(viewport=VIEWPORT)
+            clock_in_page(context)
+            pages.append(open_lab(context, f"{server.url}/?depth={d}&width=16&batch=32"
+                                           f"&rules=bp,pcalm&seed={d}"))
             nice_browsers()  # each new page gets a renderer at normal priority
         pressed = time.monotonic()
         for page in pages:
@@ -121,6 +126,10 @@ def main(argv=None) -> None:
         for page in pages:
             page.locator(HEATMAP).first.wait_for(timeout=60_000)
         first_heatmaps = time.monotonic() - pressed
+        clocked = [seen_in_page(page) for page in pages]
+        waits = [c["heatmap"] - c["play"] for c in clocked if "play" in c and "heatmap" in c]
+        spread = (max(c["heatmap"] for c in clocked) - min(c["play"] for c in clocked)
+                  if len(waits) == len(pages) else float("nan"))
         start, before = time.monotonic(), [step_count(p) for p in pages]
         cpu_start = cpu_seconds(server.process.pid)
         for page in pages:
@@ -163,6 +172,9 @@ def main(argv=None) -> None:
     print(f"{args.visitors} visitors pressed Play ({cache}): every heatmap shown after "
           f"{first_heatmaps:.1f} s (target: within 60 s); each visitor's: "
           + ", ".join(f"{shown[i]:.1f}" for i in sorted(shown)) + " s")
+    print("  by the pages' own clocks (click on Play to the first heatmap drawn): "
+          + ", ".join(f"{w:.1f}" for w in waits) + f" s; first click to last heatmap "
+          f"{spread:.1f} s")
     print(f"over {took:.0f} s of playing (steps/s, page updates/s counted in each page):")
     for depth, rate, update in zip(depths, rates, updates):
         print(f"  depth {depth:3d}: {rate:6.2f} steps/s, {update:4.2f} updates/s")
