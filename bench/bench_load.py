@@ -44,9 +44,9 @@ from _browser import (
     clock_in_page,
     nice_browsers,
     open_lab,
+    play_and_heatmap,
     press,
     rss_mib,
-    seen_in_page,
     serve,
     step_count,
 )
@@ -114,8 +114,9 @@ def main(argv=None) -> None:
             pages.append(open_lab(context, f"{server.url}/?depth={d}&width=16&batch=32"
                                            f"&rules=bp,pcalm&seed={d}"))
             nice_browsers()  # each new page gets a renderer at normal priority
-        pressed = time.monotonic()
+        pressed, pressed_at = time.monotonic(), []
         for page in pages:
+            pressed_at.append(time.time())
             press(page, "Play", shows="Pause")
         shown: dict[int, float] = {}
         while len(shown) < len(pages) and time.monotonic() - pressed < 180:
@@ -126,10 +127,9 @@ def main(argv=None) -> None:
         for page in pages:
             page.locator(HEATMAP).first.wait_for(timeout=60_000)
         first_heatmaps = time.monotonic() - pressed
-        clocked = [seen_in_page(page) for page in pages]
-        waits = [c["heatmap"] - c["play"] for c in clocked if "play" in c and "heatmap" in c]
-        spread = (max(c["heatmap"] for c in clocked) - min(c["play"] for c in clocked)
-                  if len(waits) == len(pages) else float("nan"))
+        clocked = [play_and_heatmap(page, at) for page, at in zip(pages, pressed_at)]
+        waits = [heatmap - play for play, heatmap in clocked]
+        spread = max(heatmap for _, heatmap in clocked) - min(play for play, _ in clocked)
         start, before = time.monotonic(), [step_count(p) for p in pages]
         cpu_start = cpu_seconds(server.process.pid)
         for page in pages:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -151,8 +152,6 @@ def descendants(pid: int) -> list[tuple[int, int]]:
 def end_processes(processes: list[tuple[int, int]], seconds: float = 10.0) -> None:
     """Ask the `processes` (`descendants`) still running to end; kill those that have not
     after `seconds`. A process is matched by its start time too, never a reused pid."""
-    import signal
-
     def running() -> list[int]:
         return [pid for pid, start in processes if (_stat(pid) or (0, -1))[1] == start]
 
@@ -326,6 +325,14 @@ def seen_in_page(page) -> dict[str, float]:
     return page.evaluate("window.__pcvizSeen || {}")
 
 
+def play_and_heatmap(page, pressed: float) -> tuple[float, float]:
+    """When the visitor clicked Play on `page` and when its first heatmap was drawn, by the
+    page's own clock (`clock_in_page`); `pressed`, the `time.time()` just before the press,
+    stands in for a click the page did not note (it reloaded since)."""
+    seen = seen_in_page(page)
+    return seen.get("play", pressed), seen["heatmap"]
+
+
 def wait_idle(page, seconds: float = 60) -> None:
     """Until the script has finished running (Streamlit's status widget is gone)."""
     page.wait_for_timeout(300)
@@ -444,11 +451,10 @@ def play_to_heatmap(browser, url: str, *, when_ready: bool = False) -> float:
         page.get_by_text(re.compile(r"depth L = \d+")).first.wait_for(timeout=WAIT_MS * 3)
         page.get_by_text("Compiling this configuration").wait_for(state="hidden",
                                                                  timeout=WAIT_MS * 3)
-    pressed = time.time()  # a fallback for the page's own note (a reload)
+    pressed = time.time()
     press(page, "Play", shows="Pause")
     page.locator(HEATMAP).first.wait_for(timeout=WAIT_MS * 3)
-    seen = seen_in_page(page)
-    seconds = seen["heatmap"] - seen.get("play", pressed)
+    play, heatmap = play_and_heatmap(page, pressed)
     press(page, "Pause", shows="Play")
     page.context.close()
-    return seconds
+    return heatmap - play

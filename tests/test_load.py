@@ -27,6 +27,7 @@ from _browser import (
     nice_browsers,
     no_exception,
     open_lab,
+    play_and_heatmap,
     press,
     require_chromium,
     run_caption,
@@ -96,7 +97,7 @@ def test_four_visitors_all_train_at_once_a_reload_reattaches_and_closed_tabs_fre
                     nice_browsers()
                 pressed = []
                 for page in pages:
-                    pressed.append(time.time())  # a fallback for the page's own note
+                    pressed.append(time.time())
                     press(page, "Play", shows="Pause", seconds=60)
                 for page in pages:
                     page.locator(HEATMAP).first.wait_for(timeout=2 * WAIT_MS)
@@ -104,10 +105,9 @@ def test_four_visitors_all_train_at_once_a_reload_reattaches_and_closed_tabs_fre
                 # first heatmap drawn. (Playwright's own look at a page queues behind the
                 # page's drawing here, where four browsers share the server's two cores, and
                 # would add seconds per look that no visitor on a machine of their own sees.)
-                seen = [seen_in_page(page) for page in pages]
-                plays = [s.get("play", at) for s, at in zip(seen, pressed)]  # (a reload)
-                waits = [s["heatmap"] - play for s, play in zip(seen, plays)]
-                spread = max(s["heatmap"] for s in seen) - min(plays)
+                clocked = [play_and_heatmap(page, at) for page, at in zip(pages, pressed)]
+                waits = [heatmap - play for play, heatmap in clocked]
+                spread = max(heatmap for _, heatmap in clocked) - min(play for play, _ in clocked)
                 print("\nfour visitors pressed Play: first heatmap after "
                       + ", ".join(f"{w:.1f}" for w in waits) + f" s; {spread:.1f} s from the "
                       "first press to the last visitor's heatmap")
