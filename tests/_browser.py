@@ -29,6 +29,8 @@ SERVER_START_SECONDS = 90
 WAIT_MS = 60_000
 VIEWPORT = {"width": 1440, "height": 1000}
 HEATMAP = ".js-plotly-plot .heatmaplayer image"
+HEATMAP_FRAME = ".st-key-live_heatmaps .js-plotly-plot .xtick"
+"""The live heatmaps' axes, drawn before the first step (the heatmaps fill them in)."""
 
 
 class Server(NamedTuple):
@@ -443,7 +445,8 @@ def gap_between_rules(accuracy: dict[str, float], points: float = 10.0) -> bool:
 def play_to_heatmap(browser, url: str, *, when_ready: bool = False) -> float:
     """Seconds from the click on Play to the first heatmap drawn, by the page's own clock
     (`clock_in_page`): Play pressed as soon as the button shows, or (`when_ready`) once the
-    page shows the run built and compiled."""
+    page shows the run built and compiled and the heatmaps' empty frame drawn (what a
+    visitor sees as ready)."""
     context = browser.new_context(viewport=VIEWPORT)
     clock_in_page(context)
     page = open_lab(context, url)
@@ -451,6 +454,7 @@ def play_to_heatmap(browser, url: str, *, when_ready: bool = False) -> float:
         page.get_by_text(re.compile(r"depth L = \d+")).first.wait_for(timeout=WAIT_MS * 3)
         page.get_by_text("Compiling this configuration").wait_for(state="hidden",
                                                                  timeout=WAIT_MS * 3)
+        page.locator(HEATMAP_FRAME).first.wait_for(timeout=WAIT_MS)
     pressed = time.time()
     press(page, "Play", shows="Pause")
     page.locator(HEATMAP).first.wait_for(timeout=WAIT_MS * 3)

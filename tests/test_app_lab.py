@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from _apptest import SMALL, array, charts, click, lab, metric, open_app, rerun_until, shown
 
@@ -42,6 +43,18 @@ def test_controls_exist():
     assert any("Depth L ≤ 256" in c.value for c in at.caption)
     assert any(r"\mathcal{L}_\rho" in e.value for e in at.latex)  # the PC-ALM Lagrangian
     assert any("Ballistic" in m.value for m in at.markdown)
+
+
+def test_before_the_first_step_the_heatmaps_frame_says_press_play():
+    """The heatmaps' chart is there before any step, with the run's panels and axes and no
+    colour yet, so that the first heatmaps fill it in place."""
+    at = open_app(**SMALL)
+    heat = charts(at)["lab_heatmaps"]
+    maps = [t for t in heat["data"] if t["type"] == "heatmap"]
+    assert [t["name"] for t in maps] == ["PC", "PC-ALM"]
+    assert all(array(t["z"]).shape == (7, 16) and np.isnan(array(t["z"])).all() for t in maps)
+    assert heat["layout"]["xaxis"]["range"] == [0.5, 16.5]  # T = 2L inference steps
+    assert any("Press Play" in a["text"] for a in heat["layout"]["annotations"])
 
 
 def test_step_trains_one_batch_and_draws_the_figures():

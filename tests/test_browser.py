@@ -17,6 +17,7 @@ import time
 import pytest
 from _browser import (
     HEATMAP,
+    HEATMAP_FRAME,
     ROOT,
     VIEWPORT,
     WAIT_MS,
@@ -64,8 +65,16 @@ def test_lab_plays_and_its_address_reopens_the_run(page, browser, server):
     play.wait_for(timeout=WAIT_MS)
     wait_idle(page)
     assert step_count(page) == 0
+    # Before the first step the heatmaps' frame is drawn, without colour; the first
+    # heatmaps fill that chart in place.
+    page.locator(HEATMAP_FRAME).first.wait_for(timeout=WAIT_MS)
+    assert page.locator(HEATMAP).count() == 0
+    page.evaluate(f"document.querySelector('{HEATMAP_FRAME}').closest('.js-plotly-plot')"
+                  ".__kept = true")
     press(page, "Play", shows="Pause")
     page.locator(HEATMAP).first.wait_for(timeout=WAIT_MS)
+    assert page.evaluate(f"!!document.querySelector('{HEATMAP}').closest('.js-plotly-plot')"
+                         ".__kept"), "the first heatmaps drew a new chart, not the frame"
     first = step_count(page)
     wait_until(page, lambda: step_count(page) >= first + 3, 60, "the step counter to move")
     wait_until(page, lambda: step_count(page) >= 40, 90, "40 training steps (for the picture)")

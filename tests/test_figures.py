@@ -36,6 +36,21 @@ def trace(fig: go.Figure, name: str):
 # ---------------------------------------------------------------- inference heatmaps
 
 
+def test_the_heatmaps_frame_has_their_panels_and_axes_and_no_colour():
+    values = {"pc": wave(0.2), "pcalm": wave(0.5)}
+    arrivals = {rule: analysis.arrival_steps(v, np.ones(N)) for rule, v in values.items()}
+    full = figures.inference_heatmaps(values, arrivals=arrivals)
+    frame = figures.heatmap_frame({rule: v.shape for rule, v in values.items()}, fronts=True,
+                                  message="Press Play")
+    assert [(t.type, t.name) for t in frame.data] == [(t.type, t.name) for t in full.data]
+    assert all(np.isnan(np.asarray(t.z, dtype=float)).all() for t in heatmaps(frame))
+    assert all(np.asarray(t.z).shape == (N, T) for t in heatmaps(frame))
+    for axis in ("xaxis", "xaxis2", "yaxis"):
+        assert frame.layout[axis].range == full.layout[axis].range
+        assert frame.layout[axis].tickvals == full.layout[axis].tickvals
+    assert "Press Play" in annotations(frame)
+
+
 def test_heatmap_layer_one_is_the_bottom_row():
     credit = wave()
     fig = figures.inference_heatmaps({"pcalm": credit})

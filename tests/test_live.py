@@ -209,6 +209,22 @@ def test_a_chunk_lasts_as_long_as_the_pages_take_between_reads(tmp_path):
         run.close()
 
 
+def test_a_page_that_pressed_play_reads_the_first_update_as_it_comes_out(tmp_path):
+    """A read with `after_step` waits for the run's first update past that step while it
+    trains (the page draws it at once, not one redraw later); paused, it does not wait."""
+    run = LiveRun(new_run_id(), *SMALL, store_url=str(tmp_path / "runs.sqlite"), idle=600)
+    try:
+        run.control(step=1)
+        run.control(play=True)
+        seen = run.view(after_step=1, wait=60)
+        assert seen.playing and seen.step_count > 1
+        run.control(play=False)
+        paused = run.view(after_step=10**6, wait=60)  # nothing to wait for
+        assert not paused.playing and paused.step_count < 10**6
+    finally:
+        run.close()
+
+
 def test_while_playing_the_alignment_takes_a_bounded_share_of_the_run(tmp_path):
     run = LiveRun(new_run_id(), *SMALL, store_url=str(tmp_path / "runs.sqlite"), idle=600)
     try:

@@ -6,6 +6,8 @@ built at start-up is out of the garbage collector's full passes."""
 import gc
 import threading
 
+import pytest
+
 from pcviz import ModelConfig, RuleConfig, TrainConfig
 from pcviz.service import LiveRun, Pacer, settle_heap
 from pcviz.store import new_run_id
@@ -62,6 +64,22 @@ def test_visitors_who_pause_or_leave_stop_counting():
     clock.now = 11.0  # the others stopped redrawing (closed tabs)
     pace.record("e", 0.01)
     assert pace.watchers() == 1 and pace.interval() == 0.1
+
+
+def test_a_page_that_starts_playing_counts_its_whole_cost_at_once():
+    """A page pressing Play joins with the redraw times it measured before (all its
+    sections), so its pace is set once; what it records later replaces them."""
+    clock = Clock()
+    pace = Pacer(base=0.15, share=0.5, ttl=10, clock=clock)
+    pace.join("a", {"main": 0.2, "curves": 0.1})
+    assert abs(pace.interval() - 0.6) < 1e-9 and pace.watchers() == 1
+    pace.record("a", 0.3)  # the heatmaps' first redraw: a moving average from 0.2
+    assert abs(pace.sections("a")["main"] - 0.23) < 1e-9
+    pace.join("a", {"main": 1.0, "curves": 1.0, "alignment": 0.05})  # measured ones stay
+    assert pace.sections("a") == pytest.approx({"main": 0.23, "curves": 0.1,
+                                                "alignment": 0.05})
+    pace.forget("a")
+    assert pace.sections("a") == {} and pace.interval() == 0.15
 
 
 def test_a_page_reading_a_run_never_waits_for_its_session():

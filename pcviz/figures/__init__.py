@@ -21,6 +21,7 @@ from ._credit import alignment_vs_step as alignment_vs_step
 from ._credit import arrival_plot as arrival_plot
 from ._credit import credit_profile as credit_profile
 from ._credit import energy_plot as energy_plot
+from ._heatmap import heatmap_frame as heatmap_frame
 from ._heatmap import inference_heatmaps as inference_heatmaps
 from ._html import figure_html as figure_html
 from ._lecture import for_lecture as for_lecture
@@ -51,6 +52,7 @@ __all__ = [
     "exactness_plot",
     "figure_html",
     "for_lecture",
+    "heatmap_frame",
     "inference_heatmaps",
     "layer_alignment",
     "network_diagram",

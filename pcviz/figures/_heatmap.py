@@ -174,6 +174,33 @@ def inference_heatmaps(
                  uirevision=f"heatmaps-{quantity}", height=440, legend_title="arrival front")
 
 
+def heatmap_frame(
+    shapes: Mapping[str, tuple[int, int]],
+    *,
+    quantity: str = "credit",
+    log: bool = False,
+    fronts: bool = False,
+    message: str = "",
+) -> go.Figure:
+    """The frame of `inference_heatmaps` for rule -> `(T, L-1)` arrays of these `shapes`, not
+    coloured yet: the same panels, axes, titles and traces, every value missing, `message`
+    across the panels. Drawn before the first training step, it lets the first heatmaps
+    update the chart in place: no new layout for the browser to build, no jump of the page."""
+    values = {rule: np.zeros(shape) for rule, shape in shapes.items()}
+    arrivals = {rule: np.full(shape[1], -1) for rule, shape in shapes.items()} if fronts \
+        else None
+    fig = inference_heatmaps(values, quantity=quantity, log=log, arrivals=arrivals, zmax=1.0)
+    for trace in fig.data:
+        if trace.type == "heatmap":
+            trace.update(z=np.full_like(trace.z, np.nan), customdata=None, hoverinfo="skip",
+                         hovertemplate=None)
+    if message:
+        fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
+                           showarrow=False, font=dict(size=15, color="#555555"),
+                           bgcolor="rgba(255,255,255,0.85)")
+    return fig
+
+
 def _axes(fig: go.Figure, arrays: Mapping[str, np.ndarray], energy: bool, scale: _Scale) -> None:
     steps = max(arr.shape[0] for arr in arrays.values())
     rows = max(arr.shape[1] for arr in arrays.values()) - int(energy)

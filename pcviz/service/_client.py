@@ -61,9 +61,13 @@ class LiveRunClient:
             cause = getattr(err, "cause", None)
             raise (cause if isinstance(cause, Exception) else RuntimeError(str(err))) from None
 
-    def view(self, since: int = -1, *, timeout: float | None = 60.0) -> RunView | None:
-        """The run's latest `RunView` (`None`: unchanged since version `since`)."""
-        return self._get(self.handle.view.remote(since), timeout)
+    def view(self, since: int = -1, *, after_step: int | None = None, wait: float = 0.0,
+             timeout: float | None = 60.0) -> RunView | None:
+        """The run's latest `RunView` (`None`: unchanged since version `since`); with
+        `after_step`, the first one past that step while the run trains, waiting up to `wait`
+        seconds for it (see `LiveRun.view`)."""
+        return self._get(self.handle.view.remote(since, after_step=after_step, wait=wait),
+                         timeout)
 
     def control(self, *, timeout: float | None = None, **commands) -> RunView:
         """Send `play`, `step`, `forward`, `speed` or `learning_rate` (see `LiveRun.control`); waits
@@ -78,6 +82,18 @@ class LiveRunClient:
         """Per-layer gradient cosine with BP and norm ratio to BP at the current weights
         (a `pcviz.train.GradientComparison`, or `None`)."""
         return self._get(self.handle.alignment.remote(), timeout)
+
+    def ask_alignment(self) -> Any:
+        """Ask for `alignment` without waiting: a handle for `answer`."""
+        return self.handle.alignment.remote()
+
+    def answer(self, asked: Any) -> tuple[bool, Any]:
+        """Whether the answer to `asked` (an `ask_...` handle) is in, and then its value, or
+        the error the call would raise (`RunGone`, the run's own); never waits."""
+        import ray
+
+        done, _ = ray.wait([asked], timeout=0)
+        return (True, self._get(asked, 0)) if done else (False, None)
 
     def probe(self, rules: tuple[str, ...], *, timeout: float | None = 120.0):
         """`pcviz.runs.ProbeResult` per rule at the current weights (a list, one per rule)."""

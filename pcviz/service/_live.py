@@ -56,6 +56,9 @@ ALIGNMENT_SHARE = 0.1
 this share of its time: a page asking sooner after the last one gets `None` (ask again)."""
 RETIRE_RETRY_SECONDS = 5.0
 """An idle run whose checkpoint the store did not take tries again after this long."""
+VIEW_WAIT = 5.0
+"""Longest wait of a page's read for the run's next update (`LiveRun.view`)."""
+VIEW_POLL_SECONDS = 0.01
 ALIGNMENT_WAIT = 30.0
 """Longest wait of an alignment for the warm-up to compile its program."""
 
@@ -289,12 +292,27 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
             view.updates_per_second = (len(frames) - 1) / (frames[-1] - frames[0])
         return view
 
-    def view(self, since: int = -1) -> RunView | None:
+    def view(self, since: int = -1, *, after_step: int | None = None,
+             wait: float = 0.0) -> RunView | None:
         """The run as of its latest update (`_latest_view`), or `None` when nothing changed
-        since version `since` (what the page already drew)."""
+        since version `since` (what the page already drew). With `after_step`, while the run
+        trains, first waits up to `wait` seconds (at most `VIEW_WAIT`) for an update past
+        that step: a page that has just pressed Play draws the first update as it comes out,
+        not one redraw later."""
+        if after_step is not None:
+            self._await_step(after_step, min(max(float(wait), 0.0), VIEW_WAIT))
         current = self._latest_view()
         self._reads = [*self._reads[-5:], time.monotonic()]
         return None if current.version == since and not self.moving else current
+
+    def _await_step(self, step: int, seconds: float) -> None:
+        """Until the view is past `step`, the run stops, or `seconds` have passed; the chunk
+        training meanwhile builds its view as it ends."""
+        deadline = time.monotonic() + seconds
+        while self._view.step_count <= step and self.moving and self.error is None and \
+                time.monotonic() < deadline:
+            self._view_wanted = True
+            time.sleep(VIEW_POLL_SECONDS)
 
     def _latest_view(self, *, wait: bool = False) -> RunView:
         """The run as of its latest update; a reader was here (for the idle check).
@@ -360,6 +378,8 @@ class LiveRun(RunWarmUp, RunRecording, RunStandBy):
             if forward and self.error is None:
                 self.playing = False
                 self.forward += int(min(max(0, forward), MAX_FORWARD))
+            # the first chunk's view is built as it ends: the page that started it waits
+            self._view_wanted = self._view_wanted or self.moving
             self._version += 1
         self._wake.set()
         deadline = time.monotonic() + (wait if step else 0.0)

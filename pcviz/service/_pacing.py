@@ -28,7 +28,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 
 class Pacer:
@@ -82,6 +82,23 @@ class Pacer:
         with self._lock:
             return sum(seconds for sections in self._live().values()
                        for seconds, _ in sections.values())
+
+    def join(self, visitor: str, sections: Mapping[str, float]) -> None:
+        """Visitor `visitor` starts watching a playing run: its sections count at once with
+        the redraw times `sections` (section -> seconds, what its page measured last time),
+        those already recorded kept. A page that joins at its full cost sets its pace once;
+        joining section by section as each first redraws would move it, and the page with it,
+        several times."""
+        with self._lock:
+            now = self.clock()
+            mine = self._redraws.setdefault(visitor, {})
+            for section, seconds in sections.items():
+                mine.setdefault(section, (float(seconds), now))
+
+    def sections(self, visitor: str) -> dict[str, float]:
+        """Section -> the redraw time recorded for `visitor` (empty: not watching)."""
+        with self._lock:
+            return {k: seconds for k, (seconds, _) in self._live().get(visitor, {}).items()}
 
     def interval(self) -> float:
         """Seconds between two redraws of each watcher's page ($\\Delta t$ above)."""

@@ -88,9 +88,27 @@ def heatmaps(session: Live, options: Mapping[str, Any], *, live: bool = False) -
         values, quantity=quantity, log=bool(options.get("lab_log")),
         arrivals=arrivals if options.get("lab_front", True) else None,
     )
-    if live:
-        fig.update_layout(showlegend=False, margin=dict(b=50))
-    return fig
+    return _live(fig) if live else fig
+
+
+def _live(fig: go.Figure) -> go.Figure:
+    """A live chart's heatmaps: no legend (the page explains the line), which halves the
+    browser's redraw time."""
+    return fig.update_layout(showlegend=False, margin=dict(b=50))
+
+
+def heatmap_frame(session: Live, options: Mapping[str, Any], message: str) -> go.Figure:
+    """The live heatmaps before the run's first step (`figures.heatmap_frame`): the panels
+    of the run's inference rules, T inference steps by L - 1 hidden layers, and `message`;
+    the first heatmaps then fill them in place. A placeholder when the run is not built."""
+    rows = session.model_config.depth - 1 if session.model_config is not None else 0
+    shapes = {rule: (session.steps, rows) for rule in session.rules if rule in INFERENCE_RULES}
+    if not rows or not session.steps or not shapes:
+        return placeholder(message)
+    return _live(figures.heatmap_frame(
+        shapes, quantity=options.get("lab_quantity") or "credit",
+        log=bool(options.get("lab_log")), fronts=bool(options.get("lab_front", True)),
+        message=message.replace("**", "")))
 
 
 def curves(session: Live) -> go.Figure:

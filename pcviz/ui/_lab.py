@@ -25,11 +25,12 @@ import streamlit as st
 
 from .. import service
 from ..config import ModelConfig, RuleConfig, TrainConfig, encode, with_changes
-from ..service import RunGone, RunView, idle_seconds
+from ..service import RunGone, RunView
 from . import _lab_view as view
 from ._lab_controls import send_learning_rate
-from ._lab_state import LabState, lab_state
+from ._lab_state import LabState, lab_state, live_area, paused_seconds
 from ._lab_state import live_client as live_client
+from ._live_chart import preload_plotly
 from ._visitors import pacer, visitor_id
 
 LIVE_CSS = Path(__file__).with_name("live.css")
@@ -41,11 +42,16 @@ CURVE_SECONDS = 1.0
 """Interval of the training curves' fragment while playing."""
 SLOW_SECONDS = 2.0
 """Interval of the third fragment (alignment with BP, one more inference; wall times)."""
+ALIGNMENT_SECONDS = 10.0
+"""Longest wait of a paused page for the alignment with BP."""
 PACE_SLACK = 2.0
 """A playing page is redrawn at a new pace once the server's differs from its own by more
 than this factor."""
 START_SECONDS = 90.0
 """Longest wait for a new run's actor to build its network and data."""
+FIRST_UPDATE_SECONDS = 3.0
+"""After Play, the page's next redraw waits up to this long for the run's first update (it
+draws it in the rerun the click caused, rather than one redraw later)."""
 
 
 def _same_structure(url: dict[str, str], model, rule, train) -> bool:
@@ -116,6 +122,7 @@ def sync_lab(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> LabSta
     """
     service.start()
     lab = lab_state()
+    lab.areas.clear()  # the page registers them anew as it draws (`live_area`)
     structure = (model, rule, with_changes(train, learning_rate=None))
     if structure != lab.structure:
         if lab.client is not None:
@@ -143,8 +150,10 @@ def _refresh(lab: LabState, *, timeout: float) -> None:
     previous view). A run whose actor has gone is reopened from its checkpoint."""
     if lab.client is None:
         return
+    after, lab.first_after = lab.first_after, None  # one wait per press
+    wait = FIRST_UPDATE_SECONDS if after is not None else 0.0
     try:
-        lab.view = lab.client.view(timeout=timeout)
+        lab.view = lab.client.view(after_step=after, wait=wait, timeout=timeout + wait)
     except TimeoutError:
         return
     except RunGone:
@@ -193,6 +202,7 @@ def _pace(lab: LabState, seconds: float, first: bool) -> None:
     pace, me = pacer(), visitor_id()
     if lab.playing:
         pace.record(me, seconds)
+        lab.redraw_seconds = pace.sections(me)
     else:
         pace.forget(me)
     interval = pace.interval()
@@ -204,8 +214,10 @@ def _pace(lab: LabState, seconds: float, first: bool) -> None:
 def _record(section: str, started: float) -> None:
     """Count the CPU time this section's redraw took since `started` (`time.thread_time`)
     in the server's pace while the visitor's run plays."""
-    if lab_state().playing:
+    lab = lab_state()
+    if lab.playing:
         pacer().record(visitor_id(), time.thread_time() - started, section=section)
+        lab.redraw_seconds = pacer().sections(visitor_id())
 
 
 def _curves_frame(lecture: bool) -> None:
@@ -222,19 +234,39 @@ def _slow_frame() -> None:
     if lab.client is None or seen is None or seen.error is not None or seen.step_count == 0:
         return
     if lab.aligned_step != seen.step_count:
-        try:
-            comparison = lab.client.alignment(timeout=max(10.0, 4 * SLOW_SECONDS))
-            # None: not compiled yet, or the run's time for it not yet due: the last one
-            # stays, and the page asks again next time
-            ready = comparison is not None
-            lab.alignment = comparison if ready else lab.alignment
-        except (TimeoutError, RunGone, ValueError, RuntimeError, MemoryError):
-            lab.alignment, ready = None, True  # the training fragment reports errors
-        if ready:
-            lab.aligned_step = seen.step_count
+        _align(lab, seen.step_count)
     with st.container(key="live_alignment"):
         view.alignment_and_times(lab)
     _record("alignment", started)
+
+
+def _align(lab: LabState, step: int) -> None:
+    """Bring `lab.alignment` up to the run's `step`. While the run plays the page never waits
+    for it (the computation takes the run's session between two chunks, a second or more at
+    depth, and every section of this page would wait with it): it asks, and takes the answer
+    on a later redraw. Paused, it waits (at most `ALIGNMENT_SECONDS`)."""
+    client = lab.client
+    if client is None:
+        return
+    try:
+        if not lab.playing:
+            lab.alignment_asked = None
+            asked, (done, comparison) = step, (True, client.alignment(timeout=ALIGNMENT_SECONDS))
+        else:
+            if lab.alignment_asked is None:
+                lab.alignment_asked = (step, client.ask_alignment())
+            asked, handle = lab.alignment_asked
+            done, comparison = client.answer(handle)
+    except (TimeoutError, RunGone, ValueError, RuntimeError, MemoryError):
+        # the training fragment reports errors
+        lab.alignment, lab.aligned_step, lab.alignment_asked = None, step, None
+        return
+    if done:
+        lab.alignment_asked = None
+        # None: not compiled yet, or the run's time for it not yet due: the last one stays,
+        # and the page asks again next time
+        if comparison is not None:
+            lab.alignment, lab.aligned_step = comparison, asked
 
 
 def lab_live(lab: LabState, *, lecture: bool = False) -> None:
@@ -242,18 +274,32 @@ def lab_live(lab: LabState, *, lecture: bool = False) -> None:
     training status and heatmaps at the server's pace, the training curves every
     `CURVE_SECONDS`, the alignment with BP and the wall times every `SLOW_SECONDS`. The text
     on diffusive and ballistic credit is static. In the `lecture` layout the heatmaps and the
-    curves share one row, in large type, and the text follows the figures."""
+    curves share one row, in large type, and the text follows the figures.
+
+    The three sit in a fragment of their own (`LIVE_FRAGMENT`), which a Play or a Pause
+    reruns instead of the whole page: it sets their intervals anew."""
     st.html(LIVE_CSS)
+    preload_plotly()  # while the run is being built
     if lab.notice:  # until the visitor's next command
         st.info(view.plain(lab.notice), icon=":material/info:")
     _overlay(lab)  # the choice below, made on the previous run of the page
+    st.fragment(_live_sections, key=live_area(LIVE_FRAGMENT))(lecture)
+
+
+LIVE_FRAGMENT = "frag_live"
+
+
+def _live_sections(lecture: bool) -> None:
+    lab = lab_state()
+    if lab.playing:  # counted at its full cost at once (`Pacer.join`)
+        pacer().join(visitor_id(), lab.redraw_seconds)
     lab.interval = pacer().interval()
     waiting = lab.client is None and lab.error is None
     unsure = waiting or lab.view is None or lab.expect is not None
-    # A paused page still looks in now and then, so that its run is not closed as unread
-    # while the tab is open (and sees what another tab did).
-    every = lab.interval if lab.playing else 1.0 if unsure else min(30.0, idle_seconds() / 3)
-    curves_every = max(CURVE_SECONDS, lab.interval) if lab.playing else None
+    paused = 1.0 if unsure else paused_seconds()
+    every = lab.interval if lab.playing else paused
+    curves_every = max(CURVE_SECONDS, lab.interval) if lab.playing else paused_seconds()
+    slow_every = max(SLOW_SECONDS, lab.interval) if lab.playing else paused_seconds()
     train = st.fragment(_train_frame, run_every=every, key="frag_train")
     curves = st.fragment(_curves_frame, run_every=curves_every, key="frag_curves")
     if lecture:
@@ -267,8 +313,7 @@ def lab_live(lab: LabState, *, lecture: bool = False) -> None:
         train(lecture)
         view.heatmap_text()
         curves(lecture)
-    st.fragment(_slow_frame, run_every=max(SLOW_SECONDS, lab.interval) if lab.playing
-                else None, key="frag_slow")()
+    st.fragment(_slow_frame, run_every=slow_every, key="frag_slow")()
 
 
 def lab_intro() -> None:

@@ -26,7 +26,7 @@ from ..boundary import (
 )
 from ..service import RunGone
 from . import _figs
-from ._lab_state import LabState, lab_state
+from ._lab_state import LabState, lab_state, live_area, paused_seconds
 from ._live_chart import live_chart
 from ._widgets import show_downloads
 
@@ -145,6 +145,14 @@ def _downloads(lab: LabState, seen: BoundaryState) -> None:
                        figure=lambda: _network(lab.view))
 
 
+def _boundary_area() -> None:
+    """The regions' fragment, at its interval for the playing state (a Play or a Pause
+    reruns this one, `live_area`)."""
+    lab = lab_state()
+    every = max(BOUNDARY_SECONDS, lab.interval) if lab.playing else paused_seconds()
+    st.fragment(_boundary_frame, run_every=every, key="frag_boundary")()
+
+
 def lab_boundary(lab: LabState) -> None:
     """For 2-D data only: the data and each rule's decision regions side by side, and the
     network with the layers its credit reached, updating live while the run plays; then
@@ -153,7 +161,6 @@ def lab_boundary(lab: LabState) -> None:
         return
     st.subheader("The data, each rule's decision regions, and how far its credit reached")
     st.caption(ABOUT)
-    every = max(BOUNDARY_SECONDS, lab.interval) if lab.playing else None
-    st.fragment(_boundary_frame, run_every=every, key="frag_boundary")()
+    st.fragment(_boundary_area, key=live_area("frag_boundary_area"))()
     st.caption(NETWORK)
     _downloads(lab, _state())

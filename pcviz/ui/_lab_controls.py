@@ -15,7 +15,7 @@ import streamlit as st
 
 from ..service import RunGone
 from . import _lab_view as view
-from ._lab_state import LabState, lab_state
+from ._lab_state import LabState, lab_state, live_area, rerun_areas
 from ._lecture import lecture_toggle
 from ._visitors import pacer, visitor_id
 
@@ -45,6 +45,8 @@ def _send(**commands: Any) -> None:
     lab.client.handle.control.remote(**commands)
     if "play" in commands or commands.get("forward"):
         lab.expect, lab.expect_since = bool(commands.get("play", True)), time.monotonic()
+    if lab.expect and lab.view is not None:
+        lab.first_after = lab.view.step_count  # the page draws the first update at once
 
 
 def speed_setting() -> int | str:
@@ -56,11 +58,13 @@ def _play() -> None:
     lab = lab_state()
     lab.play_clicked, lab.play_latency = time.perf_counter(), None
     _send(play=True, speed=speed_setting())
+    rerun_areas()
 
 
 def _pause() -> None:
     _send(play=False)
     pacer().forget(visitor_id())
+    rerun_areas()
 
 
 def _step_once() -> None:
@@ -73,6 +77,7 @@ FAST_FORWARD = 500
 
 def _fast_forward() -> None:
     _send(forward=FAST_FORWARD)
+    rerun_areas()
 
 
 def _speed() -> None:
@@ -91,6 +96,25 @@ def send_learning_rate(rate: float) -> None:
     _command(learning_rate=rate)
 
 
+PLAY_FRAGMENT = "frag_play"
+
+
+def _play_button(idle: bool) -> None:
+    """Play, or Pause while the run plays, in a fragment of its own: a click reruns it and the
+    live sections (`rerun_areas`), not the whole page."""
+    lab = lab_state()
+    # Two buttons with their own keys, not one toggle: a click that reaches the server twice
+    # must not pause and play again.
+    lab.shown_playing = lab.playing
+    if lab.playing:
+        st.button("Pause", key="lab_pause", type="primary", icon=":material/pause:",
+                  on_click=_pause, width="stretch", help="Stop after the current update.")
+    else:
+        st.button("Play", key="lab_play", type="primary", icon=":material/play_arrow:",
+                  on_click=_play, disabled=idle, width="stretch",
+                  help="Train continuously; the figures follow every update.")
+
+
 def lab_controls(lab: LabState, *, lecture: bool = False) -> None:
     """Play / Pause, Step, Reset, the speed (batches per update) and the lecture layout's
     switch; in the lecture layout, the heatmaps' options too, on the same row."""
@@ -100,16 +124,8 @@ def lab_controls(lab: LabState, *, lecture: bool = False) -> None:
                                                                vertical_alignment="bottom")
     idle = lab.client is None or lab.error is not None or (lab.view is not None and
                                                            lab.view.error is not None)
-    # Two buttons with their own keys, not one toggle: a click that reaches the server twice
-    # must not pause and play again.
-    lab.shown_playing = lab.playing
-    if lab.playing:
-        play.button("Pause", key="lab_pause", type="primary", icon=":material/pause:",
-                    on_click=_pause, width="stretch", help="Stop after the current update.")
-    else:
-        play.button("Play", key="lab_play", type="primary", icon=":material/play_arrow:",
-                    on_click=_play, disabled=idle, width="stretch",
-                    help="Train continuously; the figures follow every update.")
+    with play:
+        st.fragment(_play_button, key=live_area(PLAY_FRAGMENT))(idle)
     step.button("Step", key="lab_step", on_click=_step_once, disabled=idle, width="stretch",
                 icon=":material/skip_next:", help="Train every rule on one more batch.")
     fast.button(f"+{FAST_FORWARD}", key="lab_fast", on_click=_fast_forward, disabled=idle,

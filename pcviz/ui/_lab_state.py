@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import streamlit as st
 
 from ..config import ModelConfig, RuleConfig, TrainConfig
-from ..service import LiveRunClient, RunView
+from ..service import LiveRunClient, RunView, idle_seconds
 
 if TYPE_CHECKING:
     from ..train import GradientComparison
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 _STATE = "pcviz_lab"
 CONFIRM_SECONDS = 60.0
 """Longest time the page shows Play or Pause as asked before the run confirms it."""
+
+REDRAW_SECONDS = {"main": 0.15, "curves": 0.1, "alignment": 0.05}
+"""A page's redraw times per live section before it has measured its own (seconds of CPU, about
+what the default run's take on a 2-core machine)."""
 
 Configs: TypeAlias = tuple[ModelConfig, RuleConfig, TrainConfig]
 """A run's model, rule and training configurations."""
@@ -48,9 +52,22 @@ class LabState:
     fresh: bool = False
     alignment: GradientComparison | None = None
     aligned_step: int = -1
+    alignment_asked: tuple[int, Any] | None = None
+    """While playing: the step at which the page asked for the alignment, and the handle of
+    the answer it has not taken yet (`LiveRunClient.answer`)."""
     play_clicked: float | None = None
     play_latency: float | None = None
     interval: float = 0.15
+    redraw_seconds: dict[str, float] = dataclasses.field(
+        default_factory=lambda: dict(REDRAW_SECONDS))
+    """Live section -> CPU seconds of its redraw, as last measured (kept while paused: the
+    page paces itself with them from its Play on)."""
+    areas: list[str] = dataclasses.field(default_factory=list)
+    """The keys of the page's fragments that follow the run's playing state (the Play button,
+    the live sections): a Play or a Pause reruns these, not the whole page (`rerun_areas`)."""
+    first_after: int | None = None
+    """The step at which Play or a fast-forward was pressed: the next refresh waits for the
+    first update past it."""
     overlay: tuple[str, dict] | None = None
     expect: bool | None = None
     expect_since: float = 0.0
@@ -105,6 +122,30 @@ class LabState:
     def updates_per_second(self) -> float:
         """Training updates per second while playing (NaN when unknown)."""
         return self.view.updates_per_second if self.view is not None else math.nan
+
+
+def paused_seconds() -> float:
+    """Interval of a paused page's live fragments: it still looks in now and then, so that
+    its run is not closed as unread while the tab is open (and sees what another tab did).
+    A fragment rerun cannot take a timer away, only set another: paused sections get this
+    long one."""
+    return min(30.0, idle_seconds() / 3)
+
+
+def live_area(key: str) -> str:
+    """Note `key` among the fragments a Play or a Pause reruns; returns it."""
+    areas = lab_state().areas
+    if key not in areas:
+        areas.append(key)
+    return key
+
+
+def rerun_areas() -> None:
+    """From a callback: rerun the fragments that follow the playing state (`live_area`)
+    instead of the whole page, when the page has drawn them."""
+    areas = lab_state().areas
+    if areas:
+        st.rerun(list(areas))
 
 
 def lab_state() -> LabState:

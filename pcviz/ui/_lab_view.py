@@ -130,12 +130,14 @@ def heatmaps(lab: LabState, *, lecture: bool = False) -> None:
                if k in st.session_state}
 
     def figure():
-        fig = (_figs.heatmaps(session, options, live=True) if drawn
-               else _figs.placeholder(_text.PAUSED))  # one chart: the first heatmap updates it
+        fig = (_figs.heatmaps(session, options, live=True) if drawn  # one chart: the
+               else _figs.heatmap_frame(session, options, _text.PAUSED))  # frame fills in
         return figures.for_lecture(fig, height=LECTURE_HEIGHT) if lecture else fig
 
+    shown = _figs.figure_key(session) if drawn else (session.run_id, session.steps,
+                                                      session.model_config is not None)
     live_chart(figure, key="lab_heatmaps", config=_figs.CONFIG,
-               content=(drawn and _figs.figure_key(session), tuple(options.items()), lecture))
+               content=(shown, tuple(options.items()), lecture))
     if drawn and lab.play_clicked is not None and lab.play_latency is None:
         lab.play_latency = time.perf_counter() - lab.play_clicked
 

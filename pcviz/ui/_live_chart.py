@@ -38,6 +38,16 @@ _DRAWN = "pcviz_live_charts"
 """Session state: chart key -> `(content, message)` of the figure it shows."""
 
 
+PRELOAD_KEY = "pcviz_plotly_preload"
+
+
+def preload_plotly() -> None:
+    """Start loading plotly.js now, with nothing drawn: a cold page compiles it in a second
+    or two of the browser's time, which should be spent while the visitor's run is being
+    built rather than after a click on Play. Call it early on a page with live charts."""
+    _component(key=PRELOAD_KEY, data="", width="stretch", height="content")
+
+
 def chart_message(figure: go.Figure, config: dict | None = None) -> str:
     """What the page's script receives for one chart: the figure and Plotly's `config`."""
     return f'{{"figure": {figure.to_json()}, "config": {json.dumps(config or {})}}}'

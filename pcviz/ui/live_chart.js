@@ -19,6 +19,10 @@ function loadPlotly() {
 
 export default function (component) {
   const { data, parentElement } = component;
+  if (!data) {  // preload_plotly: load the library, draw nothing
+    loadPlotly().catch(() => {});
+    return;
+  }
   let chart = parentElement.querySelector(".pcviz-live-chart");
   if (!chart) {
     chart = document.createElement("div");
