@@ -96,12 +96,12 @@ def main(argv=None) -> None:
         if not args.rates_only:
             with serve(env={"PCVIZ_JAX_CACHE": cache}) as (url, _):
                 starts["first visitor, fresh server, empty compilation cache"] = \
-                    play_to_heatmap(browser, url)
-                starts["second visitor of that server"] = play_to_heatmap(browser, url)
+                    play_to_heatmap(browser, url).seconds
+                starts["second visitor of that server"] = play_to_heatmap(browser, url).seconds
         with serve(env={"PCVIZ_JAX_CACHE": cache}) as (url, _):
             if not args.rates_only:
                 starts["first visitor after a restart (persistent cache)"] = \
-                    play_to_heatmap(browser, url)
+                    play_to_heatmap(browser, url).seconds
             time.sleep(args.settle)  # the spare runs build the default run and the presets
             for depth in depths:
                 rates[depth] = updates_per_second(browser, f"{url}/?depth={depth}",

@@ -94,10 +94,12 @@ def main(argv=None) -> None:
           "by the page's clock; target < 2 s):")
     print(f"  {'preset':<32} {'at once':>8} {'when ready':>11}")
     for name, (at_once, ready) in heatmap.items():
-        print(f"  {name:<32} {at_once:6.2f} s {ready:9.2f} s")
+        print(f"  {name:<32} {at_once.seconds:6.2f} s {ready.seconds:9.2f} s   (longest page "
+              f"task {at_once.longest_task:.2f} s; {ready.longest_task:.2f} s)")
     print("  (at once: Play pressed as soon as the page shows it, while the run is still being"
           "\n   built; when ready: once the page shows the run built and compiled and the heatmaps'"
-          "\n   empty frame drawn)")
+          "\n   empty frame drawn; longest page task: the longest task of the page's main thread"
+          "\n   between the click and the heatmap, which the click waited behind)")
     shown = ", ".join(f"{k} {v:.1f} %" for k, v in accuracy.items())
     print(f"Play -> PC 10 points behind BP and PC-ALM, defaults (target < 60 s): {gap:.1f} s "
           f"({shown})")

@@ -304,6 +304,13 @@ _SEEN_JS = """(() => {
     const button = event.target.closest && event.target.closest('button');
     if (button && /(^|\\s)Play$/.test(button.innerText.trim())) mark('play');
   }, true);
+  seen.tasks = [];  // the page's long tasks (>50 ms of its main thread): [start, seconds]
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries())
+        seen.tasks.push([(performance.timeOrigin + e.startTime) / 1000, e.duration / 1000]);
+    }).observe({type: 'longtask', buffered: true});
+  } catch (err) {}  // a browser without long-task timing
   const watch = new MutationObserver(() => {
     if (document.querySelector('HEATMAP')) { mark('heatmap'); watch.disconnect(); }
   });
@@ -321,10 +328,19 @@ def clock_in_page(context) -> None:
     context.add_init_script(_SEEN_JS)
 
 
-def seen_in_page(page) -> dict[str, float]:
+def seen_in_page(page) -> dict:
     """What `clock_in_page` noted on `page`: `"play"` and `"heatmap"`, each in seconds since
-    the epoch (`time.time()`'s clock), for those that happened."""
+    the epoch (`time.time()`'s clock), for those that happened, and `"tasks"`, the page's
+    long tasks as `[start, seconds]`."""
     return page.evaluate("window.__pcvizSeen || {}")
+
+
+def longest_task(page, start: float, end: float) -> float:
+    """Seconds of the longest task of `page`'s main thread that ran between `start` and `end`
+    (epoch seconds; 0 when none took over 50 ms): what a click in that time waited behind."""
+    tasks = seen_in_page(page).get("tasks", [])
+    return max((seconds for began, seconds in tasks
+                if began < end and began + seconds > start), default=0.0)
 
 
 def play_and_heatmap(page, pressed: float) -> tuple[float, float]:
@@ -442,11 +458,19 @@ def gap_between_rules(accuracy: dict[str, float], points: float = 10.0) -> bool:
     return bp - pc >= points and alm - pc >= points
 
 
-def play_to_heatmap(browser, url: str, *, when_ready: bool = False) -> float:
-    """Seconds from the click on Play to the first heatmap drawn, by the page's own clock
-    (`clock_in_page`): Play pressed as soon as the button shows, or (`when_ready`) once the
-    page shows the run built and compiled and the heatmaps' empty frame drawn (what a
-    visitor sees as ready)."""
+class PlayTiming(NamedTuple):
+    seconds: float
+    """From the click on Play to the first heatmap drawn, by the page's own clock."""
+    longest_task: float
+    """The longest task of the page's main thread in that time (what the click waited
+    behind, when it is most of `seconds`)."""
+
+
+def play_to_heatmap(browser, url: str, *, when_ready: bool = False) -> PlayTiming:
+    """The seconds from the click on Play to the first heatmap drawn, by the page's own clock
+    (`clock_in_page`), and the page's longest task meanwhile: Play pressed as soon as the
+    button shows, or (`when_ready`) once the page shows the run built and compiled and the
+    heatmaps' empty frame drawn (what a visitor sees as ready)."""
     context = browser.new_context(viewport=VIEWPORT)
     clock_in_page(context)
     page = open_lab(context, url)
@@ -459,6 +483,7 @@ def play_to_heatmap(browser, url: str, *, when_ready: bool = False) -> float:
     press(page, "Play", shows="Pause")
     page.locator(HEATMAP).first.wait_for(timeout=WAIT_MS * 3)
     play, heatmap = play_and_heatmap(page, pressed)
+    timing = PlayTiming(heatmap - play, longest_task(page, play, heatmap))
     press(page, "Pause", shows="Play")
     page.context.close()
-    return heatmap - play
+    return timing
