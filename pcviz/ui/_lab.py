@@ -199,16 +199,23 @@ def _pace(lab: LabState, seconds: float, first: bool) -> None:
     than the run's (it stopped or started on its own: divergence, another tab, a reload), on
     the run's `first` view, or when the server's pace moved more than `PACE_SLACK` times
     away from ours (a whole rerun costs several redraws: small moves are left alone)."""
-    pace, me = pacer(), visitor_id()
+    pace = pacer()
     if lab.playing:
-        pace.record(me, seconds)
-        lab.redraw_seconds = pace.sections(me)
+        _count(lab, "main", seconds)
     else:
-        pace.forget(me)
+        pace.forget(visitor_id())
     interval = pace.interval()
     moved = not lab.interval / PACE_SLACK <= interval <= lab.interval * PACE_SLACK
     if first or lab.shown_playing != lab.playing or (lab.playing and moved):
         st.rerun(scope="app")
+
+
+def _count(lab: LabState, section: str, seconds: float) -> None:
+    """Count `seconds` of CPU for this redraw of `section` in the server's pace, and keep the
+    page's measured costs for its next Play (`Pacer.join`)."""
+    pace, me = pacer(), visitor_id()
+    pace.record(me, seconds, section=section)
+    lab.redraw_seconds = pace.sections(me)
 
 
 def _record(section: str, started: float) -> None:
@@ -216,8 +223,7 @@ def _record(section: str, started: float) -> None:
     in the server's pace while the visitor's run plays."""
     lab = lab_state()
     if lab.playing:
-        pacer().record(visitor_id(), time.thread_time() - started, section=section)
-        lab.redraw_seconds = pacer().sections(visitor_id())
+        _count(lab, section, time.thread_time() - started)
 
 
 def _curves_frame(lecture: bool) -> None:
@@ -251,7 +257,7 @@ def _align(lab: LabState, step: int) -> None:
     try:
         if not lab.playing:
             lab.alignment_asked = None
-            asked, (done, comparison) = step, (True, client.alignment(timeout=ALIGNMENT_SECONDS))
+            asked, done, comparison = step, True, client.alignment(timeout=ALIGNMENT_SECONDS)
         else:
             if lab.alignment_asked is None:
                 lab.alignment_asked = (step, client.ask_alignment())
@@ -296,10 +302,10 @@ def _live_sections(lecture: bool) -> None:
     lab.interval = pacer().interval()
     waiting = lab.client is None and lab.error is None
     unsure = waiting or lab.view is None or lab.expect is not None
-    paused = 1.0 if unsure else paused_seconds()
-    every = lab.interval if lab.playing else paused
-    curves_every = max(CURVE_SECONDS, lab.interval) if lab.playing else paused_seconds()
-    slow_every = max(SLOW_SECONDS, lab.interval) if lab.playing else paused_seconds()
+    rarely = paused_seconds()
+    every = lab.interval if lab.playing else 1.0 if unsure else rarely
+    curves_every = max(CURVE_SECONDS, lab.interval) if lab.playing else rarely
+    slow_every = max(SLOW_SECONDS, lab.interval) if lab.playing else rarely
     train = st.fragment(_train_frame, run_every=every, key="frag_train")
     curves = st.fragment(_curves_frame, run_every=curves_every, key="frag_curves")
     if lecture:
