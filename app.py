@@ -26,8 +26,8 @@ async def _warm_start(_app):
 
 
 def _plotly_js(request):
-    """plotly.js from the installed plotly package, for the live charts (cached a day by the
-    browser), compressed once per server rather than on every page load."""
+    """plotly.js for the live charts (`pcviz.ui.PLOTLY_JS`: its cartesian bundle), cached a
+    day by the browser, compressed once per server rather than on every page load."""
     from starlette.responses import Response
 
     headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}

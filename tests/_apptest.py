@@ -12,16 +12,27 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 
+def served_traces() -> set[str]:
+    """The trace types the plotly.js that the dashboard serves to its live charts can draw."""
+    from pcviz.ui import PLOTLY_JS
+
+    return set(re.findall(r'moduleType:"trace",name:"(\w+)"', PLOTLY_JS.read_text()))
+
+
 def charts(at: AppTest) -> dict[str, dict]:
     """Plotly figures on the page, by the chart's key (its id ends with the key): Streamlit's
-    own charts and the live lab's charts updated in place (`pcviz.ui.live_chart`)."""
+    own charts and the live lab's charts updated in place (`pcviz.ui.live_chart`), each of
+    which is checked to use only traces the served plotly.js has."""
     drawn = {c.proto.id.split("-", 2)[-1]: json.loads(c.proto.spec)
              for c in at.get("plotly_chart")}
     for c in at.get("bidi_component"):
         message = json.loads(c.proto.json) if c.proto.component_name == "pcviz_live_chart" \
             else None
         if message:  # an empty one only loads plotly.js (`preload_plotly`)
-            drawn[c.proto.id.split("-", 2)[-1]] = json.loads(message)["figure"]
+            key, figure = c.proto.id.split("-", 2)[-1], json.loads(message)["figure"]
+            missing = {t.get("type", "scatter") for t in figure["data"]} - served_traces()
+            assert not missing, f"live chart {key} draws {missing}, not in the served plotly.js"
+            drawn[key] = figure
     return drawn
 
 

@@ -89,6 +89,17 @@ def test_package_data_covers_the_files_the_package_loads():
                    for g in globs.get(package, [])), f"{name} is not package data"
 
 
+def test_the_live_charts_get_the_cartesian_plotly_js_of_the_installed_plotly_version():
+    """The small bundle is served only while it matches the plotly package's own plotly.js: an
+    upgrade of plotly that leaves the bundle behind fails here, not silently in a page."""
+    from pcviz.ui import _live_chart as chart
+
+    version = chart.plotly_js_version(chart.PLOTLY_FULL)
+    assert version and chart.plotly_js_version(chart.PLOTLY_CARTESIAN) == version
+    assert chart.PLOTLY_JS == chart.PLOTLY_CARTESIAN
+    assert chart.PLOTLY_CARTESIAN.stat().st_size < chart.PLOTLY_FULL.stat().st_size / 2
+
+
 def test_the_console_command_is_the_cli():
     assert PYPROJECT["project"]["scripts"] == {"pcviz": "pcviz.cli:main"}
     try:
