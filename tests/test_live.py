@@ -225,6 +225,24 @@ def test_a_page_that_pressed_play_reads_the_first_update_as_it_comes_out(tmp_pat
         run.close()
 
 
+def test_a_read_sent_after_play_waits_for_the_play_to_reach_the_run(run_service):
+    """The run's calls run side by side: a Play held up behind the paused page's alignment
+    (which holds the session) would be overtaken by the page's next read, which would find
+    the run not playing and miss its first update. With the Play's handle the read waits."""
+    client = open_live_run(new_run_id(), *SMALL)
+    try:
+        client.control(step=1)
+        client.alignment()  # compiled: the next one only computes
+        # paused, each holds the session while it computes
+        for _ in range(4):
+            client.ask_alignment()
+        sent = client.send(play=True, speed=1)
+        seen = client.view(after_step=1, wait=60, sent=sent, timeout=120)
+        assert seen.playing and seen.step_count > 1
+    finally:
+        client.close()
+
+
 def test_while_playing_the_alignment_takes_a_bounded_share_of_the_run(tmp_path):
     run = LiveRun(new_run_id(), *SMALL, store_url=str(tmp_path / "runs.sqlite"), idle=600)
     try:

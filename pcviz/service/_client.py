@@ -62,10 +62,19 @@ class LiveRunClient:
             raise (cause if isinstance(cause, Exception) else RuntimeError(str(err))) from None
 
     def view(self, since: int = -1, *, after_step: int | None = None, wait: float = 0.0,
-             timeout: float | None = 60.0) -> RunView | None:
+             sent: Any = None, timeout: float | None = 60.0) -> RunView | None:
         """The run's latest `RunView` (`None`: unchanged since version `since`); with
         `after_step`, the first one past that step while the run trains, waiting up to `wait`
-        seconds for it (see `LiveRun.view`)."""
+        seconds for it (see `LiveRun.view`). With `sent` (a `send` handle), the commands sent
+        reach the run first (within `timeout`): the run's calls run side by side, so a read
+        sent after a Play could otherwise find the run not yet playing."""
+        if sent is not None:
+            import ray
+
+            started = time.monotonic()
+            ray.wait([sent], timeout=timeout)
+            if timeout is not None:
+                timeout = max(0.0, timeout - (time.monotonic() - started))
         return self._get(self.handle.view.remote(since, after_step=after_step, wait=wait),
                          timeout)
 
@@ -77,6 +86,10 @@ class LiveRunClient:
             timeout = STEP_WAIT + 15.0 if commands.get("step") else 10.0
         commands.setdefault("wait", STEP_WAIT)
         return self._get(self.handle.control.remote(**commands), timeout)
+
+    def send(self, **commands) -> Any:
+        """Send `control` commands without waiting for them: a handle for `view(sent=)`."""
+        return self.handle.control.remote(**commands)
 
     def alignment(self, *, timeout: float | None = 60.0):
         """Per-layer gradient cosine with BP and norm ratio to BP at the current weights

@@ -126,7 +126,7 @@ def sync_lab(model: ModelConfig, rule: RuleConfig, train: TrainConfig) -> LabSta
     structure = (model, rule, with_changes(train, learning_rate=None))
     if structure != lab.structure:
         if lab.client is not None:
-            lab.client.handle.control.remote(play=False)
+            lab.client.send(play=False)
         run_id = _choose_run(lab, model, rule, train)
         seen = lab.view if lab.view is not None and lab.view.run_id == run_id else None
         lab.reset(run_id=run_id, structure=structure, configs=(model, rule, train),
@@ -150,10 +150,11 @@ def _refresh(lab: LabState, *, timeout: float) -> None:
     previous view). A run whose actor has gone is reopened from its checkpoint."""
     if lab.client is None:
         return
-    after, lab.first_after = lab.first_after, None  # one wait per press
+    (after, sent), lab.first_after = lab.first_after or (None, None), None  # one per press
     wait = FIRST_UPDATE_SECONDS if after is not None else 0.0
     try:
-        lab.view = lab.client.view(after_step=after, wait=wait, timeout=timeout + wait)
+        lab.view = lab.client.view(after_step=after, wait=wait, sent=sent,
+                                   timeout=timeout + wait)
     except TimeoutError:
         return
     except RunGone:
@@ -162,7 +163,7 @@ def _refresh(lab: LabState, *, timeout: float) -> None:
         lab.notice = "The run's worker had stopped: it was reopened from its last checkpoint."
         _connect(lab)
         if lab.client is not None and playing:
-            lab.client.handle.control.remote(play=True)
+            lab.client.send(play=True)
 
 
 def _train_frame(lecture: bool) -> None:

@@ -42,11 +42,11 @@ def _send(**commands: Any) -> None:
     lab.notice = None
     if lab.client is None:
         return
-    lab.client.handle.control.remote(**commands)
+    sent = lab.client.send(**commands)
     if "play" in commands or commands.get("forward"):
         lab.expect, lab.expect_since = bool(commands.get("play", True)), time.monotonic()
     if lab.expect and lab.view is not None:
-        lab.first_after = lab.view.step_count  # the page draws the first update at once
+        lab.first_after = (lab.view.step_count, sent)  # the page draws the first update at once
 
 
 def speed_setting() -> int | str:
@@ -87,7 +87,7 @@ def _speed() -> None:
 def _reset() -> None:
     lab = lab_state()
     if lab.client is not None:
-        lab.client.handle.control.remote(play=False)
+        lab.client.send(play=False)
     lab.structure, lab.fresh = None, True  # the next `sync_lab` starts a fresh run
 
 

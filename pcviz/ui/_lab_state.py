@@ -65,9 +65,10 @@ class LabState:
     areas: list[str] = dataclasses.field(default_factory=list)
     """The keys of the page's fragments that follow the run's playing state (the Play button,
     the live sections): a Play or a Pause reruns these, not the whole page (`rerun_areas`)."""
-    first_after: int | None = None
-    """The step at which Play or a fast-forward was pressed: the next refresh waits for the
-    first update past it."""
+    first_after: tuple[int, Any] | None = None
+    """The step at which Play or a fast-forward was pressed, and the handle of the command
+    sent (`LiveRunClient.send`): the next refresh waits for the command to reach the run, then
+    for the first update past that step."""
     overlay: tuple[str, dict] | None = None
     expect: bool | None = None
     expect_since: float = 0.0
