@@ -13,6 +13,7 @@ from __future__ import annotations
 import platform
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 
 def _include_dir() -> str:
@@ -45,4 +46,14 @@ def _kernels() -> list[Extension]:
     ]
 
 
-setup(ext_modules=_kernels())
+class _BuildSideBySide(build_ext):
+    """Compiles the kernel's builds side by side, one per core, unless `--parallel` (`-j`)
+    says otherwise: each takes a minute or more of one core (XLA's FFI headers)."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if self.parallel is None:
+            self.parallel = True  # as many at once as the machine has cores
+
+
+setup(ext_modules=_kernels(), cmdclass={"build_ext": _BuildSideBySide})
