@@ -4,6 +4,7 @@ figures a page drew."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from pathlib import Path
@@ -12,11 +13,13 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 
-def served_traces() -> set[str]:
-    """The trace types the plotly.js that the dashboard serves to its live charts can draw."""
+@functools.cache
+def served_traces() -> frozenset[str]:
+    """The trace types the plotly.js that the dashboard serves to its live charts can draw
+    (read once: the file is over a megabyte, and every `charts` call checks against it)."""
     from pcviz.ui import PLOTLY_JS
 
-    return set(re.findall(r'moduleType:"trace",name:"(\w+)"', PLOTLY_JS.read_text()))
+    return frozenset(re.findall(r'moduleType:"trace",name:"(\w+)"', PLOTLY_JS.read_text()))
 
 
 def charts(at: AppTest) -> dict[str, dict]:

@@ -125,9 +125,12 @@ def test_four_visitors_all_train_at_once_a_reload_reattaches_and_closed_tabs_fre
                 # that has not redrawn for the pacer's `ttl` (its browser held up on these
                 # shared cores) is left out of the count until it redraws: wait for all four.
                 shown = []
-                wait_until(pages[0], lambda: shown.append(paced(pages[0])) or
-                           shown[-1][0] == len(DEPTHS), 60,
-                           "the server to count all four visitors' pages")
+
+                def all_counted() -> bool:
+                    shown.append(paced(pages[0]))
+                    return shown[-1][0] == len(DEPTHS)
+
+                wait_until(pages[0], all_counted, 60, "the server to count all four pages")
                 playing, every = shown[-1]
                 print(f"the server redraws each page every {every:.2f} s ({playing} playing)")
                 assert playing == len(DEPTHS) and every > FASTEST

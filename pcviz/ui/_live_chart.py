@@ -6,9 +6,10 @@ the browser a full draw. `live_chart` mounts one chart per key and sends only th
 which the page applies with `Plotly.react` (live_chart.js). plotly.js itself comes from the
 dashboard's own route `PLOTLY_ROUTE` (see app.py): plotly.js's cartesian bundle, shipped beside
 this module (`PLOTLY_CARTESIAN`), which has every trace the live charts draw (heatmap, scatter,
-bar) at a third of the full library's size, so that a page compiles it in about a third of the
-time. Should the installed plotly package carry another plotly.js version than that bundle,
-the package's own full copy is served instead, so that figures and library always match.
+bar) at a third of the full library's size, so that a page loads and compiles it in less than
+half the time (bench/bench_plotly_load.py). Should the installed plotly package carry another
+plotly.js version than that bundle, the package's own full copy is served instead, so that
+figures and library always match.
 
 A chart is drawn again on every rerun of its fragment, several times a second while a run
 plays, but its figure only changes with the run. `live_chart` takes the figure's `content`
