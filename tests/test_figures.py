@@ -9,6 +9,7 @@ from _logaxes import tick_number
 
 from pcviz import analysis, figures, theory
 from pcviz.figures._heatmap import LOG_DECADES
+from pcviz.figures._style import figure_of
 
 T, N = 12, 5  # inference steps, hidden layers (L = 6)
 
@@ -370,6 +371,26 @@ def test_every_figure_has_title_template_uirevision_and_titled_key():
         assert layout.legend.title.text or any(bars)
         revisions.add(layout.uirevision)
     assert len(revisions) == 13
+
+
+def test_every_figure_is_valid_plotly():
+    """Figures built as plain dicts (`figure_of`, unchecked on the way in, for speed) hold
+    only what Plotly's schema allows: plotly.py's checks reject a misspelt property."""
+    values = {"pc": wave(0.2), "pcalm": wave(0.5)}
+    energy = {rule: np.c_[v, np.ones(T)] for rule, v in values.items()}
+    built = [
+        *_every_figure(),
+        figures.inference_heatmaps(values, log=True, step=3),
+        figures.inference_heatmaps(energy, quantity="energy"),
+        figures.inference_heatmaps({"pc": np.full((T, N), np.nan), "pcalm": wave()}),
+        figures.heatmap_frame({rule: v.shape for rule, v in values.items()}, fronts=True,
+                              message="Press Play"),
+    ]
+    for fig in built:
+        go.Figure(fig.to_dict())  # raises on anything the schema lacks
+    misspelt = figure_of([{"type": "heatmap", "z": [[1.0]]}], {"xaxis": {"titel": "t"}})
+    with pytest.raises(ValueError, match="titel"):
+        go.Figure(misspelt.to_dict())
 
 
 def test_empty_mappings_give_a_message_not_an_error():

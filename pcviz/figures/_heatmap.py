@@ -7,21 +7,24 @@ from typing import NamedTuple
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ._style import (
     LAYER_AXIS,
     STEP_AXIS,
+    axis_suffix,
     color,
+    colorscale,
     empty,
+    figure_of,
     finite,
     is_dead,
     label,
     layer_ticks,
     log_colorbar,
     max_finite,
-    note,
-    style,
+    note_spec,
+    panel_row,
+    style_layout,
 )
 
 QUANTITIES: dict[str, tuple[str, str]] = {
@@ -72,43 +75,46 @@ def _checked(rule: str, values: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _panel(fig: go.Figure, col: int, rule: str, arr: np.ndarray, scale: _Scale, what: str) -> None:
-    """One rule's heatmap, in float32 (what a screen shows; half the page's data), with the
-    values for the hover text carried beside the colours only where they differ (log)."""
+def _panel(panel: int, rule: str, arr: np.ndarray, scale: _Scale, what: str) -> dict:
+    """One rule's heatmap on panel `panel`'s axes, in float32 (what a screen shows; half the
+    page's data), with the values for the hover text carried beside the colours only where
+    they differ (log)."""
     steps, rows = arr.shape
     shown = "%{z:.3g}" if scale.shows_values else "%{customdata:.3g}"
-    fig.add_trace(
-        go.Heatmap(
-            x=np.arange(1, steps + 1), y=np.arange(1, rows + 1),
-            z=scale.transform(arr).T.astype(np.float32),
-            customdata=None if scale.shows_values else arr.T.astype(np.float32),
-            coloraxis="coloraxis", name=label(rule),
-            hovertemplate=f"step %{{x}}<br>layer %{{y}}<br>{what} {shown}"
-            f"<extra>{label(rule)}</extra>",
-        ),
-        row=1, col=col,
+    trace = dict(
+        type="heatmap", x=np.arange(1, steps + 1), y=np.arange(1, rows + 1),
+        z=scale.transform(arr).T.astype(np.float32), coloraxis="coloraxis", name=label(rule),
+        hovertemplate=f"step %{{x}}<br>layer %{{y}}<br>{what} {shown}"
+        f"<extra>{label(rule)}</extra>",
+        **_on(panel),
     )
+    if not scale.shows_values:
+        trace["customdata"] = arr.T.astype(np.float32)
+    return trace
 
 
-def _front(fig: go.Figure, col: int, rule: str, arrival: np.ndarray) -> None:
+def _on(panel: int) -> dict:
+    """A trace's axes on panel `panel` (from 1)."""
+    ref = axis_suffix(panel)
+    return {"xaxis": f"x{ref}", "yaxis": f"y{ref}"}
+
+
+def _front(panel: int, rule: str, arrival: np.ndarray) -> list[dict]:
+    """The arrival front over panel `panel`: a white outline, then the rule's line."""
     arrival = np.asarray(arrival).astype(np.int64).ravel()
     layers = np.arange(1, arrival.size + 1)
     keep = arrival >= 1
     x, y = arrival[keep], layers[keep]
-    fig.add_trace(
-        go.Scatter(x=x, y=y, mode="lines", line=dict(color="white", width=5), hoverinfo="skip",
-                   showlegend=False, name=f"{label(rule)} arrival front outline"),
-        row=1, col=col,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x, y=y, mode="lines+markers", name=f"{label(rule)} arrival front",
-            line=dict(color=color(rule), width=2),
-            marker=dict(size=7, color=color(rule), line=dict(color="white", width=1)),
-            hovertemplate="layer %{y} reached at step %{x}<extra>%{fullData.name}</extra>",
-        ),
-        row=1, col=col,
-    )
+    return [
+        dict(type="scatter", x=x, y=y, mode="lines", line=dict(color="white", width=5),
+             hoverinfo="skip", showlegend=False, name=f"{label(rule)} arrival front outline",
+             **_on(panel)),
+        dict(type="scatter", x=x, y=y, mode="lines+markers",
+             name=f"{label(rule)} arrival front", line=dict(color=color(rule), width=2),
+             marker=dict(size=7, color=color(rule), line=dict(color="white", width=1)),
+             hovertemplate="layer %{y} reached at step %{x}<extra>%{fullData.name}</extra>",
+             **_on(panel)),
+    ]
 
 
 def inference_heatmaps(
@@ -148,30 +154,47 @@ def inference_heatmaps(
     """
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity={quantity!r} must be one of {sorted(QUANTITIES)}.")
-    name, symbol = QUANTITIES[quantity]
-    title = f"{name[0].upper()}{name[1:]} {symbol} per hidden layer and inference step"
     if not values:
-        return empty(title, f"heatmaps-{quantity}")
+        return empty(_title(quantity), f"heatmaps-{quantity}")
+    return figure_of(*_spec(values, quantity=quantity, log=log, arrivals=arrivals, zmax=zmax,
+                            step=step))
+
+
+def _title(quantity: str) -> str:
+    name, symbol = QUANTITIES[quantity]
+    return f"{name[0].upper()}{name[1:]} {symbol} per hidden layer and inference step"
+
+
+def _spec(values: Mapping[str, np.ndarray], *, quantity: str, log: bool,
+          arrivals: Mapping[str, np.ndarray] | None, zmax: float | None,
+          step: int | None) -> tuple[list[dict], dict]:
+    """`inference_heatmaps`' traces and layout, as plain dicts."""
+    name, title = QUANTITIES[quantity][0], _title(quantity)
     rules = list(values)
     arrays = {rule: _checked(rule, values[rule]) for rule in rules}
     logged = log and quantity != "alignment"
     scale = _scale(list(arrays.values()), quantity, logged, zmax)
-    fig = make_subplots(rows=1, cols=len(rules), shared_yaxes=True, horizontal_spacing=0.03,
-                        subplot_titles=[label(rule) for rule in rules])
-    for col, rule in enumerate(rules, start=1):
+    layout = panel_row([label(rule) for rule in rules], spacing=0.03)
+    data: list[dict] = []
+    for panel, rule in enumerate(rules, start=1):
         if is_dead(arrays[rule]):
-            ref = "" if col == 1 else str(col)
-            note(fig, f"{label(rule)} diverged", xref=f"x{ref} domain", yref=f"y{ref} domain")
+            ref = axis_suffix(panel)
+            layout["annotations"].append(note_spec(f"{label(rule)} diverged",
+                                                   xref=f"x{ref} domain", yref=f"y{ref} domain"))
         else:
-            _panel(fig, col, rule, arrays[rule], scale, name)
+            data.append(_panel(panel, rule, arrays[rule], scale, name))
         if arrivals is not None and rule in arrivals:
-            _front(fig, col, rule, arrivals[rule])
-    _axes(fig, arrays, quantity == "energy", scale)
+            data.extend(_front(panel, rule, arrivals[rule]))
+    _axes(layout, len(rules), arrays, quantity == "energy", scale)
     if step is not None:
-        fig.add_vline(x=step, line=dict(dash="dash", color=scale.line_color, width=1.5),
-                      exclude_empty_subplots=False)
-    return style(fig, title=title + (" (log scale)" if logged else ""),
+        line = dict(dash="dash", color=scale.line_color, width=1.5)
+        layout["shapes"] = [
+            dict(type="line", x0=step, x1=step, xref=f"x{ref}", y0=0, y1=1,
+                 yref=f"y{ref} domain", line=line)
+            for ref in map(axis_suffix, range(1, len(rules) + 1))]
+    style_layout(layout, title=title + (" (log scale)" if logged else ""),
                  uirevision=f"heatmaps-{quantity}", height=440, legend_title="arrival front")
+    return data, layout
 
 
 def heatmap_frame(
@@ -186,31 +209,40 @@ def heatmap_frame(
     coloured yet: the same panels, axes, titles and traces, every value missing, `message`
     across the panels. Drawn before the first training step, it lets the first heatmaps
     update the chart in place: no new layout for the browser to build, no jump of the page."""
+    if not shapes:
+        return empty(_title(quantity), f"heatmaps-{quantity}")
     values = {rule: np.zeros(shape) for rule, shape in shapes.items()}
     arrivals = {rule: np.full(shape[1], -1) for rule, shape in shapes.items()} if fronts \
         else None
-    fig = inference_heatmaps(values, quantity=quantity, log=log, arrivals=arrivals, zmax=1.0)
-    for trace in fig.data:
-        if trace.type == "heatmap":
-            trace.update(z=np.full_like(trace.z, np.nan), customdata=None, hoverinfo="skip",
-                         hovertemplate=None)
+    data, layout = _spec(values, quantity=quantity, log=log, arrivals=arrivals, zmax=1.0,
+                         step=None)
+    for trace in data:
+        if trace["type"] == "heatmap":
+            trace.pop("customdata", None)
+            trace.pop("hovertemplate", None)
+            trace.update(z=np.full_like(trace["z"], np.nan), hoverinfo="skip")
     if message:
-        fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
-                           showarrow=False, font=dict(size=15, color="#555555"),
-                           bgcolor="rgba(255,255,255,0.85)")
-    return fig
+        layout["annotations"].append(dict(
+            text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+            font=dict(size=15, color="#555555"), bgcolor="rgba(255,255,255,0.85)"))
+    return figure_of(data, layout)
 
 
-def _axes(fig: go.Figure, arrays: Mapping[str, np.ndarray], energy: bool, scale: _Scale) -> None:
+def _axes(layout: dict, panels: int, arrays: Mapping[str, np.ndarray], energy: bool,
+          scale: _Scale) -> None:
     steps = max(arr.shape[0] for arr in arrays.values())
     rows = max(arr.shape[1] for arr in arrays.values()) - int(energy)
-    fig.update_xaxes(title_text=STEP_AXIS, range=[0.5, steps + 0.5], autorange=False,
-                     dtick=1 if steps <= 10 else None)
-    fig.update_yaxes(**layer_ticks(rows, output=energy))
-    fig.update_yaxes(title_text=LAYER_AXIS, row=1, col=1)
-    fig.update_layout(
+    x_axis = dict(title=dict(text=STEP_AXIS), range=[0.5, steps + 0.5], autorange=False)
+    if steps <= 10:
+        x_axis["dtick"] = 1
+    y_axis = layer_ticks(rows, output=energy)
+    for ref in map(axis_suffix, range(1, panels + 1)):
+        layout[f"xaxis{ref}"].update(x_axis)
+        layout[f"yaxis{ref}"].update(y_axis)
+    layout["yaxis"]["title"] = dict(text=LAYER_AXIS)
+    layout.update(
         coloraxis=dict(
-            cmin=scale.cmin, cmax=scale.cmax, colorscale=scale.colorscale,
+            cmin=scale.cmin, cmax=scale.cmax, colorscale=colorscale(scale.colorscale),
             colorbar=dict(title=dict(text=scale.title, side="right"), thickness=14,
                           **(scale.ticks or {})),
         ),

@@ -6,18 +6,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ._style import (
     color,
-    diverged_note,
     empty,
+    figure_of,
     finite,
     is_dead,
     label,
-    note,
+    log_axis,
+    note_spec,
+    panel_row,
     set_log_axis,
-    style,
+    style_layout,
 )
 
 Curve = tuple[np.ndarray, np.ndarray]
@@ -27,28 +28,35 @@ def _legend_name(rule: str, step: int | None) -> str:
     return label(rule) if step is None else f"{label(rule)} (diverged at step {step})"
 
 
-def _divergence_marker(fig: go.Figure, rule: str, k: int, curve: Curve | None, step: int) -> None:
-    fig.add_vline(x=step, line=dict(color=color(rule, k), dash="dot", width=1))
+def _divergence_marker(rule: str, k: int, curve: Curve | None,
+                       step: int) -> tuple[list[dict], list[dict]]:
+    """A dotted line in both panels at the step where `rule` diverged, and an x on its last
+    finite loss."""
+    lines = [dict(type="line", x0=step, x1=step, xref=f"x{ref}", y0=0, y1=1,
+                  yref=f"y{ref} domain", line=dict(color=color(rule, k), dash="dot", width=1))
+             for ref in ("", "2")]
     if curve is None:
-        return
+        return lines, []
     steps, values = finite(curve[0]).ravel(), finite(curve[1]).ravel()
     before = np.isfinite(values) & (steps <= step)
-    if before.any():
-        fig.add_scatter(
-            x=[step], y=[values[before][-1]], mode="markers", legendgroup=rule,
-            showlegend=False, name=f"{label(rule)} diverged",
-            marker=dict(symbol="x", size=13, color=color(rule, k)),
-            hovertemplate=f"diverged at step {step}<extra>{label(rule)}</extra>", row=1, col=1,
-        )
+    if not before.any():
+        return lines, []
+    return lines, [dict(
+        type="scatter", x=[step], y=[values[before][-1]], mode="markers", legendgroup=rule,
+        showlegend=False, name=f"{label(rule)} diverged",
+        marker=dict(symbol="x", size=13, color=color(rule, k)),
+        hovertemplate=f"diverged at step {step}<extra>{label(rule)}</extra>",
+        xaxis="x", yaxis="y",
+    )]
 
 
-def _style_keys(fig: go.Figure, with_test: bool) -> None:
+def _style_keys(with_test: bool) -> list[dict]:
     keys = [("train", "solid", "lines")]
     if with_test:
         keys.append(("test", "dash", "lines+markers"))
-    for name, dash, mode in keys:
-        fig.add_scatter(x=[None], y=[None], mode=mode, name=name, legendgroup="style",
-                        line=dict(color="#888888", dash=dash), row=1, col=2)
+    return [dict(type="scatter", x=[None], y=[None], mode=mode, name=name, legendgroup="style",
+                 line=dict(color="#888888", dash=dash), xaxis="x2", yaxis="y2")
+            for name, dash, mode in keys]
 
 
 def training_curves(
@@ -75,31 +83,43 @@ def training_curves(
     "<label> train" and "<label> test" (accuracy, grouped with the loss in the legend).
     """
     test_accuracy, diverged = test_accuracy or {}, diverged or {}
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=("training loss", "accuracy"))
+    layout = panel_row(("training loss", "accuracy"), spacing=0.1, shared_y=False)
+    data: list[dict] = []
+    shapes: list[dict] = []
     for k, rule in enumerate(dict.fromkeys([*loss, *accuracy, *test_accuracy])):
-        candidates = [(loss.get(rule), 1, "", "solid", "lines"),
-                      (accuracy.get(rule), 2, " train", "solid", "lines"),
-                      (test_accuracy.get(rule), 2, " test", "dash", "lines+markers")]
-        series = [(curve, col, suffix, dash, mode)
-                  for curve, col, suffix, dash, mode in candidates if curve is not None]
-        for i, (curve, col, suffix, dash, mode) in enumerate(series):
+        candidates = [(loss.get(rule), "", "", "solid", "lines"),
+                      (accuracy.get(rule), "2", " train", "solid", "lines"),
+                      (test_accuracy.get(rule), "2", " test", "dash", "lines+markers")]
+        series = [(curve, ref, suffix, dash, mode)
+                  for curve, ref, suffix, dash, mode in candidates if curve is not None]
+        for i, (curve, ref, suffix, dash, mode) in enumerate(series):
             name = _legend_name(rule, diverged.get(rule)) if i == 0 else label(rule) + suffix
-            fig.add_scatter(
-                x=finite(curve[0]), y=finite(curve[1]), mode=mode, name=name, legendgroup=rule,
-                showlegend=i == 0, line=dict(color=color(rule, k), dash=dash, width=2),
-                marker=dict(size=6), row=1, col=col,
-            )
+            data.append(dict(
+                type="scatter", x=finite(curve[0]), y=finite(curve[1]), mode=mode, name=name,
+                legendgroup=rule, showlegend=i == 0,
+                line=dict(color=color(rule, k), dash=dash, width=2), marker=dict(size=6),
+                xaxis=f"x{ref}", yaxis=f"y{ref}",
+            ))
         step = diverged.get(rule)
         if step is not None:
-            _divergence_marker(fig, rule, k, loss.get(rule), int(step))
-    _style_keys(fig, bool(test_accuracy))
-    diverged_note(fig, [r for r, c in loss.items() if diverged.get(r) is None and is_dead(c[1])])
-    fig.update_xaxes(title_text="training step")
-    set_log_axis(fig, "y", title_text="loss ½‖ŷ − y‖² (log scale)")
-    fig.update_yaxes(title_text="accuracy (%)", tickformat=".0%", range=[0, 1.02], row=1, col=2)
-    return style(fig, title="Training curves (same initial weights and batches)",
+            lines, marker = _divergence_marker(rule, k, loss.get(rule), int(step))
+            shapes.extend(lines)
+            data.extend(marker)
+    data.extend(_style_keys(bool(test_accuracy)))
+    dead = [r for r, c in loss.items() if diverged.get(r) is None and is_dead(c[1])]
+    layout["annotations"].extend(note_spec(f"{label(rule)} diverged", y=0.92 - 0.1 * k)
+                                 for k, rule in enumerate(dead))
+    if shapes:
+        layout["shapes"] = shapes
+    for ref in ("", "2"):
+        layout[f"xaxis{ref}"]["title"] = dict(text="training step")
+    layout["yaxis"].update(log_axis(*(t["y"] for t in data if t["yaxis"] == "y"
+                                      and t["y"] is not None)),
+                           title=dict(text="loss ½‖ŷ − y‖² (log scale)"))
+    layout["yaxis2"].update(title=dict(text="accuracy (%)"), tickformat=".0%", range=[0, 1.02])
+    style_layout(layout, title="Training curves (same initial weights and batches)",
                  uirevision="training-curves", legend_title="rule")
+    return figure_of(data, layout)
 
 
 def overlay_curves(fig: go.Figure, curves: Mapping[str, Mapping[str, np.ndarray]], *,
@@ -118,8 +138,8 @@ def overlay_curves(fig: go.Figure, curves: Mapping[str, Mapping[str, np.ndarray]
     """
     for k, (rule, series) in enumerate(curves.items()):
         steps = np.asarray(series["step"], dtype=float)
-        for key, col, suffix in (("loss", 1, ""), ("accuracy", 2, " train"),
-                                 ("test_accuracy", 2, " test")):
+        for key, ref, suffix in (("loss", "", ""), ("accuracy", "2", " train"),
+                                 ("test_accuracy", "2", " test")):
             values = np.asarray(series.get(key, ()), dtype=float)
             keep = np.isfinite(values)
             if not keep.any():
@@ -129,26 +149,32 @@ def overlay_curves(fig: go.Figure, curves: Mapping[str, Mapping[str, np.ndarray]
                 legendgroup=name, showlegend=key == "loss", opacity=0.75,
                 line=dict(color=color(rule, k), dash="dot", width=1.5),
                 hovertemplate=f"{name} {label(rule)}{suffix}: %{{y:.3g}} at step %{{x}}"
-                              "<extra></extra>", row=1, col=col,
+                              "<extra></extra>", xaxis=f"x{ref}", yaxis=f"y{ref}",
             )
     set_log_axis(fig, "y")  # the loss axis now also shows the earlier run
     return fig
 
 
-def _ratio_traces(fig: go.Figure, norm_ratios: Mapping[str, np.ndarray]) -> None:
+def _ratio_traces(norm_ratios: Mapping[str, np.ndarray]) -> list[dict]:
+    traces = []
     for k, rule in enumerate(norm_ratios):
         arr = finite(norm_ratios[rule]).ravel()
         if arr.size < 2 or is_dead(arr):
             continue
-        fig.add_scatter(
-            x=np.arange(1, arr.size), y=arr[:-1], mode="lines+markers", legendgroup=rule,
-            name=f"{label(rule)} size", showlegend=False,
+        traces.append(dict(
+            type="scatter", x=np.arange(1, arr.size), y=arr[:-1], mode="lines+markers",
+            legendgroup=rule, name=f"{label(rule)} size", showlegend=False,
             line=dict(color=color(rule, k), width=2, dash="dot" if rule == "bp" else "solid"),
             hovertemplate="weight layer %{x}<br>‖g‖ / ‖g<sub>BP</sub>‖ %{y:.3g}"
-                          "<extra>%{fullData.name}</extra>", row=1, col=2,
-        )
-    fig.add_hline(y=1, line=dict(color="#999999", width=1, dash="dot"), row=1, col=2)
-    set_log_axis(fig, "y", "y2", title_text="‖g‖ / ‖g<sub>BP</sub>‖ (log scale)")
+                          "<extra>%{fullData.name}</extra>", xaxis="x2", yaxis="y2",
+        ))
+    return traces
+
+
+def _level(y: float, ref: str) -> dict:
+    """A dotted horizontal line at `y` across panel `ref`'s axes (`""`, `"2"`)."""
+    return dict(type="line", x0=0, x1=1, xref=f"x{ref} domain", y0=y, y1=y, yref=f"y{ref}",
+                line=dict(color="#999999", width=1, dash="dot"))
 
 
 def layer_alignment(
@@ -177,49 +203,63 @@ def layer_alignment(
     A `go.Figure`, cosine in [-1, 1]; legend entries read "PC-ALM (overall 0.93)". With
     `norm_ratios`, two subplots, the ratios on `yaxis2`, traces named "PC-ALM size".
     """
-    if norm_ratios:
-        fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
-            "direction: cosine to BP's gradient", "size relative to BP's gradient"))
-    else:
-        fig = go.Figure()
-    panel = dict(row=1, col=1) if norm_ratios else {}
+    layout = panel_row(("direction: cosine to BP's gradient", "size relative to BP's gradient"),
+                       spacing=0.12, shared_y=False) if norm_ratios else {}
+    on = dict(xaxis="x", yaxis="y") if norm_ratios else {}
+    data: list[dict] = []
+    notes = layout.setdefault("annotations", [])
     longest = 0
     for k, rule in enumerate(cosines):
         arr = finite(cosines[rule]).ravel()
         longest = max(longest, arr.size - 1)
         if arr.size < 2 or is_dead(arr):
-            note(fig, f"{label(rule)} diverged", y=0.15 + 0.1 * k)
+            notes.append(note_spec(f"{label(rule)} diverged", y=0.15 + 0.1 * k))
             continue
         overall = f"{arr[-1]:.2f}" if np.isfinite(arr[-1]) else "n/a"
-        fig.add_scatter(
-            x=np.arange(1, arr.size), y=arr[:-1], mode="lines+markers", legendgroup=rule,
-            name=f"{label(rule)} (overall {overall})", line=dict(color=color(rule, k), width=2),
+        data.append(dict(
+            type="scatter", x=np.arange(1, arr.size), y=arr[:-1], mode="lines+markers",
+            legendgroup=rule, name=f"{label(rule)} (overall {overall})",
+            line=dict(color=color(rule, k), width=2),
             hovertemplate="weight layer %{x}<br>cosine %{y:.3f}<extra>%{fullData.name}</extra>",
-            **panel,
-        )
-    fig.add_hline(y=0, line=dict(color="#999999", width=1, dash="dot"), **panel)
+            **on,
+        ))
+    layout["shapes"] = [_level(0.0, "")]
+    x_axis: dict = dict(title=dict(text="weight layer (1 = input weights, L = readout)"),
+                        rangemode="tozero")
+    if longest <= 10:
+        x_axis["dtick"] = 1
+    for ref in ("", "2") if norm_ratios else ("",):
+        layout.setdefault(f"xaxis{ref}", {}).update(x_axis)
+    layout.setdefault("yaxis", {}).update(title=dict(text="cosine to BP gradient"),
+                                          range=[-1.05, 1.05])
     if norm_ratios:
-        _ratio_traces(fig, norm_ratios)
-    fig.update_xaxes(title_text="weight layer (1 = input weights, L = readout)",
-                     rangemode="tozero", dtick=None if longest > 10 else 1)
-    fig.update_yaxes(title_text="cosine to BP gradient", range=[-1.05, 1.05], **panel)
-    return style(fig, title="Weight-gradient alignment with BP per layer",
+        ratios = _ratio_traces(norm_ratios)
+        data.extend(ratios)
+        layout["shapes"].append(_level(1.0, "2"))
+        layout["yaxis2"].update(log_axis(*(t["y"] for t in ratios)),
+                                title=dict(text="‖g‖ / ‖g<sub>BP</sub>‖ (log scale)"))
+    if not notes:
+        del layout["annotations"]
+    style_layout(layout, title="Weight-gradient alignment with BP per layer",
                  uirevision="layer-alignment", legend_title="rule (overall cosine)")
+    return figure_of(data, layout)
 
 
 def _ms_text(ms: float) -> str:
     return f"{ms:,.1f} ms" if ms >= 1 else f"{ms:.2g} ms"
 
 
-def _shared_brackets(fig: go.Figure, order: list[str], shared: Sequence[Sequence[str]]) -> None:
+def _shared_brackets(layout: dict, order: list[str], shared: Sequence[Sequence[str]]) -> None:
     for group in shared:
         rows = sorted(order.index(rule) for rule in group if rule in order)
         if len(rows) < 2:
             continue
-        fig.add_shape(type="line", xref="paper", yref="y", x0=1.02, x1=1.02,
-                      y0=rows[0] - 0.35, y1=rows[-1] + 0.35, line=dict(color="#555555", width=2))
-        fig.add_annotation(text="stepped together", xref="paper", yref="y", x=1.03,
-                           y=(rows[0] + rows[-1]) / 2, xanchor="left", showarrow=False)
+        layout.setdefault("shapes", []).append(dict(
+            type="line", xref="paper", yref="y", x0=1.02, x1=1.02, y0=rows[0] - 0.35,
+            y1=rows[-1] + 0.35, line=dict(color="#555555", width=2)))
+        layout.setdefault("annotations", []).append(dict(
+            text="stepped together", xref="paper", yref="y", x=1.03,
+            y=(rows[0] + rows[-1]) / 2, xanchor="left", showarrow=False))
 
 
 def step_times(seconds: Mapping[str, float], *, shared: Sequence[Sequence[str]] = ()) -> go.Figure:
@@ -238,22 +278,26 @@ def step_times(seconds: Mapping[str, float], *, shared: Sequence[Sequence[str]] 
     if not seconds:
         return empty("Wall time per training step", "step-times")
     order = list(seconds)
-    fig = go.Figure()
+    data = []
     for k, rule in enumerate(order):
         ms = 1000.0 * float(seconds[rule])
         good = np.isfinite(ms)
-        fig.add_bar(
-            y=[label(rule)], x=[ms if good else 0.0], orientation="h", name=label(rule),
-            marker_color=color(rule, k), text=[_ms_text(ms) if good else "n/a"],
-            textposition="outside", cliponaxis=False,
-        )
-    _shared_brackets(fig, order, shared)
+        data.append(dict(
+            type="bar", y=[label(rule)], x=[ms if good else 0.0], orientation="h",
+            name=label(rule), marker=dict(color=color(rule, k)),
+            text=[_ms_text(ms) if good else "n/a"], textposition="outside", cliponaxis=False,
+        ))
+    layout: dict = {}
+    _shared_brackets(layout, order, shared)
     top = max([1000.0 * float(s) for s in seconds.values() if np.isfinite(s)], default=0.0)
     top = top if top > 0 else 1.0
-    fig.update_xaxes(title_text="wall time per training step (ms)", range=[0, 1.25 * top])
-    fig.update_yaxes(title_text="rule", autorange="reversed", type="category")
-    fig = style(fig, title="Wall time per training step", uirevision="step-times",
-                height=160 + 55 * len(order), legend_title="rule")
-    fig.update_layout(margin=dict(r=150), bargap=0.35, barmode="overlay", legend=dict(
-        orientation="h", x=1.0, y=1.02, xanchor="right", yanchor="bottom"))
-    return fig
+    layout.update(
+        xaxis=dict(title=dict(text="wall time per training step (ms)"), range=[0, 1.25 * top]),
+        yaxis=dict(title=dict(text="rule"), autorange="reversed", type="category"),
+    )
+    style_layout(layout, title="Wall time per training step", uirevision="step-times",
+                 height=160 + 55 * len(order), legend_title="rule")
+    layout["margin"]["r"] = 150
+    layout["legend"].update(orientation="h", x=1.0, y=1.02, xanchor="right", yanchor="bottom")
+    layout.update(bargap=0.35, barmode="overlay")
+    return figure_of(data, layout)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.colors import get_colorscale
 
 from ..config_fields import RULE_LABELS as RULE_LABELS
 from ..config_fields import rule_label
@@ -85,14 +88,76 @@ def style(
     return fig
 
 
+def style_layout(layout: dict, *, title: str, uirevision: str, height: int = 420,
+                 legend_title: str | None = None) -> dict:
+    """`style` for a figure built as a plain `layout` dict (in place; returns it)."""
+    layout.update(
+        template=_template(),
+        title=dict(text=title, x=0.01, xanchor="left", font=dict(size=16)),
+        height=height, uirevision=uirevision, margin=dict(l=70, r=30, t=80, b=60),
+        hoverlabel=dict(namelength=-1),
+    )
+    if legend_title is not None:
+        layout.setdefault("legend", {})["title"] = dict(text=legend_title)
+    return layout
+
+
+@functools.cache
+def _template() -> dict:
+    """`TEMPLATE` as Plotly's JSON (read once)."""
+    return pio.templates[TEMPLATE].to_plotly_json()
+
+
+@functools.cache
+def colorscale(name: str) -> tuple[tuple[float, str], ...]:
+    """A named colour scale as the `(position, colour)` stops plotly.py sends for it."""
+    return tuple((float(at), str(rgb)) for at, rgb in get_colorscale(name))
+
+
+def figure_of(data: list[dict], layout: dict) -> go.Figure:
+    """A figure from plain trace and layout dicts, in Plotly's JSON schema, without plotly.py
+    checking every property on the way in (which costs a live figure a hundred times what
+    building it does: the tests check that every figure built so is valid)."""
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+def panel_row(titles: Sequence[str], *, spacing: float, shared_y: bool = True) -> dict:
+    """The layout of one row of panels titled `titles`, `spacing` (a fraction of the width)
+    apart, sharing their y axis when `shared_y`: what `make_subplots(rows=1,
+    cols=len(titles), shared_yaxes=shared_y, ...)` lays out. Panel `k` (from 1) draws on
+    axes `x{k}`, `y{k}` (`"x"`, `"y"` for the first)."""
+    width = (1.0 - spacing * (len(titles) - 1)) / len(titles)
+    layout: dict = {"annotations": []}
+    for k, text in enumerate(titles):
+        low, ref = k * (width + spacing), axis_suffix(k + 1)
+        layout[f"xaxis{ref}"] = {"anchor": f"y{ref}", "domain": [low, low + width]}
+        layout[f"yaxis{ref}"] = {"anchor": f"x{ref}", "domain": [0.0, 1.0]}
+        if k and shared_y:
+            layout[f"yaxis{ref}"].update(matches="y", showticklabels=False)
+        layout["annotations"].append(dict(
+            font=dict(size=16), showarrow=False, text=text, x=low + width / 2,
+            xanchor="center", xref="paper", y=1.0, yanchor="bottom", yref="paper"))
+    return layout
+
+
+def axis_suffix(panel: int) -> str:
+    """The suffix of panel `panel`'s axes (from 1): `""` for the first, then `"2"`, `"3"`."""
+    return "" if panel == 1 else str(panel)
+
+
+def note_spec(text: str, *, x: float = 0.5, y: float = 0.5, xref: str = "paper",
+              yref: str = "paper") -> dict:
+    """A boxed, centred message (e.g. "PC diverged") at a paper or axis-domain position, as
+    an annotation dict."""
+    return dict(text=text, x=x, y=y, xref=xref, yref=yref, showarrow=False,
+                font=dict(size=14, color=BAD), bgcolor="rgba(255,255,255,0.85)",
+                bordercolor=BAD, borderwidth=1, borderpad=4)
+
+
 def note(fig: go.Figure, text: str, *, x: float = 0.5, y: float = 0.5, xref: str = "paper",
          yref: str = "paper") -> None:
     """Add a boxed, centred message (e.g. "PC diverged") at a paper or axis-domain position."""
-    fig.add_annotation(
-        text=text, x=x, y=y, xref=xref, yref=yref, showarrow=False,
-        font=dict(size=14, color=BAD), bgcolor="rgba(255,255,255,0.85)",
-        bordercolor=BAD, borderwidth=1, borderpad=4,
-    )
+    fig.add_annotation(**note_spec(text, x=x, y=y, xref=xref, yref=yref))
 
 
 def diverged_note(fig: go.Figure, rules: Iterable[str]) -> None:
