@@ -19,7 +19,9 @@ Playwright (`/usr/bin/chromium`, no browser download), exactly as a visitor woul
    heatmap and the alignment plot are drawn (background compilation finished), on a server
    left `--settle` seconds to its start-up compiles (the spare runs'), count how far
    the step counter moves in the browser over `--seconds` (training steps per second a
-   visitor sees), and how often it changes (page redraws per second).
+   visitor sees), and how often it changes (page redraws per second); meanwhile, the cores
+   the browser, the dashboard's server, the run service's workers and Ray's own processes
+   used, and the browser's and the server's CPU per page redraw.
 
 The machine's load average is printed with the figures: browser and server share its cores.
 """
@@ -51,28 +53,62 @@ from _browser import (
 TIMEOUT_MS = 120_000
 
 
-def updates_per_second(browser, url: str, seconds: float) -> tuple[float, float, str]:
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _kind(command: str) -> str:
+    """Which part of the set-up a process belongs to, from its command line."""
+    if "chromium" in command:
+        return "browser"
+    if "streamlit" in command:
+        return "dashboard"
+    if command.startswith("ray::"):
+        return "runs"  # the run service's workers: the visitor's run, spares, idle ones
+    return "Ray's own" if "ray" in command else "other"
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) so far of every process on the machine, by `_kind`."""
+    spent: dict[str, float] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                errors="replace")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone
+        kind = _kind(command)
+        spent[kind] = spent.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return spent
+
+
+def updates_per_second(browser, url: str, seconds: float) -> tuple[float, float, str, dict]:
     """Training steps per second seen in the browser (the step counter's rate), how often the
-    page showed a new step (redraws per second, sampled every 100 ms), and the server's own
-    count from the page's status line."""
+    page showed a new step (redraws per second, sampled every 100 ms), the server's own
+    count from the page's status line, and the cores each part of the set-up used meanwhile
+    (`cpu_seconds` over the window; a process that ended in it is left out)."""
     page = open_lab(browser.new_context(viewport=VIEWPORT), url)
     nice_browsers()  # the browser stands in for the visitor's own machine, as in bench_load
     press(page, "Play", shows="Pause")
     page.locator(HEATMAP).first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_text("Weight-gradient alignment").first.wait_for(timeout=TIMEOUT_MS)
     page.wait_for_timeout(1000)
-    first, start = step_count(page), time.perf_counter()
+    first, start, spent = step_count(page), time.perf_counter(), cpu_seconds()
     last, redraws = first, 0
     while time.perf_counter() - start < seconds:
         page.wait_for_timeout(100)
         now = step_count(page)
         redraws, last = redraws + (now != last), now
     took = time.perf_counter() - start
+    cores = {kind: (total - spent.get(kind, 0.0)) / took
+             for kind, total in cpu_seconds().items()}
     line = page.get_by_text(re.compile(r"updates/s")).first.inner_text()
     server = re.search(r"([\d.]+) updates/s", line)
     press(page, "Pause", shows="Play")
     page.context.close()
-    return (last - first) / took, redraws / took, server.group(1) if server else "n/a"
+    return (last - first) / took, redraws / took, server.group(1) if server else "n/a", cores
 
 
 def main(argv=None) -> None:
@@ -113,10 +149,15 @@ def main(argv=None) -> None:
         print("Play -> first heatmap, default config, by the page's clock (target < 3 s):")
         for name, took in starts.items():
             print(f"  {name + ':':<54}{took:.2f} s")
-    for depth, (steps, redraws, server) in rates.items():
+    for depth, (steps, redraws, server, cores) in rates.items():
         target = 2 if depth >= 128 else 8 if depth >= 32 else 4
         print(f"depth {depth}, BP + PC + PC-ALM: {steps:.1f} training steps/s in the browser "
               f"(target >= {target}), page redraws {redraws:.1f}/s, server {server} updates/s")
+        print("  cores used while counting: " + ", ".join(
+            f"{kind} {used:.2f}" for kind, used in sorted(cores.items(), key=lambda k: -k[1])))
+        per = ", ".join(f"{kind} {1000 * cores[kind] / redraws:.0f} ms"
+                        for kind in ("browser", "dashboard") if kind in cores)
+        print(f"  CPU per page redraw: {per}" if redraws else "  no page redraw counted")
 
 
 if __name__ == "__main__":
