@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from ._style import (
     color,
+    diverged_notes,
     empty,
     figure_of,
     finite,
@@ -107,8 +108,7 @@ def training_curves(
             data.extend(marker)
     data.extend(_style_keys(bool(test_accuracy)))
     dead = [r for r, c in loss.items() if diverged.get(r) is None and is_dead(c[1])]
-    layout["annotations"].extend(note_spec(f"{label(rule)} diverged", y=0.92 - 0.1 * k)
-                                 for k, rule in enumerate(dead))
+    layout["annotations"].extend(diverged_notes(dead))
     if shapes:
         layout["shapes"] = shapes
     for ref in ("", "2"):

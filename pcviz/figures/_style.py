@@ -160,10 +160,17 @@ def note(fig: go.Figure, text: str, *, x: float = 0.5, y: float = 0.5, xref: str
     fig.add_annotation(**note_spec(text, x=x, y=y, xref=xref, yref=yref))
 
 
+def diverged_notes(rules: Iterable[str]) -> list[dict]:
+    """One "X diverged" note per rule, stacked near the top of the figure, as annotation
+    dicts."""
+    return [note_spec(f"{label(rule)} diverged", y=0.92 - 0.1 * k)
+            for k, rule in enumerate(rules)]
+
+
 def diverged_note(fig: go.Figure, rules: Iterable[str]) -> None:
     """Stack one "X diverged" note per rule near the top of a single-panel figure."""
-    for k, rule in enumerate(rules):
-        note(fig, f"{label(rule)} diverged", y=0.92 - 0.1 * k)
+    for spec in diverged_notes(rules):
+        fig.add_annotation(**spec)
 
 
 def empty(title: str, uirevision: str, message: str = "no data") -> go.Figure:
