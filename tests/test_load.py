@@ -37,7 +37,7 @@ from _browser import (
     wait_until,
 )
 
-from pcviz.service import Pacer
+from pcviz.service import PAGE_FLOOR, Pacer
 
 pytestmark = [pytest.mark.needs_chromium, pytest.mark.slow]
 
@@ -46,8 +46,14 @@ DEPTHS = (4, 5, 6, 7)
 IDLE = 30
 
 
-FASTEST = Pacer().base
-"""A lone visitor's redraw interval (seconds)."""
+def lone_interval() -> float:
+    """A lone visitor's redraw interval (seconds), as the dashboard's pacer sets it."""
+    pace = Pacer(floor=PAGE_FLOOR)
+    pace.record("lone", 0.0)
+    return pace.interval()
+
+
+FASTEST = lone_interval()
 
 
 def paced(page) -> tuple[int, float]:
@@ -146,7 +152,9 @@ def test_four_visitors_all_train_at_once_a_reload_reattaches_and_closed_tabs_fre
                 pages[0].reload(timeout=WAIT_MS)
                 nice_browsers()
                 pages[0].get_by_role("button", name="Pause").wait_for(timeout=2 * WAIT_MS)
-                wait_until(pages[0], lambda: step_count(pages[0]) >= step, 60, "the reattach")
+                # The reloaded page builds itself behind three other pages' redraws and four
+                # runs on the same two cores: by its own clock 40-73 s here (printed below).
+                wait_until(pages[0], lambda: step_count(pages[0]) >= step, 120, "the reattach")
                 pages[0].locator(HEATMAP).first.wait_for(timeout=WAIT_MS)
                 shown = seen_in_page(pages[0]).get("heatmap", float("nan")) - reloaded_at
                 print(f"reload to reattached: its heatmap drawn after {shown:.2f} s by the "

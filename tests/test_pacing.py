@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from pcviz import ModelConfig, RuleConfig, TrainConfig
-from pcviz.service import LiveRun, Pacer, settle_heap
+from pcviz.service import PAGE_FLOOR, LiveRun, Pacer, settle_heap
 from pcviz.store import new_run_id
 
 
@@ -50,6 +50,24 @@ def test_every_section_of_a_page_counts_and_the_interval_has_a_ceiling():
     for visitor in range(100):
         pace.record(str(visitor), 0.2)
     assert pace.interval() == 5.0  # a page still redraws now and then
+
+
+def test_each_watcher_counts_at_least_the_floor():
+    """The visitor's browser draws every update too: a page whose server-side redraw is cheap
+    still counts for `floor`, so that pages are not asked to redraw faster than a browser
+    draws (what the dashboard's pacer assumes, `PAGE_FLOOR`)."""
+    clock = Clock()
+    pace = Pacer(base=0.15, share=0.5, floor=0.2, ttl=10, clock=clock)
+    pace.record("a", 0.02)
+    pace.record("a", 0.01, section="curves")
+    assert abs(pace.interval() - 0.2 / 0.5) < 1e-9  # one cheap page: the floor, not base
+    for visitor in "bcd":
+        pace.record(visitor, 0.02)
+    assert abs(pace.interval() - 4 * 0.2 / 0.5) < 1e-9
+    pace.record("e", 0.3, section="main")
+    pace.record("e", 0.1, section="curves")  # above the floor: its own cost counts
+    assert abs(pace.interval() - (4 * 0.2 + 0.4) / 0.5) < 1e-9
+    assert PAGE_FLOOR > 0
 
 
 def test_visitors_who_pause_or_leave_stop_counting():

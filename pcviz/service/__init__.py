@@ -30,11 +30,13 @@ from ._live import RunView as RunView
 from ._live import failure_message as failure_message
 from ._live import idle_seconds as idle_seconds
 from ._live import run_config as run_config
+from ._pacing import PAGE_FLOOR as PAGE_FLOOR
 from ._pacing import Pacer as Pacer
 from ._pacing import settle_heap as settle_heap
 from ._warm import warm_up as warm_up
 
 __all__ = [
+    "PAGE_FLOOR",
     "ClusterStatus",
     "ClusterUnavailable",
     "Job",

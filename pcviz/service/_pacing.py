@@ -8,12 +8,16 @@ would inflate), and spaces redraws so that all of them together use at most `sha
 core of the dashboard's process:
 
 $$ \\Delta t = \\max\\Big(\\Delta t_0,\\; \\min\\Big(\\Delta t_{\\max},\\;
-   \\frac{1}{s} \\sum_w \\sum_k r_{w,k}\\Big)\\Big) $$
+   \\frac{1}{s} \\sum_w \\max\\big(f,\\; \\textstyle\\sum_k r_{w,k}\\big)\\Big)\\Big) $$
 
 with $r_{w,k}$ the redraw time of section $k$ of watcher $w$ (every section counted as if it
 redrew every $\\Delta t$: the curves and the alignment redraw less often, so this errs on
-the side of the server), $s$ the share, $\\Delta t_0$ the fastest interval and
-$\\Delta t_{\\max}$ the slowest. With few visitors each redraws every $\\Delta t_0$; with
+the side of the server), $s$ the share, $\\Delta t_0$ the fastest interval,
+$\\Delta t_{\\max}$ the slowest, and $f$ the least a watcher's redraw counts for: the
+visitor's browser draws every update too, at several times the server's cost (a Plotly
+redraw of the heatmaps and Streamlit's of the page), which the server cannot measure; on a
+machine the browsers share with the server, pages asked to redraw faster than that fall
+behind. With few visitors each redraws every $\\Delta t_0$; with
 many, each redraws less often, and the health check and every click are still answered at
 once.
 
@@ -30,19 +34,26 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+PAGE_FLOOR = 0.2
+"""The dashboard's `Pacer(floor=...)`: the seconds a watcher's redraw counts for at least. One
+visitor then redraws at most every 0.4 s, four every 1.6 s (share 0.5). A Chromium page on a
+2-core AMD EPYC took 0.48 s of CPU per redraw of the depth-32 lab, the server 0.085 s
+(`bench/bench_dashboard.py`)."""
+
 
 class Pacer:
     """Server-wide redraw pacing (thread-safe).
 
     **Arguments:** `base`, the fastest interval $\\Delta t_0$ in seconds; `slowest`, the
     longest interval $\\Delta t_{\\max}$; `share`, the fraction of one core that redraws may
-    use; `ttl`, seconds after which a visitor that stopped redrawing no longer counts;
-    `clock` (for tests).
+    use; `floor`, the seconds $f$ a watcher's redraw counts for at least; `ttl`, seconds after
+    which a visitor that stopped redrawing no longer counts; `clock` (for tests).
     """
 
     def __init__(self, *, base: float = 0.15, slowest: float = 10.0, share: float = 0.5,
-                 ttl: float = 10.0, clock: Callable[[], float] = time.monotonic):
-        self.base, self.slowest, self.share = base, slowest, share
+                 floor: float = 0.0, ttl: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.base, self.slowest, self.share, self.floor = base, slowest, share, floor
         self.ttl, self.clock = ttl, clock
         self._lock = threading.Lock()
         # visitor -> section -> (seconds, seen)
@@ -77,11 +88,11 @@ class Pacer:
             return len(self._live())
 
     def cost(self) -> float:
-        """CPU seconds of one redraw of every watcher's every section ($\\sum_w \\sum_k
-        r_{w,k}$)."""
+        """Seconds of one redraw of every watcher's every section, each watcher at least the
+        `floor` ($\\sum_w \\max(f, \\sum_k r_{w,k})$)."""
         with self._lock:
-            return sum(seconds for sections in self._live().values()
-                       for seconds, _ in sections.values())
+            return sum(max(self.floor, sum(seconds for seconds, _ in sections.values()))
+                       for sections in self._live().values())
 
     def join(self, visitor: str, sections: Mapping[str, float]) -> None:
         """Visitor `visitor` starts watching a playing run: its sections count at once with

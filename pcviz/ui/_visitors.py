@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import service
-from ..service import Pacer
+from ..service import PAGE_FLOOR, Pacer
 
 
 @st.cache_resource(show_spinner=False)
@@ -18,7 +18,7 @@ def pacer() -> Pacer:
     """The server's `Pacer`, made as the first live page draws; the heap the server built up
     to then is frozen out of the garbage collector's full passes (`service.settle_heap`)."""
     service.settle_heap()
-    return Pacer()
+    return Pacer(floor=PAGE_FLOOR)
 
 
 def visitor_id() -> str:
