@@ -75,14 +75,7 @@ def style(
     legend_title: str | None = None,
 ) -> go.Figure:
     """Apply the pcviz defaults (template, title, height, uirevision, legend title) in place."""
-    fig.update_layout(
-        template=TEMPLATE,
-        title=dict(text=title, x=0.01, xanchor="left", font=dict(size=16)),
-        height=height,
-        uirevision=uirevision,
-        margin=dict(l=70, r=30, t=80, b=60),
-        hoverlabel=dict(namelength=-1),
-    )
+    fig.update_layout(template=TEMPLATE, **_house(title, uirevision, height))
     if legend_title is not None:
         fig.update_layout(legend=dict(title=dict(text=legend_title)))
     return fig
@@ -91,15 +84,17 @@ def style(
 def style_layout(layout: dict, *, title: str, uirevision: str, height: int = 420,
                  legend_title: str | None = None) -> dict:
     """`style` for a figure built as a plain `layout` dict (in place; returns it)."""
-    layout.update(
-        template=_template(),
-        title=dict(text=title, x=0.01, xanchor="left", font=dict(size=16)),
-        height=height, uirevision=uirevision, margin=dict(l=70, r=30, t=80, b=60),
-        hoverlabel=dict(namelength=-1),
-    )
+    layout.update(template=_template(), **_house(title, uirevision, height))
     if legend_title is not None:
         layout.setdefault("legend", {})["title"] = dict(text=legend_title)
     return layout
+
+
+def _house(title: str, uirevision: str, height: int) -> dict:
+    """The layout settings every pcviz figure shares, the template aside."""
+    return dict(title=dict(text=title, x=0.01, xanchor="left", font=dict(size=16)),
+                height=height, uirevision=uirevision, margin=dict(l=70, r=30, t=80, b=60),
+                hoverlabel=dict(namelength=-1))
 
 
 @functools.cache

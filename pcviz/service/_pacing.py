@@ -17,7 +17,7 @@ $\\Delta t_{\\max}$ the slowest, and $f$ the least a watcher's redraw counts for
 visitor's browser draws every update too, at several times the server's cost (a Plotly
 redraw of the heatmaps and Streamlit's of the page), which the server cannot measure; on a
 machine the browsers share with the server, pages asked to redraw faster than that fall
-behind. With few visitors each redraws every $\\Delta t_0$; with
+behind. With few visitors each redraws every $\\max(\\Delta t_0, f/s)$; with
 many, each redraws less often, and the health check and every click are still answered at
 once.
 
