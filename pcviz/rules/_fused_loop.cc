@@ -307,16 +307,27 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
           const T from_below = below[i];  // loaded either way: a select, not a branch
           return hl[i] - ((link ? from_below : T(0)) + scale * pr[i]);
         };
-        if constexpr (RECORD) {  // the telemetry's sums use this step's multipliers
+        if constexpr (RECORD) {  // the telemetry's sums use this step's multipliers; they
+          // are added up in vector registers (summed into `partial` itself, in memory, each
+          // block's sums waited on the last block's store: a third more time per step)
+          typedef typename Vec<T>::type V;
+          V sum[4];
+          for (int f = 0; f < 4; ++f) std::memcpy(&sum[f], partial[f], kVecBytes);
           int64_t i = i0;
-          for (; i + lanes <= i1; i += lanes)
-            for (int j = 0; j < lanes; ++j) {
-              const T e = error(i + j), m = ml[i + j], c = m + rho * e;
-              partial[0][j] += c * c;
-              partial[1][j] += e * e;
-              partial[2][j] += m * m;
-              partial[3][j] += c * adj[i + j];
-            }
+          for (; i + lanes <= i1; i += lanes) {
+            V state, from_below, product, m, a;
+            std::memcpy(&state, hl + i, kVecBytes);
+            std::memcpy(&from_below, below + i, kVecBytes);
+            std::memcpy(&product, pr + i, kVecBytes);
+            std::memcpy(&m, ml + i, kVecBytes);
+            std::memcpy(&a, adj + i, kVecBytes);
+            const V e = state - ((link ? from_below : V{}) + scale * product), c = m + rho * e;
+            sum[0] += c * c;
+            sum[1] += e * e;
+            sum[2] += m * m;
+            sum[3] += c * a;
+          }
+          for (int f = 0; f < 4; ++f) std::memcpy(partial[f], &sum[f], kVecBytes);
           for (; i < i1; ++i) {
             const T e = error(i), m = ml[i], c = m + rho * e;
             partial[0][0] += c * c;
