@@ -129,7 +129,8 @@ inline __attribute__((always_inline)) void matmul_rows(const T* __restrict a,
 }
 
 // rows per register block of width N: as many as the vector registers hold accumulators for
-// (AVX2's 16: 12 accumulators, three rows of width 32, ran a fifth faster at L = 128 than 8)
+// (AVX2's 16: 12 accumulators, three rows of width 32, ran a fifth faster at L = 128 than 8,
+// two rows)
 template <typename T, int N>
 constexpr int block_rows() {
   if constexpr (N == 0) {
@@ -304,9 +305,12 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
         T* __restrict out = err + l * D;
         const T* __restrict adj = RECORD ? p.adjoint + l * D : nullptr;
         const T* __restrict pr = product_rows - i0;
-        auto error = [&](int64_t i) {
-          const T from_below = below[i];  // loaded either way: a select, not a branch
-          return hl[i] - ((link ? from_below : T(0)) + scale * pr[i]);
+        // r = h - (s h_below + a_h product), of one element or of a vector of them
+        auto error_of = [&](auto state, auto from_below, auto product) {
+          return state - ((link ? from_below : decltype(state){}) + scale * product);
+        };
+        auto error = [&](int64_t i) {  // below[i] loaded either way: a select, not a branch
+          return error_of(hl[i], below[i], pr[i]);
         };
         if constexpr (RECORD) {  // the telemetry's sums use this step's multipliers; they
           // are added up in vector registers (summed into `partial` itself, in memory, each
@@ -322,7 +326,7 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
             std::memcpy(&product, pr + i, kVecBytes);
             std::memcpy(&m, ml + i, kVecBytes);
             std::memcpy(&a, adj + i, kVecBytes);
-            const V e = state - ((link ? from_below : V{}) + scale * product), c = m + rho * e;
+            const V e = error_of(state, from_below, product), c = m + rho * e;
             sum[0] += c * c;
             sum[1] += e * e;
             sum[2] += m * m;
