@@ -152,8 +152,9 @@ def test_eta_rho_and_alpha_may_be_traced():
 
 @pytest.mark.parametrize("record", [False, True])
 def test_a_batch_split_over_threads_gives_the_answer_of_one_thread(record):
-    """The kernel splits the batch's rows over threads (37 rows: 19 and 18 on two); the
-    states are the same to the bit, and the telemetry's batch sums to rounding."""
+    """The kernel splits the batch's rows into parts that its threads take in turn (37
+    rows: four parts of 10, 10, 10 and 7 on two threads, in float64); the states are the
+    same to the bit, and the telemetry's batch sums to rounding."""
     from pcviz import _devices
 
     with jax.enable_x64(True):

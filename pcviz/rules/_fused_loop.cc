@@ -12,11 +12,12 @@
 // from the credit passed down (e_{i+1} W_{i+1}), the new error from the new state below
 // (phi(h_{i-1}) W_i^T), and from that error the next step's multipliers and credit (see
 // `run`). The products are register-blocked over PCVIZ_VEC_BYTES-wide vectors (setup.py
-// builds it for AVX-512, 64 bytes). With `record`, BP's adjoints at the starting states come
+// builds it for AVX-512 and AVX2, 64 and 32 bytes). With `record`, BP's adjoints at the starting states come
 // from one sweep down first, and the telemetry's batch sums per step and layer are taken in
-// the same sweep up. The batch's rows are split over threads, one part each (the samples are
-// independent during inference): `threads` of them, or as many as the process's cores that
-// no other call holds (batch_parts).
+// the same sweep up, in the same pass over each block as the next step's credit. The batch's
+// rows are split into parts (the samples are independent during inference), a few per
+// thread, which the threads take in turn: `threads` of them, or as many as the process's
+// cores that no other call holds (batch_parts).
 //
 // Layout: states, errors, multipliers (M, B, N) row-major, M = L - 1 hidden layers; `incoming`
 // (M, N, N) with entry i the W that predicts state i from state i - 1 (entry 0 unused);
@@ -312,9 +313,18 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
         auto error = [&](int64_t i) {  // below[i] loaded either way: a select, not a branch
           return error_of(hl[i], below[i], pr[i]);
         };
-        if constexpr (RECORD) {  // the telemetry's sums use this step's multipliers; they
-          // are added up in vector registers (summed into `partial` itself, in memory, each
-          // block's sums waited on the last block's store: a third more time per step)
+        // the next step's credit from the error e and this step's multiplier m (updating m),
+        // of one element or of a vector of them; at the last step, the error itself
+        auto credit_next = [&](auto e, auto& m) {
+          if (last) return e;
+          if (alpha == T(0)) return rho * e;
+          m = m + alpha * e;
+          return m + rho * e;
+        };
+        const bool keeps_multiplier = last || alpha == T(0);
+        if constexpr (RECORD) {  // one pass: the telemetry's sums, with this step's
+          // multipliers, added up in vector registers (summed into `partial` itself, in
+          // memory, each block's sums waited on the last block's store), and the next credit
           typedef typename Vec<T>::type V;
           V sum[4];
           for (int f = 0; f < 4; ++f) std::memcpy(&sum[f], partial[f], kVecBytes);
@@ -331,17 +341,22 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
             sum[1] += e * e;
             sum[2] += m * m;
             sum[3] += c * a;
+            const V next = credit_next(e, m);
+            std::memcpy(out + i, &next, kVecBytes);
+            if (!keeps_multiplier) std::memcpy(ml + i, &m, kVecBytes);
           }
           for (int f = 0; f < 4; ++f) std::memcpy(partial[f], &sum[f], kVecBytes);
           for (; i < i1; ++i) {
-            const T e = error(i), m = ml[i], c = m + rho * e;
+            T e = error(i), m = ml[i];
+            const T c = m + rho * e;
             partial[0][0] += c * c;
             partial[1][0] += e * e;
             partial[2][0] += m * m;
             partial[3][0] += c * adj[i];
+            out[i] = credit_next(e, m);
+            ml[i] = m;
           }
-        }
-        if (last) {
+        } else if (last) {
           #pragma GCC ivdep
           for (int64_t i = i0; i < i1; ++i) out[i] = error(i);
         } else if (alpha == T(0)) {
@@ -350,9 +365,9 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
         } else {
           #pragma GCC ivdep
           for (int64_t i = i0; i < i1; ++i) {
-            const T e = error(i), m = ml[i] + alpha * e;
+            T m = ml[i];
+            out[i] = credit_next(error(i), m);
             ml[i] = m;
-            out[i] = m + rho * e;
           }
         }
       };
@@ -416,6 +431,7 @@ int usable_cores() {  // at most PCVIZ_KERNEL_THREADS when set
 }
 
 constexpr int64_t kMinRows = 8;  // fewer rows per part than this are not worth a thread
+constexpr int64_t kPartsPerThread = 2;  // see part_rows
 
 // `threads` > 0: that many parts (a program laid over several devices gives each device's
 // calls its share of the cores); 0: the cores no other call holds
@@ -429,6 +445,31 @@ int batch_parts(int64_t B, int64_t threads) {
 }
 
 void release_cores(int parts) { cores_held -= parts; }
+
+// the rows of the register blocks of `run`'s products at `width` (1 where no shape is
+// compiled for it)
+template <typename T>
+int64_t row_block(int64_t width) {
+  switch (width) {
+    case 16: return block_rows<T, 16>();
+    case 32: return block_rows<T, 32>();
+    case 64: return block_rows<T, 64>();
+    default: return 1;
+  }
+}
+
+// Rows per part when `threads` threads share a batch of B: kPartsPerThread parts per thread,
+// whole register blocks each, which the threads take in turn as they finish the last one, so
+// that a thread whose core is also busy with other work (the dashboard's browser, say) takes
+// fewer of them rather than holding up the call
+template <typename T>
+int64_t part_rows(int64_t B, int threads, int64_t width) {
+  if (threads <= 1) return B;
+  const int64_t block = row_block<T>(width);
+  int64_t rows = std::max(kMinRows, (B + threads * kPartsPerThread - 1) / (threads * kPartsPerThread));
+  rows = (rows + block - 1) / block * block;
+  return std::min(rows, B);
+}
 
 template <ffi::DataType DT, bool RECORD>
 ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0,
@@ -468,10 +509,13 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
   if (activation < kLinear || activation > kGelu)
     return ffi::Error::InvalidArgument("pcviz_infer: unknown activation");
   // The samples of a batch are independent during inference: the batch's rows are split
-  // into parts, one thread each (batch_parts). Each part of several runs on a copy of its
-  // rows in a block of its own: two threads writing their rows in place, in the pages each
-  // layer's block of the batch shares, ran hardly faster than one.
-  const int parts = batch_parts(s.B, threads);
+  // into parts (part_rows), which `workers` threads (batch_parts) take in turn. Each part of
+  // several runs on a copy of its rows in a block of its own: two threads writing their rows
+  // in place, in the pages each layer's block of the batch shares, ran hardly faster than
+  // one. The telemetry's sums are added up part by part, in the parts' order.
+  const int workers = batch_parts(s.B, threads);
+  const int64_t rows = part_rows<T>(s.B, workers, N);
+  const int parts = static_cast<int>((s.B + rows - 1) / rows);
   if (parts == 1) {  // in place, on the outputs
     std::memcpy(h, h0.typed_data(), sizeof(T) * size);
     std::memcpy(err, err0.typed_data(), sizeof(T) * size);
@@ -479,7 +523,6 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
   }
   std::vector<T> adjoint(RECORD && parts == 1 ? size : 0);
   p.adjoint = adjoint.data();
-  const int64_t rows = (s.B + parts - 1) / parts;
   const int64_t per_step = steps * M, sum_sizes[6] = {per_step, per_step, per_step, per_step,
                                                       steps, M};
   std::vector<std::vector<T>> part_sums((parts - 1) * 6);
@@ -525,10 +568,14 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
       std::memcpy(mult + batch(l), own_mult + ours(l), row_bytes);
     }
   };
-  for (int k = 1; k < parts; ++k) helpers.emplace_back(part, k);
-  part(0);
+  std::atomic<int> next_part{0};
+  auto work = [&] {
+    for (int k = next_part++; k < parts; k = next_part++) part(k);
+  };
+  for (int k = 1; k < workers; ++k) helpers.emplace_back(work);
+  work();
   for (auto& helper : helpers) helper.join();
-  release_cores(parts);
+  release_cores(workers);
   if (RECORD) {  // the batch sums: part 0's, plus the other parts'
     T* totals[6] = {sums.credit_sq, sums.error_sq, sums.multiplier_sq,
                     sums.credit_against_adjoint, sums.loss, sums.adjoint_sq};
