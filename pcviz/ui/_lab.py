@@ -39,9 +39,17 @@ RUN_PARAM = "run"
 """The query parameter holding the live run's id."""
 RUN_ID = re.compile(r"^[a-z0-9]{6,32}$")
 CURVE_SECONDS = 1.0
-"""Interval of the training curves' fragment while playing."""
+"""Shortest interval of the training curves' fragment while playing."""
 SLOW_SECONDS = 2.0
-"""Interval of the third fragment (alignment with BP, one more inference; wall times)."""
+"""Shortest interval of the third fragment (alignment with BP, one more inference; wall
+times) while playing."""
+CURVE_REDRAWS = 2
+"""While playing, the curves redraw at most once per this many redraws of the heatmaps, and
+the third fragment once per twice as many: where the server's pace slows the page (a deep
+net, many visitors) the visitor's browser spends its drawing on the live heatmaps (at depth
+128 on a 2-core machine it drew the curves and the alignment at a fifth of a core when they
+redrew as often as the heatmaps, `bench/bench_dashboard.py`), and each redraw of the curves
+still adds a few steps."""
 ALIGNMENT_SECONDS = 10.0
 """Longest wait of a paused page for the alignment with BP."""
 PACE_SLACK = 2.0
@@ -279,7 +287,9 @@ def _align(lab: LabState, step: int) -> None:
 def lab_live(lab: LabState, *, lecture: bool = False) -> None:
     """The live part of the page, three fragments that rerun on their own while playing:
     training status and heatmaps at the server's pace, the training curves every
-    `CURVE_SECONDS`, the alignment with BP and the wall times every `SLOW_SECONDS`. The text
+    `CURVE_SECONDS` (at least every `CURVE_REDRAWS` of the heatmaps' intervals), the
+    alignment with BP and the wall times every `SLOW_SECONDS` (at least every twice as
+    many). The text
     on diffusive and ballistic credit is static. In the `lecture` layout the heatmaps and the
     curves share one row, in large type, and the text follows the figures.
 
@@ -305,8 +315,10 @@ def _live_sections(lecture: bool) -> None:
     unsure = waiting or lab.view is None or lab.expect is not None
     rarely = paused_seconds()
     every = lab.interval if lab.playing else 1.0 if unsure else rarely
-    curves_every = max(CURVE_SECONDS, lab.interval) if lab.playing else rarely
-    slow_every = max(SLOW_SECONDS, lab.interval) if lab.playing else rarely
+    curves_every = max(CURVE_SECONDS, CURVE_REDRAWS * lab.interval) if lab.playing \
+        else rarely
+    slow_every = max(SLOW_SECONDS, 2 * CURVE_REDRAWS * lab.interval) if lab.playing \
+        else rarely
     train = st.fragment(_train_frame, run_every=every, key="frag_train")
     curves = st.fragment(_curves_frame, run_every=curves_every, key="frag_curves")
     if lecture:
