@@ -52,6 +52,23 @@ def test_every_section_of_a_page_counts_and_the_interval_has_a_ceiling():
     assert pace.interval() == 5.0  # a page still redraws now and then
 
 
+def test_a_slowed_page_redraws_its_curves_and_alignment_less_often_than_its_heatmaps():
+    """At a lone visitor's pace the curves redraw every second and the alignment every two;
+    where the pace slows (a deep net, many visitors), every second and fourth redraw of the
+    heatmaps, so that the browser's drawing goes to the live view."""
+    from pcviz.ui._lab import section_intervals
+
+    pace = Pacer(base=0.15, share=0.5, floor=PAGE_FLOOR)
+    pace.record("lone", 0.01)
+    lone = pace.interval()  # 0.4 s, the dashboard's pace for one visitor
+    assert section_intervals(lone) == (lone, 1.0, 2.0)
+    assert section_intervals(1.1) == pytest.approx((1.1, 2.2, 4.4))
+    for interval in (0.15, 0.4, 0.8, 1.1, 3.0, 10.0):
+        heatmaps, curves, alignment = section_intervals(interval)
+        assert heatmaps == interval < curves < alignment
+        assert curves >= 2 * interval and alignment >= 4 * interval
+
+
 def test_each_watcher_counts_at_least_the_floor():
     """The visitor's browser draws every update too: a page whose server-side redraw is cheap
     still counts for `floor`, so that pages are not asked to redraw faster than a browser

@@ -314,11 +314,10 @@ def _live_sections(lecture: bool) -> None:
     waiting = lab.client is None and lab.error is None
     unsure = waiting or lab.view is None or lab.expect is not None
     rarely = paused_seconds()
-    every = lab.interval if lab.playing else 1.0 if unsure else rarely
-    curves_every = max(CURVE_SECONDS, CURVE_REDRAWS * lab.interval) if lab.playing \
-        else rarely
-    slow_every = max(SLOW_SECONDS, 2 * CURVE_REDRAWS * lab.interval) if lab.playing \
-        else rarely
+    if lab.playing:
+        every, curves_every, slow_every = section_intervals(lab.interval)
+    else:
+        every, curves_every, slow_every = 1.0 if unsure else rarely, rarely, rarely
     train = st.fragment(_train_frame, run_every=every, key="frag_train")
     curves = st.fragment(_curves_frame, run_every=curves_every, key="frag_curves")
     if lecture:
@@ -333,6 +332,13 @@ def _live_sections(lecture: bool) -> None:
         view.heatmap_text()
         curves(lecture)
     st.fragment(_slow_frame, run_every=slow_every, key="frag_slow")()
+
+
+def section_intervals(interval: float) -> tuple[float, float, float]:
+    """While playing at the server's `interval`: the seconds between redraws of the status
+    and heatmaps, of the curves and of the alignment and wall times (`CURVE_REDRAWS`)."""
+    return (interval, max(CURVE_SECONDS, CURVE_REDRAWS * interval),
+            max(SLOW_SECONDS, 2 * CURVE_REDRAWS * interval))
 
 
 def lab_intro() -> None:
