@@ -12,9 +12,10 @@
 // from the credit passed down (e_{i+1} W_{i+1}), the new error from the new state below
 // (phi(h_{i-1}) W_i^T), and from that error the next step's multipliers and credit (see
 // `run`). The products are register-blocked over PCVIZ_VEC_BYTES-wide vectors (setup.py
-// builds it for AVX-512 and AVX2, 64 and 32 bytes). With `record`, BP's adjoints at the starting states come
-// from one sweep down first, and the telemetry's batch sums per step and layer are taken in
-// the same sweep up, in the same pass over each block as the next step's credit. The batch's
+// builds it for AVX-512 and AVX2, 64 and 32 bytes). With `record`, BP's adjoints at the
+// starting states come from one sweep down first, and the telemetry's batch sums per step and
+// layer are taken in the same sweep up, in the same pass over each block as the next step's
+// credit. The batch's
 // rows are split into parts (the samples are independent during inference), a few per
 // thread, which the threads take in turn: `threads` of them, or as many as the process's
 // cores that no other call holds (batch_parts).
@@ -354,7 +355,7 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
             partial[2][0] += m * m;
             partial[3][0] += c * adj[i];
             out[i] = credit_next(e, m);
-            ml[i] = m;
+            if (!keeps_multiplier) ml[i] = m;
           }
         } else if (last) {
           #pragma GCC ivdep
@@ -466,7 +467,8 @@ template <typename T>
 int64_t part_rows(int64_t B, int threads, int64_t width) {
   if (threads <= 1) return B;
   const int64_t block = row_block<T>(width);
-  int64_t rows = std::max(kMinRows, (B + threads * kPartsPerThread - 1) / (threads * kPartsPerThread));
+  const int64_t parts = threads * kPartsPerThread;
+  int64_t rows = std::max(kMinRows, (B + parts - 1) / parts);
   rows = (rows + block - 1) / block * block;
   return std::min(rows, B);
 }
