@@ -374,14 +374,27 @@ def open_lab(context, url: str):
     return page
 
 
+def busiest_processes(lines: int = 15) -> str:
+    """The machine's load and its busiest processes over one second, with their niceness
+    (`top`'s second frame: the first counts each process's whole life)."""
+    try:
+        frames = subprocess.run(["top", "-b", "-n", "2", "-d", "1", "-w", "160"],
+                                capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError) as failed:
+        return f"(top failed: {failed!r})"
+    last = frames[frames.rfind("top - "):].splitlines()
+    return "\n".join(last[:7 + lines])
+
+
 @contextmanager
 def explain_failure(browser, folder: Path, log: Path | None = None) -> Iterator[None]:
-    """On an exception inside the block, save a screenshot of each page still open in
-    `browser` to `folder` and add to the exception what each page showed and the end of the
-    server's `log`: a failure on a CI machine explains itself."""
+    """On an exception inside the block, add to it what held the machine's cores, save a
+    screenshot of each page still open in `browser` to `folder` and add what each page
+    showed and the end of the server's `log`: a failure on a CI machine explains itself."""
     try:
         yield
     except Exception as err:
+        err.add_note("--- the machine when it failed:\n" + busiest_processes())
         open_pages = [page for context in browser.contexts for page in context.pages]
         for number, page in enumerate(open_pages):
             try:
