@@ -15,10 +15,9 @@
 // builds it for AVX-512 and AVX2, 64 and 32 bytes). With `record`, BP's adjoints at the
 // starting states come from one sweep down first, and the telemetry's batch sums per step and
 // layer are taken in the same sweep up, in the same pass over each block as the next step's
-// credit. The batch's
-// rows are split into parts (the samples are independent during inference), a few per
-// thread, which the threads take in turn: `threads` of them, or as many as the process's
-// cores that no other call holds (batch_parts).
+// credit. The batch's rows are split into parts (the samples are independent during
+// inference), a few per thread, which the threads take in turn: `threads` of them, or as many
+// as the process's cores that no other call holds (batch_threads).
 //
 // Layout: states, errors, multipliers (M, B, N) row-major, M = L - 1 hidden layers; `incoming`
 // (M, N, N) with entry i the W that predicts state i from state i - 1 (entry 0 unused);
@@ -434,18 +433,19 @@ int usable_cores() {  // at most PCVIZ_KERNEL_THREADS when set
 constexpr int64_t kMinRows = 8;  // fewer rows per part than this are not worth a thread
 constexpr int64_t kPartsPerThread = 2;  // see part_rows
 
-// `threads` > 0: that many parts (a program laid over several devices gives each device's
-// calls its share of the cores); 0: the cores no other call holds
-int batch_parts(int64_t B, int64_t threads) {
+// Threads for a batch of B, each holding a core until release_cores: `threads` > 0, that
+// many (a program laid over several devices gives each device's calls its share of the
+// cores); 0, the cores no other call holds
+int batch_threads(int64_t B, int64_t threads) {
   static const int cores = usable_cores();
-  int parts = threads > 0 ? static_cast<int>(std::min<int64_t>(threads, cores))
+  int taken = threads > 0 ? static_cast<int>(std::min<int64_t>(threads, cores))
                           : std::max(1, cores - cores_held.load());
-  parts = static_cast<int>(std::min<int64_t>(parts, std::max<int64_t>(1, B / kMinRows)));
-  cores_held += parts;
-  return parts;
+  taken = static_cast<int>(std::min<int64_t>(taken, std::max<int64_t>(1, B / kMinRows)));
+  cores_held += taken;
+  return taken;
 }
 
-void release_cores(int parts) { cores_held -= parts; }
+void release_cores(int taken) { cores_held -= taken; }
 
 // the rows of the register blocks of `run`'s products at `width` (1 where no shape is
 // compiled for it)
@@ -511,11 +511,11 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
   if (activation < kLinear || activation > kGelu)
     return ffi::Error::InvalidArgument("pcviz_infer: unknown activation");
   // The samples of a batch are independent during inference: the batch's rows are split
-  // into parts (part_rows), which `workers` threads (batch_parts) take in turn. Each part of
+  // into parts (part_rows), which `workers` threads (batch_threads) take in turn. Each part of
   // several runs on a copy of its rows in a block of its own: two threads writing their rows
   // in place, in the pages each layer's block of the batch shares, ran hardly faster than
   // one. The telemetry's sums are added up part by part, in the parts' order.
-  const int workers = batch_parts(s.B, threads);
+  const int workers = batch_threads(s.B, threads);
   const int64_t rows = part_rows<T>(s.B, workers, N);
   const int parts = static_cast<int>((s.B + rows - 1) / rows);
   if (parts == 1) {  // in place, on the outputs

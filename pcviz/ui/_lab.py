@@ -289,9 +289,9 @@ def lab_live(lab: LabState, *, lecture: bool = False) -> None:
     training status and heatmaps at the server's pace, the training curves every
     `CURVE_SECONDS` (at least every `CURVE_REDRAWS` of the heatmaps' intervals), the
     alignment with BP and the wall times every `SLOW_SECONDS` (at least every twice as
-    many). The text
-    on diffusive and ballistic credit is static. In the `lecture` layout the heatmaps and the
-    curves share one row, in large type, and the text follows the figures.
+    many; `section_intervals`). The text on diffusive and ballistic credit is static. In the
+    `lecture` layout the heatmaps and the curves share one row, in large type, and the text
+    follows the figures.
 
     The three sit in a fragment of their own (`LIVE_FRAGMENT`), which a Play or a Pause
     reruns instead of the whole page: it sets their intervals anew."""
