@@ -186,6 +186,10 @@ struct Problem {
   int64_t stride;     // elements from one layer's block to the next: the whole batch's B N
 };
 
+// The telemetry's batch sums. `run` takes three per step and layer, of the error r and the
+// step's multiplier m: sum r^2, sum m r and sum r delta (delta BP's adjoint), into error_sq,
+// multiplier_sq and credit_against_adjoint; `telemetry_sums` turns them into sum e^2, sum r^2,
+// sum m^2 and -sum e delta of the credit e = m + rho r.
 template <typename T>
 struct Sums {  // each (T, M) but the loss (T,); null when not recording
   T* credit_sq;
@@ -263,9 +267,9 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
       #pragma GCC ivdep
       for (int64_t i = 0; i < S; ++i) cl[i] *= rho;
     }
-  // the telemetry's four batch sums of one layer and step, each over `lanes` partial sums so
-  // that they vectorise
-  T partial[4][lanes];
+  // the telemetry's three batch sums of one layer and step (see Sums), each over `lanes`
+  // partial sums so that they vectorise
+  T partial[3][lanes];
   for (int64_t t = 0; t < p.steps; ++t) {
     const bool last = t + 1 == p.steps;
     for (int64_t l = 0; l < M; ++l) {
@@ -295,7 +299,7 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
           hl[i] -= eta * (cl[i] + so * slope<T, ACT>(hl[i]) * out_grad[i]);
       }
       if constexpr (RECORD)
-        for (int f = 0; f < 4; ++f)
+        for (int f = 0; f < 3; ++f)
           for (int j = 0; j < lanes; ++j) partial[f][j] = T(0);
       // the new errors r_l = h_l - (s h_{l-1} + a_h `product`) of elements i0..i1 (layer 0:
       // s h_0 = f_1(x)), and from them the next step's multipliers and credit (or, at the
@@ -322,12 +326,13 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
           return m + rho * e;
         };
         const bool keeps_multiplier = last || alpha == T(0);
-        if constexpr (RECORD) {  // one pass: the telemetry's sums, with this step's
-          // multipliers, added up in vector registers (summed into `partial` itself, in
-          // memory, each block's sums waited on the last block's store), and the next credit
+        if constexpr (RECORD) {  // one pass: the telemetry's three sums (of the error, with
+          // this step's multipliers and the adjoints), added up in vector registers (summed
+          // into `partial` itself, in memory, each block's sums waited on the last block's
+          // store), and the next credit
           typedef typename Vec<T>::type V;
-          V sum[4];
-          for (int f = 0; f < 4; ++f) std::memcpy(&sum[f], partial[f], kVecBytes);
+          V sum[3];
+          for (int f = 0; f < 3; ++f) std::memcpy(&sum[f], partial[f], kVecBytes);
           int64_t i = i0;
           for (; i + lanes <= i1; i += lanes) {
             V state, from_below, product, m, a;
@@ -336,23 +341,20 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
             std::memcpy(&product, pr + i, kVecBytes);
             std::memcpy(&m, ml + i, kVecBytes);
             std::memcpy(&a, adj + i, kVecBytes);
-            const V e = error_of(state, from_below, product), c = m + rho * e;
-            sum[0] += c * c;
-            sum[1] += e * e;
-            sum[2] += m * m;
-            sum[3] += c * a;
+            const V e = error_of(state, from_below, product);
+            sum[0] += e * e;
+            sum[1] += m * e;
+            sum[2] += a * e;
             const V next = credit_next(e, m);
             std::memcpy(out + i, &next, kVecBytes);
             if (!keeps_multiplier) std::memcpy(ml + i, &m, kVecBytes);
           }
-          for (int f = 0; f < 4; ++f) std::memcpy(partial[f], &sum[f], kVecBytes);
+          for (int f = 0; f < 3; ++f) std::memcpy(partial[f], &sum[f], kVecBytes);
           for (; i < i1; ++i) {
             T e = error(i), m = ml[i];
-            const T c = m + rho * e;
-            partial[0][0] += c * c;
-            partial[1][0] += e * e;
-            partial[2][0] += m * m;
-            partial[3][0] += c * adj[i];
+            partial[0][0] += e * e;
+            partial[1][0] += m * e;
+            partial[2][0] += adj[i] * e;
             out[i] = credit_next(e, m);
             if (!keeps_multiplier) ml[i] = m;
           }
@@ -380,13 +382,12 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
         });
       }
       if constexpr (RECORD) {
-        T total[4] = {};
-        for (int f = 0; f < 4; ++f)
+        T total[3] = {};
+        for (int f = 0; f < 3; ++f)
           for (int j = 0; j < lanes; ++j) total[f] += partial[f][j];
-        sums.credit_sq[t * M + l] = total[0];
-        sums.error_sq[t * M + l] = total[1];
-        sums.multiplier_sq[t * M + l] = total[2];
-        sums.credit_against_adjoint[t * M + l] = -total[3];
+        sums.error_sq[t * M + l] = total[0];
+        sums.multiplier_sq[t * M + l] = total[1];
+        sums.credit_against_adjoint[t * M + l] = total[2];
       }
     }
   }
@@ -471,6 +472,30 @@ int64_t part_rows(int64_t B, int threads, int64_t width) {
   int64_t rows = std::max(kMinRows, (B + parts - 1) / parts);
   rows = (rows + block - 1) / block * block;
   return std::min(rows, B);
+}
+
+// The telemetry from `run`'s three sums per step t and layer, R_t = sum r^2, P_t = sum m r
+// and D_t = sum r delta (every part's added up): with the multipliers' sums Q_t = sum m^2 and
+// A_t = sum m delta, the credit e = m + rho r gives
+//   sum e^2 = Q_t + 2 rho P_t + rho^2 R_t,   sum e delta = A_t + rho D_t,
+// and the dual step m <- m + alpha r (all but the last step) gives
+//   Q_{t+1} = Q_t + 2 alpha P_t + alpha^2 R_t,   A_{t+1} = A_t + alpha D_t,   Q_0 = A_0 = 0,
+// taken in double. Three products per element instead of the credit and four.
+template <typename T>
+void telemetry_sums(const Sums<T>& sums, int64_t steps, int64_t M, double rho, double alpha) {
+  for (int64_t l = 0; l < M; ++l) {
+    double q = 0.0, a = 0.0;
+    for (int64_t t = 0; t < steps; ++t) {
+      const int64_t at = t * M + l;
+      const double r = sums.error_sq[at], pm = sums.multiplier_sq[at],
+                   d = sums.credit_against_adjoint[at];
+      sums.credit_sq[at] = T(std::max(0.0, q + 2.0 * rho * pm + rho * rho * r));
+      sums.multiplier_sq[at] = T(q);
+      sums.credit_against_adjoint[at] = T(-(a + rho * d));
+      q = std::max(0.0, q + 2.0 * alpha * pm + alpha * alpha * r);
+      a += alpha * d;
+    }
+  }
 }
 
 template <ffi::DataType DT, bool RECORD>
@@ -586,6 +611,7 @@ ffi::Error Infer(ffi::Buffer<DT> first, ffi::Buffer<DT> h0, ffi::Buffer<DT> err0
         const auto& buffer = part_sums[(k - 1) * 6 + f];
         for (int64_t i = 0; i < sum_sizes[f]; ++i) totals[f][i] += buffer[i];
       }
+    telemetry_sums(sums, steps, M, sc[1], sc[2]);
   }
   return ffi::Error::Success();
 }
