@@ -110,6 +110,27 @@ def test_every_width_and_batch_matches_in_float64(width, batch):
         _assert_close(scan, fused, rtol=1e-10, atol=1e-12)
 
 
+def test_a_long_run_matches_in_float64():
+    """The kernel takes the credit's and the multipliers' sums from three per element by the
+    dual step's recursion over the steps: 64 steps of PC-ALM agree with the scan's direct
+    sums to rounding."""
+    with jax.enable_x64(True):
+        model, x, y = _problem(depth=8, width=32, activation="relu", batch=24)
+        scan, fused = _both(model, x, y, steps=64, record=True)
+        _assert_close(scan, fused, rtol=1e-9, atol=1e-12)
+
+
+def test_a_diverging_run_reports_the_same_non_finite_telemetry():
+    """An activity step far too large overflows: the kernel's telemetry is not finite
+    wherever the scan's is not (a NaN is never clamped to zero), and equal elsewhere."""
+    model, x, y = _problem(depth=6, width=32, activation="relu", batch=16)
+    (_, s_tel), (_, f_tel) = _both(model, x, y, steps=60, record=True, eta=40.0)
+    assert not np.isfinite(np.asarray(s_tel.credit)).all()  # it does diverge
+    for field in ("credit", "error", "multiplier", "energy"):
+        u, v = np.asarray(getattr(s_tel, field)), np.asarray(getattr(f_tel, field))
+        np.testing.assert_array_equal(np.isfinite(v), np.isfinite(u), err_msg=field)
+
+
 def test_float32_matches_the_scan_at_the_papers_shape():
     model, x, y = _problem(depth=12, width=32, activation="relu", batch=64)
     (s_state, s_tel), (f_state, f_tel) = _both(model, x, y, steps=24, record=True)

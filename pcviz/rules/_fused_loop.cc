@@ -66,7 +66,7 @@ template <typename T, int ACT>
 inline T phi(T v) {
   if constexpr (ACT == kLinear) return v;
   else if constexpr (ACT == kTanh) return std::tanh(v);
-  else if constexpr (ACT == kRelu) return v > T(0) ? v : T(0);
+  else if constexpr (ACT == kRelu) return v < T(0) ? T(0) : v;  // a NaN stays NaN, as in JAX
   else return gelu(v);
 }
 
@@ -481,6 +481,9 @@ int64_t part_rows(int64_t B, int threads, int64_t width) {
 // and the dual step m <- m + alpha r (all but the last step) gives
 //   Q_{t+1} = Q_t + 2 alpha P_t + alpha^2 R_t,   A_{t+1} = A_t + alpha D_t,   Q_0 = A_0 = 0,
 // taken in double. Three products per element instead of the credit and four.
+// rounding's negative leftovers of a sum of squares are zero; a NaN stays NaN
+inline double non_negative(double v) { return v < 0.0 ? 0.0 : v; }
+
 template <typename T>
 void telemetry_sums(const Sums<T>& sums, int64_t steps, int64_t M, double rho, double alpha) {
   for (int64_t l = 0; l < M; ++l) {
@@ -489,10 +492,10 @@ void telemetry_sums(const Sums<T>& sums, int64_t steps, int64_t M, double rho, d
       const int64_t at = t * M + l;
       const double r = sums.error_sq[at], pm = sums.multiplier_sq[at],
                    d = sums.credit_against_adjoint[at];
-      sums.credit_sq[at] = T(std::max(0.0, q + 2.0 * rho * pm + rho * rho * r));
+      sums.credit_sq[at] = T(non_negative(q + 2.0 * rho * pm + rho * rho * r));
       sums.multiplier_sq[at] = T(q);
       sums.credit_against_adjoint[at] = T(-(a + rho * d));
-      q = std::max(0.0, q + 2.0 * alpha * pm + alpha * alpha * r);
+      q = non_negative(q + 2.0 * alpha * pm + alpha * alpha * r);
       a += alpha * d;
     }
   }
