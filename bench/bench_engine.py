@@ -105,6 +105,25 @@ def train_step_fn(p: Problem, alphas: list[float], record: bool):
 # ------------------------------------------------------------------------------------------
 
 
+def alternated_ratios(num, den, *, seconds: float, min_pairs: int = 20) -> list[float]:
+    """`num`'s time over `den`'s, one ratio per pair of calls made one right after the other
+    (the order flipping from pair to pair), for at least `seconds` and `min_pairs` pairs: on
+    a noisy machine the two calls of a pair share its load, so the ratios scatter far less
+    than the samples of a rotation over many variants, some of which evict the others'
+    data from the caches."""
+    ratios: list[float] = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds or len(ratios) < min_pairs:
+        pair = (num, den) if len(ratios) % 2 == 0 else (den, num)
+        took = {}
+        for fn in pair:
+            t0 = time.perf_counter()
+            fn()
+            took[fn] = time.perf_counter() - t0
+        ratios.append(took[num] / took[den])
+    return ratios
+
+
 def interleaved(fns: dict, rounds: int, min_block: float = 0.05, warmup: int = 2) -> dict:
     """Seconds per call of each function, `rounds` samples each, variants interleaved.
 
