@@ -1,5 +1,5 @@
-"""Build of the fused inference kernel (pcviz/rules/_fused_loop.cc); everything else about the
-package is in pyproject.toml.
+"""Build of the fused inference kernel (pcviz/rules/_fused_loop.cc, with its two headers beside
+it); everything else about the package is in pyproject.toml.
 
 The kernel is compiled twice for x86-64 CPUs: with AVX-512 (x86-64-v4, 64-byte vectors) and
 with AVX2 (x86-64-v3, 32-byte vectors); on either it beats XLA's own loop
@@ -35,6 +35,7 @@ def _kernels() -> list[Extension]:
         Extension(
             f"pcviz.rules._fused_loop_{variant}",
             sources=["pcviz/rules/_fused_loop.cc"],
+            depends=["pcviz/rules/_fused_blocks.h", "pcviz/rules/_fused_parts.h"],
             include_dirs=[_include_dir()],
             language="c++",
             # -fno-trapping-math: without it GCC leaves a loop with a select in it (ReLU's

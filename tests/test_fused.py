@@ -122,7 +122,7 @@ def test_a_long_run_matches_in_float64():
 
 def test_a_diverging_run_reports_the_same_non_finite_telemetry():
     """An activity step far too large overflows: the kernel's telemetry is not finite
-    wherever the scan's is not (a NaN is never clamped to zero), and equal elsewhere."""
+    exactly where the scan's is not (a NaN, in a ReLU or in a sum, never becomes a number)."""
     model, x, y = _problem(depth=6, width=32, activation="relu", batch=16)
     (_, s_tel), (_, f_tel) = _both(model, x, y, steps=60, record=True, eta=40.0)
     assert not np.isfinite(np.asarray(s_tel.credit)).all()  # it does diverge

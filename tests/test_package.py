@@ -132,6 +132,9 @@ def test_the_wheel_carries_the_package_data_and_the_command(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("pcviz-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "pcviz/ui/icon.png" in names and "pcviz/rules/_infer.py" in names
+    # the kernel's sources, which setup.py compiles beside them
+    assert {f"pcviz/rules/{name}" for name in ("_fused_loop.cc", "_fused_blocks.h",
+                                               "_fused_parts.h")} <= set(names)
     if platform.machine() in ("x86_64", "AMD64"):
         for variant, _ in _fused.VARIANTS:  # AVX-512 and AVX2
             kernels = [n for n in names if n.startswith(f"pcviz/rules/_fused_loop_{variant}")]

@@ -12,159 +12,34 @@
 // from the credit passed down (e_{i+1} W_{i+1}), the new error from the new state below
 // (phi(h_{i-1}) W_i^T), and from that error the next step's multipliers and credit (see
 // `run`). The products are register-blocked over PCVIZ_VEC_BYTES-wide vectors (setup.py
-// builds it for AVX-512 and AVX2, 64 and 32 bytes). With `record`, BP's adjoints at the
-// starting states come from one sweep down first, and the telemetry's batch sums per step and
-// layer are taken in the same sweep up, in the same pass over each block as the next step's
-// credit. The batch's rows are split into parts (the samples are independent during
+// builds it for AVX-512 and AVX2, 64 and 32 bytes; _fused_blocks.h). With `record`, BP's
+// adjoints at the starting states come from one sweep down first, and the telemetry's batch
+// sums per step and layer are taken in the same sweep up, in the same pass over each block as
+// the next step's credit. The batch's rows are split into parts (the samples are independent during
 // inference), a few per thread, which the threads take in turn: `threads` of them, or as many
-// as the process's cores that no other call holds (batch_threads).
+// as the process's cores that no other call holds (batch_threads, _fused_parts.h).
 //
 // Layout: states, errors, multipliers (M, B, N) row-major, M = L - 1 hidden layers; `incoming`
 // (M, N, N) with entry i the W that predicts state i from state i - 1 (entry 0 unused);
 // `w_out` (K, N); `y` (B, K); `scalars` = (eta, rho, alpha). Without `record` the telemetry's
 // outputs are empty.
 
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
 
+#include "_fused_blocks.h"
+#include "_fused_parts.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
 
-#ifndef PCVIZ_VEC_BYTES
-#define PCVIZ_VEC_BYTES 16
-#endif
-
 namespace {
 
-constexpr int kVecBytes = PCVIZ_VEC_BYTES;
-
-enum Activation : int64_t { kLinear = 0, kTanh = 1, kRelu = 2, kGelu = 3 };
-
-// jax.nn.gelu's default (tanh) form and its derivative
-template <typename T>
-inline T gelu(T v) {
-  const T c = T(0.7978845608028654), k = T(0.044715);
-  return T(0.5) * v * (T(1) + std::tanh(c * (v + k * v * v * v)));
-}
-template <typename T>
-inline T gelu_slope(T v) {
-  const T c = T(0.7978845608028654), k = T(0.044715);
-  const T t = std::tanh(c * (v + k * v * v * v));
-  return T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * c * (T(1) + T(3) * k * v * v);
-}
-
-template <typename T, int ACT>
-inline T phi(T v) {
-  if constexpr (ACT == kLinear) return v;
-  else if constexpr (ACT == kTanh) return std::tanh(v);
-  else if constexpr (ACT == kRelu) return v < T(0) ? T(0) : v;  // a NaN stays NaN, as in JAX
-  else return gelu(v);
-}
-
-template <typename T, int ACT>
-inline T slope(T v) {
-  if constexpr (ACT == kLinear) return T(1);
-  else if constexpr (ACT == kTanh) { const T t = std::tanh(v); return T(1) - t * t; }
-  else if constexpr (ACT == kRelu) return static_cast<T>(v > T(0));  // branch-free: vectorises
-  else return gelu_slope(v);
-}
-
-// out (B, NC) = a (B, K) @ w (K, NC), row-major, any sizes
-template <typename T>
-void matmul_any(const T* __restrict a, const T* __restrict w, T* __restrict out, int64_t B,
-                int64_t K, int64_t NC) {
-  for (int64_t b = 0; b < B; ++b) {
-    T* o = out + b * NC;
-    for (int64_t n = 0; n < NC; ++n) o[n] = T(0);
-    for (int64_t k = 0; k < K; ++k) {
-      const T c = a[b * K + k];
-      const T* wr = w + k * NC;
-      for (int64_t n = 0; n < NC; ++n) o[n] += c * wr[n];
-    }
-  }
-}
-
-template <typename T>
-struct Vec {
-  typedef T type __attribute__((vector_size(kVecBytes)));  // loaded and stored with memcpy
-};
-
-// R rows of out (R, N) = a (R, N) @ w (N, N), `a` and `out` pointing at their first row: the
-// rows' accumulators stay in registers and each row of w is loaded once for all R rows
-template <typename T, int N, int R>
-inline __attribute__((always_inline)) void matmul_rows(const T* __restrict a,
-                                                        const T* __restrict w,
-                                                        T* __restrict out) {
-  typedef typename Vec<T>::type V;
-  constexpr int lanes = kVecBytes / sizeof(T);
-  constexpr int nv = N / lanes;
-  V acc[R][nv];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int v = 0; v < nv; ++v) acc[r][v] = V{};
-  for (int k = 0; k < N; ++k) {
-    V wv[nv];
-#pragma GCC unroll 16
-    for (int v = 0; v < nv; ++v) std::memcpy(&wv[v], w + k * N + v * lanes, kVecBytes);
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      const T c = a[r * N + k];
-#pragma GCC unroll 16
-      for (int v = 0; v < nv; ++v) acc[r][v] += c * wv[v];
-    }
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int v = 0; v < nv; ++v) std::memcpy(out + r * N + v * lanes, &acc[r][v], kVecBytes);
-}
-
-// rows per register block of width N: as many as the vector registers hold accumulators for
-// (AVX2's 16: 12 accumulators, three rows of width 32, ran a fifth faster at L = 128 than 8,
-// two rows)
-template <typename T, int N>
-constexpr int block_rows() {
-  if constexpr (N == 0) {
-    return 1;
-  } else {
-    constexpr int nv = N * int(sizeof(T)) / kVecBytes;
-    constexpr int registers = kVecBytes == 64 ? 16 : (kVecBytes == 32 ? 12 : 6);
-    return nv >= registers ? 1 : registers / nv;
-  }
-}
-
-// out (B, N) = a (B, N) @ w (N, N) a block of rows at a time, each block's product handed to
-// `then(i0, i1, product)` (elements i0..i1 of the (B, N) arrays) while it is in cache;
-// N == 0: any width, one block
-template <typename T, int N, typename Then>
-inline void matmul_then(const T* __restrict a, const T* __restrict w, int64_t B, int64_t W,
-                        T* __restrict product, Then&& then) {
-  if constexpr (N == 0) {
-    matmul_any<T>(a, w, product, B, W, W);
-    then(int64_t(0), B * W, static_cast<const T*>(product));
-  } else {
-    constexpr int R = block_rows<T, N>();
-    int64_t b = 0;
-    for (; b + R <= B; b += R) {
-      matmul_rows<T, N, R>(a + b * N, w, product);
-      then(b * N, (b + R) * N, static_cast<const T*>(product));
-    }
-    for (; b < B; ++b) {
-      matmul_rows<T, N, 1>(a + b * N, w, product);
-      then(b * N, (b + 1) * N, static_cast<const T*>(product));
-    }
-  }
-}
+using namespace pcviz_fused;
 
 struct Shape {
   int64_t M, B, N, K;
@@ -236,7 +111,8 @@ void run(const Problem<T>& p, T* h, T* err, T* mult, Sums<T> sums) {
   };
   if constexpr (RECORD) {
     // BP's per-sample adjoints at the forward pass (the starting states), top down:
-    // delta_top = a_L phi'(h) (yhat - y) W_L, delta_i = s delta_{i+1} + a_h phi'(h_i) delta_{i+1} W_{i+1}
+    //   delta_top = a_L phi'(h) (yhat - y) W_L,
+    //   delta_i = s delta_{i+1} + a_h phi'(h_i) delta_{i+1} W_{i+1}
     for (int64_t l = M - 1; l >= 0; --l) {
       const T* __restrict hl = h + l * D;
       T* __restrict dl = p.adjoint + l * D;
@@ -417,62 +293,6 @@ bool dispatch(int64_t act, const Problem<T>& p, T* h, T* err, T* mult, Sums<T> s
          run_width<T, 0, RECORD>(act, p, h, err, mult, sums);
 }
 
-// Cores this process may run on, and how many the kernel's calls in flight hold: a call
-// takes the free ones (at least one), so that one run alone uses every core while calls that
-// run side by side (rules on separate devices) take one each instead of crowding them.
-std::atomic<int> cores_held{0};
-
-int usable_cores() {  // at most PCVIZ_KERNEL_THREADS when set
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = std::max(1, CPU_COUNT(&set));
-  const char* cap = std::getenv("PCVIZ_KERNEL_THREADS");
-  if (cap != nullptr && std::atoi(cap) > 0) cores = std::min(cores, std::atoi(cap));
-  return cores;
-}
-
-constexpr int64_t kMinRows = 8;  // fewer rows per part than this are not worth a thread
-constexpr int64_t kPartsPerThread = 2;  // see part_rows
-
-// Threads for a batch of B, each holding a core until release_cores: `threads` > 0, that
-// many (a program laid over several devices gives each device's calls its share of the
-// cores); 0, the cores no other call holds
-int batch_threads(int64_t B, int64_t threads) {
-  static const int cores = usable_cores();
-  int taken = threads > 0 ? static_cast<int>(std::min<int64_t>(threads, cores))
-                          : std::max(1, cores - cores_held.load());
-  taken = static_cast<int>(std::min<int64_t>(taken, std::max<int64_t>(1, B / kMinRows)));
-  cores_held += taken;
-  return taken;
-}
-
-void release_cores(int taken) { cores_held -= taken; }
-
-// the rows of the register blocks of `run`'s products at `width` (1 where no shape is
-// compiled for it)
-template <typename T>
-int64_t row_block(int64_t width) {
-  switch (width) {
-    case 16: return block_rows<T, 16>();
-    case 32: return block_rows<T, 32>();
-    case 64: return block_rows<T, 64>();
-    default: return 1;
-  }
-}
-
-// Rows per part when `threads` threads share a batch of B: kPartsPerThread parts per thread,
-// whole register blocks each, which the threads take in turn as they finish the last one, so
-// that a thread whose core is also busy with other work (the dashboard's browser, say) takes
-// fewer of them rather than holding up the call
-template <typename T>
-int64_t part_rows(int64_t B, int threads, int64_t width) {
-  if (threads <= 1) return B;
-  const int64_t block = row_block<T>(width);
-  const int64_t parts = threads * kPartsPerThread;
-  int64_t rows = std::max(kMinRows, (B + parts - 1) / parts);
-  rows = (rows + block - 1) / block * block;
-  return std::min(rows, B);
-}
 
 // The telemetry from `run`'s three sums per step t and layer, R_t = sum r^2, P_t = sum m r
 // and D_t = sum r delta (every part's added up): with the multipliers' sums Q_t = sum m^2 and
