@@ -15,9 +15,9 @@
 // builds it for AVX-512 and AVX2, 64 and 32 bytes; _fused_blocks.h). With `record`, BP's
 // adjoints at the starting states come from one sweep down first, and the telemetry's batch
 // sums per step and layer are taken in the same sweep up, in the same pass over each block as
-// the next step's credit. The batch's rows are split into parts (the samples are independent during
-// inference), a few per thread, which the threads take in turn: `threads` of them, or as many
-// as the process's cores that no other call holds (batch_threads, _fused_parts.h).
+// the next step's credit. The batch's rows are split into parts (the samples are independent
+// during inference), a few per thread, which the threads take in turn: `threads` of them, or
+// as many as the process's cores that no other call holds (batch_threads, _fused_parts.h).
 //
 // Layout: states, errors, multipliers (M, B, N) row-major, M = L - 1 hidden layers; `incoming`
 // (M, N, N) with entry i the W that predicts state i from state i - 1 (entry 0 unused);
@@ -293,6 +293,8 @@ bool dispatch(int64_t act, const Problem<T>& p, T* h, T* err, T* mult, Sums<T> s
          run_width<T, 0, RECORD>(act, p, h, err, mult, sums);
 }
 
+// rounding's negative leftovers of a sum of squares are zero; a NaN stays NaN
+inline double non_negative(double v) { return v < 0.0 ? 0.0 : v; }
 
 // The telemetry from `run`'s three sums per step t and layer, R_t = sum r^2, P_t = sum m r
 // and D_t = sum r delta (every part's added up): with the multipliers' sums Q_t = sum m^2 and
@@ -301,9 +303,6 @@ bool dispatch(int64_t act, const Problem<T>& p, T* h, T* err, T* mult, Sums<T> s
 // and the dual step m <- m + alpha r (all but the last step) gives
 //   Q_{t+1} = Q_t + 2 alpha P_t + alpha^2 R_t,   A_{t+1} = A_t + alpha D_t,   Q_0 = A_0 = 0,
 // taken in double. Three products per element instead of the credit and four.
-// rounding's negative leftovers of a sum of squares are zero; a NaN stays NaN
-inline double non_negative(double v) { return v < 0.0 ? 0.0 : v; }
-
 template <typename T>
 void telemetry_sums(const Sums<T>& sums, int64_t steps, int64_t M, double rho, double alpha) {
   for (int64_t l = 0; l < M; ++l) {
